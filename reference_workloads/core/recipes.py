@@ -1,0 +1,124 @@
+"""Recipes: frozen dataclasses, validated on construction, overridable from the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+class RecipeError(ValueError):
+    """A recipe or override names an unknown field or carries a value outside its range."""
+
+
+def require(condition: bool, field: str, allowed: str, value: Any) -> None:
+    """Raise a one-line RecipeError naming ``field`` and what it accepts unless ``condition``."""
+    if not condition:
+        raise RecipeError(f"{field}={value!r} is invalid: expected {allowed}")
+
+
+def recipe_dict(recipe: Any) -> dict[str, Any]:
+    """The recipe as plain JSON-ready data (nested dataclasses become dicts)."""
+    return dataclasses.asdict(recipe)
+
+
+def config_hash(recipe: Any) -> str:
+    """sha256 of the recipe's canonical JSON: equal recipes give equal hashes."""
+    blob = json.dumps(recipe_dict(recipe), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _field_names(obj: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(obj)]
+
+
+def _coerce(text: str, annotation: Any, field: str) -> Any:
+    """Turn the text of an override into a value of the field's declared type."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if text.lower() in ("none", "null"):
+            return None
+        return _coerce(text, options[0], field)
+    if origin is typing.Literal:
+        choices = typing.get_args(annotation)
+        require(text in choices, field, f"one of {', '.join(map(str, choices))}", text)
+        return text
+    if origin in (tuple, list):
+        inner = typing.get_args(annotation)[0] if typing.get_args(annotation) else str
+        items = [p for p in text.strip("()[]").split(",") if p.strip()]
+        return tuple(_coerce(p.strip(), inner, field) for p in items)
+    if annotation is bool:
+        lowered = text.lower()
+        require(lowered in ("true", "false", "1", "0"), field, "true or false", text)
+        return lowered in ("true", "1")
+    if annotation in (int, float):
+        try:
+            return annotation(text)
+        except ValueError:
+            raise RecipeError(
+                f"{field}={text!r} is invalid: expected a number of type {annotation.__name__}"
+            ) from None
+    return text
+
+
+def _replace_path(obj: Any, path: list[str], text: str, full: str) -> Any:
+    names = _field_names(obj)
+    head = path[0]
+    if head not in names:
+        raise RecipeError(
+            f"unknown field {full!r}: valid fields here are {', '.join(names)}"
+        )
+    hints = typing.get_type_hints(type(obj))
+    current = getattr(obj, head)
+    if len(path) == 1:
+        if dataclasses.is_dataclass(current):
+            raise RecipeError(f"{full!r} is a section; set one of its fields, e.g. {full}.{_field_names(current)[0]}=...")
+        value = _coerce(text, hints[head], full)
+    else:
+        if not dataclasses.is_dataclass(current):
+            raise RecipeError(f"unknown field {full!r}: {'.'.join(path[:1])} has no sub-fields")
+        value = _replace_path(current, path[1:], text, full)
+    return dataclasses.replace(obj, **{head: value})
+
+
+def apply_overrides(recipe: R, overrides: Iterable[str]) -> R:
+    """Apply ``section.field=value`` overrides; the result is validated like any recipe."""
+    for item in overrides:
+        if "=" not in item:
+            raise RecipeError(f"override {item!r} is invalid: expected the form field.path=value")
+        key, text = item.split("=", 1)
+        recipe = _replace_path(recipe, key.strip().split("."), text.strip(), key.strip())
+    return recipe
+
+
+class RecipeBook:
+    """The named recipes of one workload; names say the hardware they were sized for."""
+
+    def __init__(self, workload: str) -> None:
+        self.workload = workload
+        self._makers: dict[str, Callable[[], Any]] = {}
+
+    def register(self, maker: Callable[[], R]) -> Callable[[], R]:
+        self._makers[maker.__name__] = maker
+        return maker
+
+    def names(self) -> list[str]:
+        return sorted(self._makers)
+
+    def describe(self) -> dict[str, str]:
+        return {name: (self._makers[name].__doc__ or "").strip().splitlines()[0] for name in self.names()}
+
+    def get(self, name: str, overrides: Iterable[str] = ()) -> Any:
+        if name not in self._makers:
+            raise RecipeError(
+                f"recipe={name!r} is invalid: expected one of {', '.join(self.names())} "
+                f"for workload {self.workload}"
+            )
+        return apply_overrides(self._makers[name](), overrides)
