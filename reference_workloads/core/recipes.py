@@ -85,7 +85,17 @@ def _replace_path(obj: Any, path: list[str], text: str, full: str) -> Any:
         if not dataclasses.is_dataclass(current):
             raise RecipeError(f"unknown field {full!r}: {'.'.join(path[:1])} has no sub-fields")
         value = _replace_path(current, path[1:], text, full)
-    return dataclasses.replace(obj, **{head: value})
+        return dataclasses.replace(obj, **{head: value})
+    try:
+        return dataclasses.replace(obj, **{head: value})
+    except RecipeError as error:
+        raise RecipeError(_qualify(str(error), full[: -len(head)], names)) from None
+
+
+def _qualify(message: str, prefix: str, names: list[str]) -> str:
+    """Prefix a field named at the start of ``message`` with its section, e.g. ``simulation.``."""
+    first = message.split("=", 1)[0]
+    return prefix + message if prefix and first in names else message
 
 
 def apply_overrides(recipe: R, overrides: Iterable[str]) -> R:

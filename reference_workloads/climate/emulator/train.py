@@ -1,0 +1,166 @@
+"""Train the emulator under torchrun (DDP): ``python -m torch.distributed.run ... -m this``.
+
+Every epoch ends with a checkpoint; a restarted job resumes from the newest one and ends
+with the same weights, bit for bit, as a job that was never interrupted, because the data
+order is a function of (seed, epoch) and the optimiser and scheduler states are restored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from ...core import ddp
+from ...core.atomic import atomic_path, write_json
+from ...core.determinism import seed_everything
+from ...core.eventlog import EventLog, constants
+from ...core.hashing import hash_state_dict
+from ...core.progress import report
+from .data import PairIndex, batch, epoch_order, load_states, normalisation
+from .model import FourierNeuralOperator
+
+KILL_AFTER_EPOCH = "AI4S_KILL_AFTER_EPOCH"  # fault injection for the resume test
+
+
+def build_model(emulator: dict[str, Any]) -> FourierNeuralOperator:
+    return FourierNeuralOperator(width=emulator["width"], modes=emulator["modes"], layers=emulator["layers"])
+
+
+class _Unroll(torch.nn.Module):
+    """``steps`` autoregressive steps in one forward call, so DDP syncs once per backward."""
+
+    def __init__(self, core: FourierNeuralOperator) -> None:
+        super().__init__()
+        self.core = core
+
+    def forward(self, z: torch.Tensor, steps: int) -> torch.Tensor:
+        predictions = []
+        for _ in range(steps):
+            z = self.core.step_normalised(z)
+            predictions.append(z)
+        return torch.stack(predictions, dim=1)
+
+
+def unrolled_loss(model: torch.nn.Module, core: FourierNeuralOperator, inputs: torch.Tensor,
+                  targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error in normalised units over ``unroll`` autoregressive steps."""
+    predictions = model(core.normalise(inputs), targets.shape[1])
+    expected = core.normalise(targets.flatten(0, 1)).view_as(targets)
+    return torch.mean((predictions - expected) ** 2)
+
+
+def _validation_loss(core: FourierNeuralOperator, states: torch.Tensor, unroll: int) -> float:
+    index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=unroll)
+    ids = torch.arange(len(index))
+    step = _Unroll(core)
+    with torch.no_grad():
+        total = 0.0
+        for chunk in ids.split(64):
+            inputs, targets = batch(states, index, chunk)
+            total += float(unrolled_loss(step, core, inputs, targets)) * len(chunk)
+    return total / len(index)
+
+
+def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None:
+    ctx = ddp.init_distributed()
+    log = EventLog(eventlog, ctx.rank)
+    cfg = config["train"]
+    seed_everything(cfg["seed"], ctx.rank, threads=cfg["threads_per_process"])
+    n_train, n_val = cfg["train_trajectories"], cfg["val_trajectories"]
+    train_states = load_states(data, slice(0, n_train))
+    val_states = torch.from_numpy(load_states(data, slice(n_train, n_train + n_val)))
+    mean, std = normalisation(train_states)
+    states = torch.from_numpy(train_states)
+    index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=cfg["unroll"])
+
+    core = build_model(config["emulator"])
+    core.set_normalisation(mean, std)
+    optimizer = torch.optim.AdamW(core.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
+    epochs = cfg["epochs"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: 0.5 * (1 + math.cos(math.pi * e / epochs))
+    )
+    checkpoints = ddp.CheckpointManager(out / "checkpoints")
+    start = checkpoints.restore(core, optimizer, scheduler)
+    history: list[dict[str, float]] = (checkpoints.latest() or {}).get("extra", {}).get("history", [])
+    model = DistributedDataParallel(_Unroll(core)) if ctx.world_size > 1 else _Unroll(core)
+
+    global_batch = cfg["global_batch_size"]
+    steps_per_epoch = len(index) // global_batch
+    log.event(constants.OPT_BASE_LR, cfg["learning_rate"])
+    log.event(constants.TRAIN_SAMPLES, len(index))
+    if start:
+        log.event("resume", start, checkpoint_epoch=start - 1)
+    for epoch in range(start, epochs):
+        ctx.barrier()
+        log.start(constants.EPOCH_START, epoch_num=epoch)
+        order = epoch_order(len(index), cfg["seed"], epoch)
+        total = torch.zeros(())
+        for step in range(steps_per_epoch):
+            ids = order[step * global_batch : (step + 1) * global_batch][ctx.rank :: ctx.world_size]
+            inputs, targets = batch(states, index, ids)
+            optimizer.zero_grad(set_to_none=True)
+            loss = unrolled_loss(model, core, inputs.to(ctx.device), targets.to(ctx.device))
+            loss.backward()
+            optimizer.step()
+            total += loss.detach().cpu()
+        scheduler.step()
+        if ctx.world_size > 1:
+            torch.distributed.all_reduce(total)
+        train_loss = float(total) / (steps_per_epoch * ctx.world_size)
+        val_loss = _validation_loss(core, val_states, cfg["unroll"]) if ctx.is_main else float("nan")
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        log.event("train_loss", train_loss, epoch_num=epoch)
+        log.event(constants.EVAL_ACCURACY, val_loss, epoch_num=epoch, metric="validation_mse_normalised")
+        log.end(constants.EPOCH_STOP, epoch_num=epoch)
+        checkpoints.save(ctx, epoch, core, optimizer, scheduler, extra={"history": history})
+        if ctx.is_main:
+            print(json.dumps({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss}), flush=True)
+            report(epoch + 1, epochs)
+        if os.environ.get(KILL_AFTER_EPOCH) == str(epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if ctx.is_main:
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"state_dict": core.state_dict(), "emulator": config["emulator"]}, tmp)
+        write_json(out / "training.json", {
+            "history": history,
+            "model_hash": hash_state_dict(core.state_dict()),
+            "world_size": ctx.world_size,
+            "steps_per_epoch": steps_per_epoch,
+            "parameters": sum(p.numel() for p in core.parameters()),
+        })
+    ctx.barrier()
+    log.close()
+
+
+def load_trained(path: Path) -> FourierNeuralOperator:
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(payload["emulator"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--eventlog", type=Path, required=True)
+    args = parser.parse_args()
+    try:
+        train(json.loads(args.config.read_text()), args.data, args.out, args.eventlog)
+    finally:
+        ddp.destroy()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Climate recipes: every runnable configuration, named for the hardware it was sized for."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from ..core.recipes import RecipeBook, require
+from .simulation.config import SimulationConfig
+
+book = RecipeBook("climate")
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class EmulatorConfig:
+    """Fourier neural operator size."""
+
+    width: int = 32
+    """Channels of the hidden representation (>= 4)."""
+    modes: int = 12
+    """Fourier modes kept per direction (>= 1, at most half the grid)."""
+    layers: int = 4
+    """Spectral layers (>= 1)."""
+
+    def __post_init__(self) -> None:
+        require(self.width >= 4, "emulator.width", "an integer >= 4", self.width)
+        require(self.modes >= 1, "emulator.modes", "an integer >= 1", self.modes)
+        require(self.layers >= 1, "emulator.layers", "an integer >= 1", self.layers)
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class TrainConfig:
+    """Distributed training of the emulator under torchrun."""
+
+    epochs: int = 20
+    """Passes over the training pairs (>= 1)."""
+    global_batch_size: int = 16
+    """Pairs per optimiser step over all processes; a multiple of nproc."""
+    learning_rate: float = 2e-3
+    """Peak AdamW learning rate, cosine-decayed to zero (> 0)."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay (>= 0)."""
+    unroll: int = 2
+    """Autoregressive steps in the loss (>= 1); > 1 trains for stable rollouts."""
+    nproc: int = 2
+    """torchrun processes (>= 1); one per GPU on CUDA hosts."""
+    threads_per_process: int = 1
+    """torch intra-op threads per process; fixed so CPU results are bitwise reproducible."""
+    seed: int = 1234
+    """Seed of initialisation and data order (>= 0)."""
+    train_trajectories: int = 24
+    """Ensemble members used for training (>= 1); the first ones."""
+    val_trajectories: int = 2
+    """Members after those, for the per-epoch validation loss (>= 1)."""
+    timeout_s: int = 3600
+    """Wall-clock limit of the training job, seconds."""
+
+    def __post_init__(self) -> None:
+        for field, value, low in (
+            ("epochs", self.epochs, 1), ("unroll", self.unroll, 1), ("nproc", self.nproc, 1),
+            ("threads_per_process", self.threads_per_process, 1), ("seed", self.seed, 0),
+            ("train_trajectories", self.train_trajectories, 1),
+            ("val_trajectories", self.val_trajectories, 1), ("timeout_s", self.timeout_s, 1),
+        ):
+            require(isinstance(value, int) and value >= low, f"train.{field}", f"an integer >= {low}", value)
+        require(self.learning_rate > 0, "train.learning_rate", "a number > 0", self.learning_rate)
+        require(self.weight_decay >= 0, "train.weight_decay", "a number >= 0", self.weight_decay)
+        require(
+            self.global_batch_size >= self.nproc and self.global_batch_size % self.nproc == 0,
+            "train.global_batch_size", f"a positive multiple of train.nproc={self.nproc}",
+            self.global_batch_size,
+        )
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class EvalConfig:
+    """Autoregressive evaluation on the held-out members."""
+
+    horizon: int = 12
+    """Emulator steps per rollout (>= 1); each step is one saved interval."""
+    starts_per_trajectory: int = 4
+    """Forecast start times per held-out member (>= 1)."""
+
+    def __post_init__(self) -> None:
+        require(self.horizon >= 1, "eval.horizon", "an integer >= 1", self.horizon)
+        require(self.starts_per_trajectory >= 1, "eval.starts_per_trajectory", "an integer >= 1",
+                self.starts_per_trajectory)
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class ClimateRecipe:
+    """Simulation -> emulator training -> evaluation -> tracking, end to end."""
+
+    simulation: SimulationConfig
+    """The MPI shallow-water ensemble."""
+    emulator: EmulatorConfig = EmulatorConfig()
+    """The neural operator."""
+    train: TrainConfig = TrainConfig()
+    """Distributed training."""
+    eval: EvalConfig = EvalConfig()
+    """Rollout evaluation."""
+    tracking: Literal["embedded", "server"] = "embedded"
+    """embedded: an SQLite MLflow store in the output folder; server: a local mlflow server
+    on 127.0.0.1 started and stopped by the kit. MLFLOW_TRACKING_URI overrides both."""
+
+    def __post_init__(self) -> None:
+        sim = self.simulation
+        held_out = sim.n_trajectories - self.train.train_trajectories - self.train.val_trajectories
+        require(held_out >= 1, "train.train_trajectories",
+                f"at most simulation.n_trajectories - train.val_trajectories - 1 = "
+                f"{sim.n_trajectories - self.train.val_trajectories - 1} (one member must be held out)",
+                self.train.train_trajectories)
+        require(self.eval.horizon <= sim.n_saves - 1, "eval.horizon",
+                f"at most simulation saves - 1 = {sim.n_saves - 1}", self.eval.horizon)
+        require(self.train.unroll <= sim.n_saves - 1, "train.unroll",
+                f"at most simulation saves - 1 = {sim.n_saves - 1}", self.train.unroll)
+        require(self.emulator.modes <= min(sim.nx, sim.ny) // 2, "emulator.modes",
+                f"at most min(nx, ny) / 2 = {min(sim.nx, sim.ny) // 2}", self.emulator.modes)
+        pairs = self.train.train_trajectories * (sim.n_saves - self.train.unroll)
+        require(pairs >= self.train.global_batch_size, "train.global_batch_size",
+                f"at most the {pairs} training pairs", self.train.global_batch_size)
+        require(self.tracking in ("embedded", "server"), "tracking", "embedded or server", self.tracking)
+
+    @property
+    def held_out(self) -> int:
+        return self.simulation.n_trajectories - self.train.train_trajectories - self.train.val_trajectories
+
+
+@book.register
+def ci_tiny() -> ClimateRecipe:
+    """The whole pipeline in about two minutes on 2 CPU cores; used by the tests."""
+    return ClimateRecipe(
+        simulation=SimulationConfig(nx=32, ny=32, dt=300.0, n_steps=200, save_every=10,
+                                    n_trajectories=6, seed=7, ranks=2),
+        emulator=EmulatorConfig(width=12, modes=6, layers=2),
+        train=TrainConfig(epochs=3, global_batch_size=16, learning_rate=3e-3, unroll=1, nproc=2,
+                          train_trajectories=4, val_trajectories=1, timeout_s=600),
+        eval=EvalConfig(horizon=10, starts_per_trajectory=2),
+    )
+
+
+@book.register
+def laptop() -> ClimateRecipe:
+    """The default local recipe: about ten minutes on 2 CPU cores, beats persistence."""
+    return ClimateRecipe(
+        simulation=SimulationConfig(nx=64, ny=64, dt=240.0, n_steps=600, save_every=10,
+                                    n_trajectories=32, seed=11, ranks=2),
+        emulator=EmulatorConfig(width=24, modes=12, layers=4),
+        train=TrainConfig(epochs=16, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
+                          train_trajectories=26, val_trajectories=2),
+        eval=EvalConfig(horizon=12, starts_per_trajectory=4),
+    )
+
+
+@book.register
+def h100x1() -> ClimateRecipe:
+    """Sized for one H100: a 256x256 ensemble of 128 members, a wider FNO, 60 epochs."""
+    return ClimateRecipe(
+        simulation=SimulationConfig(nx=256, ny=256, lx=8.0e6, ly=8.0e6, dt=120.0, n_steps=2400,
+                                    save_every=20, n_trajectories=128, seed=11, ranks=8,
+                                    viscosity=2.0e3),
+        emulator=EmulatorConfig(width=64, modes=32, layers=4),
+        train=TrainConfig(epochs=60, global_batch_size=32, learning_rate=1e-3, unroll=4, nproc=1,
+                          threads_per_process=8, train_trajectories=112, val_trajectories=4,
+                          timeout_s=6 * 3600),
+        eval=EvalConfig(horizon=40, starts_per_trajectory=8),
+    )
