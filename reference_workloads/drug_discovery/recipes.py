@@ -1,0 +1,180 @@
+"""Drug-discovery recipes: one frozen dataclass tree per run, named for its hardware.
+
+``ci_tiny`` runs every stage in a few minutes on 2 CPU cores; ``laptop`` screens the whole
+NCI library; ``h100x1`` trains a larger surrogate on one H100.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reference_workloads.core.recipes import RecipeBook, require
+
+from .baseline import BaselineConfig
+from .gnn import GnnConfig
+from .physics import LABELS, PhysicsSettings
+from .splits import SPLIT_KINDS
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class DataConfig:
+    """Which molecules the run reads."""
+
+    library: str = "nci"
+    """Screening library: 'nci' (RDKit's NCI set), 'chembl', or a path to a .smi/.sdf file."""
+    library_limit: int | None = None
+    """Keep only the first N records of the library (None: all)."""
+    activity_limit: int | None = None
+    """Keep only the first N records of the ChEMBL activity set (None: all ~1,000)."""
+
+    def __post_init__(self) -> None:
+        require(bool(self.library), "data.library", "'nci', 'chembl' or a file path", self.library)
+        for name in ("library_limit", "activity_limit"):
+            value = getattr(self, name)
+            require(value is None or value >= 20, f"data.{name}", "None or an integer >= 20", value)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class TrainConfig:
+    """Surrogate training under torchrun (the same settings for both tasks)."""
+
+    epochs: int = 40
+    """Passes over the training molecules."""
+    batch_size: int = 64
+    """Global batch (split evenly over the processes)."""
+    lr: float = 2e-3
+    """Peak AdamW learning rate (cosine decay to 5 % of it)."""
+    weight_decay: float = 1e-5
+    """AdamW weight decay."""
+    physics_target: str = "energy_min"
+    """Physics label the surrogate learns (a column of the physics table)."""
+    physics_split: Literal["random", "scaffold"] = "random"
+    """Split of the library for the physics task."""
+    activity_split: Literal["random", "scaffold"] = "scaffold"
+    """Split of the ChEMBL set; scaffold is the honest QSAR setting."""
+    val_fraction: float = 0.1
+    """Share of molecules for model selection."""
+    test_fraction: float = 0.2
+    """Share of molecules held out for the reported metrics."""
+
+    def __post_init__(self) -> None:
+        require(1 <= self.epochs <= 10_000, "train.epochs", "an integer in [1, 10000]", self.epochs)
+        require(1 <= self.batch_size <= 65_536, "train.batch_size", "an integer in [1, 65536]", self.batch_size)
+        require(0.0 < self.lr < 1.0, "train.lr", "a number in (0, 1)", self.lr)
+        require(0.0 <= self.weight_decay < 1.0, "train.weight_decay", "a number in [0, 1)", self.weight_decay)
+        require(self.physics_target in LABELS, "train.physics_target", f"one of {', '.join(LABELS)}", self.physics_target)
+        for name in ("physics_split", "activity_split"):
+            require(getattr(self, name) in SPLIT_KINDS, f"train.{name}", "random or scaffold", getattr(self, name))
+        require(0.0 < self.val_fraction < 0.5, "train.val_fraction", "a number in (0, 0.5)", self.val_fraction)
+        require(0.0 < self.test_fraction < 0.5, "train.test_fraction", "a number in (0, 0.5)", self.test_fraction)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ScreenConfig:
+    """The screening job that scores the library through the served surrogate."""
+
+    batch_size: int = 256
+    """SMILES per HTTP request."""
+    protocol: Literal["v1", "v2"] = "v2"
+    """Inference protocol the screen uses (the server always offers both)."""
+    top_fraction: float = 0.01
+    """Share of the library called top candidates (recall@1 % by default)."""
+    higher_is_better: bool = False
+    """Direction of a good label: False ranks the lowest MMFF energy first."""
+    max_batch: int = 1024
+    """Largest batch the server accepts; larger requests get 400."""
+
+    def __post_init__(self) -> None:
+        require(1 <= self.batch_size <= self.max_batch, "screen.batch_size", f"an integer in [1, screen.max_batch={self.max_batch}]", self.batch_size)
+        require(self.protocol in ("v1", "v2"), "screen.protocol", "v1 or v2", self.protocol)
+        require(0.0 < self.top_fraction <= 0.5, "screen.top_fraction", "a number in (0, 0.5]", self.top_fraction)
+        require(1 <= self.max_batch <= 100_000, "screen.max_batch", "an integer in [1, 100000]", self.max_batch)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Resources:
+    """Processes and devices of each stage."""
+
+    physics_ranks: int = 2
+    """MPI ranks of the physics stage."""
+    train_procs: int = 2
+    """torchrun processes (DDP world size) of each training task."""
+    device: Literal["cpu", "cuda"] = "cpu"
+    """Training and serving device."""
+    threads: int = 1
+    """Intra-op threads per process; fixed, because CPU results are bitwise only per thread count."""
+    timeout_s: int = 3600
+    """Wall-clock limit of each launched job."""
+
+    def __post_init__(self) -> None:
+        require(1 <= self.physics_ranks <= 4096, "resources.physics_ranks", "an integer in [1, 4096]", self.physics_ranks)
+        require(1 <= self.train_procs <= 64, "resources.train_procs", "an integer in [1, 64]", self.train_procs)
+        require(self.device in ("cpu", "cuda"), "resources.device", "cpu or cuda", self.device)
+        require(1 <= self.threads <= 256, "resources.threads", "an integer in [1, 256]", self.threads)
+        require(10 <= self.timeout_s <= 7 * 86_400, "resources.timeout_s", "an integer in [10, 604800]", self.timeout_s)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class DrugRecipe:
+    """Everything that decides a drug-discovery run's result."""
+
+    seed: int = 0
+    """Run seed: conformers, splits, model initialisation, sampling, forest."""
+    data: DataConfig = field(default_factory=DataConfig)
+    physics: PhysicsSettings = field(default_factory=PhysicsSettings)
+    model: GnnConfig = field(default_factory=GnnConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    screen: ScreenConfig = field(default_factory=ScreenConfig)
+    resources: Resources = field(default_factory=Resources)
+
+    def __post_init__(self) -> None:
+        require(0 <= self.seed < 2**31, "seed", "an integer in [0, 2**31)", self.seed)
+
+
+book = RecipeBook("drug-discovery")
+
+
+@book.register
+def ci_tiny() -> DrugRecipe:
+    """300 NCI molecules, 2 MPI ranks, 2 DDP processes: all stages in a few minutes on 2 CPU cores."""
+    return DrugRecipe(
+        data=DataConfig(library_limit=300, activity_limit=400),
+        physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
+        model=GnnConfig(hidden=48, layers=3),
+        train=TrainConfig(epochs=25, batch_size=32),
+        baseline=BaselineConfig(n_estimators=100),
+        screen=ScreenConfig(batch_size=64),
+    )
+
+
+@book.register
+def laptop() -> DrugRecipe:
+    """The whole NCI library (~5,000 molecules) and ChEMBL set on a laptop: ~15 min on 2 cores."""
+    base = ci_tiny()
+    return dataclasses.replace(
+        base,
+        data=DataConfig(),
+        physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=70),
+        model=GnnConfig(hidden=64, layers=4),
+        train=dataclasses.replace(base.train, epochs=40, batch_size=64),
+        baseline=BaselineConfig(n_estimators=200),
+        screen=ScreenConfig(batch_size=256),
+    )
+
+
+@book.register
+def h100x1() -> DrugRecipe:
+    """One H100: a wider, deeper surrogate trained longer; physics on 16 CPU ranks."""
+    base = laptop()
+    return dataclasses.replace(
+        base,
+        physics=PhysicsSettings(n_conformers=16, mmff_max_iters=1000, max_heavy_atoms=100),
+        model=GnnConfig(hidden=256, layers=6, dropout=0.1),
+        train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3),
+        baseline=BaselineConfig(n_estimators=500),
+        screen=ScreenConfig(batch_size=1024, max_batch=4096),
+        resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4),
+    )
