@@ -1,0 +1,176 @@
+"""Notebooks: JupyterHub whose profiles submit the notebook pods through each team's queue.
+
+Kueue resolves a ``kueue.x-k8s.io/queue-name`` label against LocalQueues of the pod's own
+namespace, and KubeSpawner starts every notebook in the hub's namespace. So this component
+adds, in the hub namespace, one LocalQueue per team pointing at that team's ClusterQueue
+(part 1's Kueue), and each profile labels its pods with its team's queue: notebook capacity
+then counts against the team's quota exactly like its batch jobs. (Kueue admits plain pods
+when its ``pod`` integration is enabled for the hub namespace.)
+
+Profiles also set the environment a notebook needs to use the platform: the tracking URI,
+the OTLP endpoint and the team's namespace and queue for jobs it submits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.helm.v3 import Release
+
+from infra.services_config import (
+    ChartPin,
+    NotebookProfile,
+    check_dns_label,
+    restricted_namespace_labels,
+)
+from infra.versions import pin
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+KUEUE_API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
+_CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
+_MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class NotebooksArgs:
+    """Inputs of :class:`Notebooks`."""
+
+    chart: ChartPin
+    """jupyterhub/jupyterhub (Zero to JupyterHub) chart."""
+    image: str
+    """Single-user notebook image, ``repository:tag``."""
+    namespace: str
+    """Hub namespace (created here); notebooks run here too."""
+    profiles: tuple[NotebookProfile, ...]
+    """Sizes offered; each team gets every size."""
+    team_cluster_queues: Mapping[str, str]
+    """Team -> its ClusterQueue (from the Kueue component)."""
+    team_namespaces: Mapping[str, str]
+    """Team -> its namespace (for jobs submitted from a notebook)."""
+    tracking_uri: pulumi.Input[str]
+    """MLflow tracking URI set in every notebook."""
+    otlp_endpoint: pulumi.Input[str]
+    """OTLP/HTTP endpoint set in every notebook."""
+    kueue_resources: tuple[pulumi.Resource, ...] = ()
+    """Resources that install Kueue and the ClusterQueues; LocalQueues wait for them."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("notebooks.namespace", self.namespace)
+        if ":" not in self.image or self.image.endswith(":latest"):
+            raise ValueError(f"notebooks.image: {self.image!r} must be pinned as repository:tag")
+        if not self.profiles:
+            raise ValueError("notebooks.profiles: at least one profile is required")
+        if set(self.team_cluster_queues) != set(self.team_namespaces):
+            raise ValueError("notebooks.team_cluster_queues: need exactly one ClusterQueue per team")
+        for team, queue in self.team_cluster_queues.items():
+            check_dns_label("notebooks.team_cluster_queues", team)
+            check_dns_label(f"notebooks.team_cluster_queues[{team}]", queue)
+
+
+def cpu_cores(quantity: str) -> float:
+    """Kubernetes CPU quantity -> cores as KubeSpawner wants them (``500m`` -> 0.5)."""
+    match = _CPU.match(quantity)
+    if not match:
+        raise ValueError(f"cpu: {quantity!r} is not accepted; expected cores or millicores like 500m")
+    value = float(match.group(1))
+    return value / 1000 if match.group(2) else value
+
+
+def kubespawner_memory(quantity: str) -> str:
+    """Kubernetes memory quantity -> KubeSpawner ByteSpecification (binary ``M``/``G``)."""
+    match = _MEMORY.match(quantity)
+    if not match:
+        raise ValueError(f"memory: {quantity!r} is not accepted; expected Mi or Gi, like 4Gi")
+    return f"{match.group(1)}{match.group(2)[0]}"
+
+
+def local_queue_name(team: str) -> str:
+    return f"notebooks-{team}"
+
+
+def profile_list(args: NotebooksArgs, env: Mapping[str, str]) -> list[dict]:
+    """KubeSpawner profiles: every size for every team, labelled with the team's queue."""
+    profiles = []
+    for team in sorted(args.team_cluster_queues):
+        for size in args.profiles:
+            r = size.resources
+            override: dict = {
+                "extra_labels": {QUEUE_LABEL: local_queue_name(team), "ai4s.dev/team": team},
+                "cpu_guarantee": cpu_cores(r.cpu_request), "cpu_limit": cpu_cores(r.cpu_limit),
+                "mem_guarantee": kubespawner_memory(r.memory_request),
+                "mem_limit": kubespawner_memory(r.memory_limit),
+                "environment": {**env, "AI4S_TEAM": team,
+                                "AI4S_TEAM_NAMESPACE": args.team_namespaces[team],
+                                "AI4S_LOCAL_QUEUE": args.team_cluster_queues[team]},
+            }
+            if size.gpus:
+                override["extra_resource_limits"] = {"nvidia.com/gpu": str(size.gpus)}
+            profiles.append({
+                "display_name": f"{team}: {size.display_name}",
+                "slug": f"{team}-{size.slug}",
+                "description": f"Counts against team {team}'s quota (queue {local_queue_name(team)}).",
+                "kubespawner_override": override,
+            })
+    return profiles
+
+
+class Notebooks(pulumi.ComponentResource):
+    """JupyterHub with per-team profiles and the LocalQueues they submit to."""
+
+    hub_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NotebooksArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:notebooks:Notebooks", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ns = args.namespace
+        self.hub_url = pulumi.Output.from_input(f"http://proxy-public.{ns}.svc.cluster.local")
+        namespace = Namespace(
+            f"{name}-ns",
+            metadata={"name": ns, "labels": {**restricted_namespace_labels(enforce="baseline"),
+                                             # Opt this namespace in to Kueue's pod integration.
+                                             "ai4s.dev/kueue-managed": "true"}},
+            opts=child,
+        )
+        queues = [
+            CustomResource(
+                f"{name}-queue-{team}",
+                api_version=KUEUE_API_VERSION, kind="LocalQueue",
+                metadata={"name": local_queue_name(team), "namespace": ns},
+                spec={"clusterQueue": cluster_queue},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.kueue_resources]),
+            )
+            for team, cluster_queue in sorted(args.team_cluster_queues.items())
+        ]
+        repository, tag = args.image.rsplit(":", 1)
+
+        def values(env: dict) -> dict:
+            return {
+                "singleuser": {
+                    "image": {"name": repository, "tag": tag},
+                    "profileList": profile_list(args, env),
+                    "storage": {"type": "dynamic", "capacity": "5Gi"},
+                    "uid": 1000, "fsGid": 100,
+                    "allowPrivilegeEscalation": False,
+                },
+                # Kueue decides placement; the chart's user scheduler and image pullers
+                # (a privileged DaemonSet) are not needed.
+                "scheduling": {"userScheduler": {"enabled": False}},
+                "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
+                "proxy": {"service": {"type": "ClusterIP"}},
+            }
+
+        env = pulumi.Output.all(args.tracking_uri, args.otlp_endpoint).apply(
+            lambda v: {"MLFLOW_TRACKING_URI": v[0], "OTEL_EXPORTER_OTLP_ENDPOINT": v[1]})
+        self.release = Release(
+            f"{name}-hub", name="jupyterhub", namespace=ns,
+            chart=args.chart.chart, version=args.chart.version,
+            repository_opts={"repo": args.chart.repo},
+            values=env.apply(values),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *queues]),
+        )
+        self.register_outputs({"hub_url": self.hub_url})

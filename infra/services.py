@@ -1,0 +1,112 @@
+"""Wire the platform services of a stack: storage, tracking, observability, serving, notebooks.
+
+The stack programs call :func:`build_services` once, after the compute block, with the
+validated :class:`~infra.services_config.ServicesConfig` and what the compute block made
+(team namespaces, ClusterQueues, the resources later ones must wait for). It returns the
+stack outputs keyed by the constants of :mod:`infra.outputs`. Pinned versions come from the
+one table in :mod:`infra.versions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+
+from infra import outputs
+from infra.notebooks import Notebooks, NotebooksArgs
+from infra.observability import Observability, ObservabilityArgs
+from infra.services_config import ChartPin, Resources, ServicesConfig
+from infra.serving import Serving, ServingArgs
+from infra.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
+from infra.tracking import Tracking, TrackingArgs
+from infra.versions import pin
+
+MLFLOW_USER = "mlflow"
+ARTIFACTS_BUCKET = "artifacts"
+
+
+def chart_pin(key: str) -> ChartPin:
+    """The versions-table row ``key`` as a :class:`ChartPin`."""
+    row = pin(key)
+    if row.kind != "helm-chart":
+        raise ValueError(f"{key}: versions row is a {row.kind}, not a helm-chart")
+    if row.repository.startswith("oci://"):
+        return ChartPin(chart=f"{row.repository}/{row.name}", version=row.version)
+    return ChartPin(chart=row.name, version=row.version, repo=row.repository)
+
+
+def build_services(
+    name: str,
+    cfg: ServicesConfig,
+    *,
+    team_namespaces: Mapping[str, str],
+    team_cluster_queues: Mapping[str, str],
+    kueue_namespace: str,
+    compute: Sequence[pulumi.Resource] = (),
+) -> dict[str, pulumi.Input]:
+    """Declare every service component; return the stack outputs they provide."""
+    after = pulumi.ResourceOptions(depends_on=list(compute))
+    storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(
+        chart=chart_pin("minio"), image=pin("minio-image").image, mc_image=pin("minio-mc-image").image,
+        namespace=cfg.storage.namespace, volume_size=cfg.storage.volume_size,
+        storage_class=cfg.storage.storage_class, buckets=cfg.storage.buckets,
+        resources=cfg.storage.resources, team_namespaces=dict(team_namespaces),
+        service_users={MLFLOW_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET)},
+        namespace_resources=tuple(compute),
+    ), opts=after)
+
+    clients = (*team_namespaces.values(), cfg.notebooks.namespace, cfg.observability.namespace)
+    access_key, secret_key = storage.service_credentials[MLFLOW_USER]
+    tracking = Tracking(f"{name}-tracking", TrackingArgs(
+        operator_chart=chart_pin("cloudnative-pg"), operator_namespace="cnpg-system",
+        postgres_image=pin("postgres-image").image, mlflow_image=pin("mlflow-image").image,
+        namespace=cfg.tracking.namespace, postgres_instances=cfg.tracking.postgres_instances,
+        postgres_volume_size=cfg.tracking.postgres_volume_size, replicas=cfg.tracking.replicas,
+        resources=cfg.tracking.resources, s3_endpoint=storage.endpoint,
+        artifacts_bucket=ARTIFACTS_BUCKET, s3_access_key=access_key, s3_secret_key=secret_key,
+        client_namespaces=tuple(sorted(set(clients))), depends_on=(storage.release,),
+    ), opts=after)
+
+    obs_cfg = cfg.observability
+    observability = Observability(f"{name}-obs", ObservabilityArgs(
+        collector_chart=chart_pin("otel-collector"), collector_image=pin("otel-collector-image").image,
+        prometheus_chart=chart_pin("kube-prometheus-stack"), namespace=obs_cfg.namespace,
+        scrape_interval=obs_cfg.scrape_interval, retention=obs_cfg.retention,
+        prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=obs_cfg.gpu_metrics,
+        dcgm_namespace=obs_cfg.dcgm_namespace, kueue_namespace=kueue_namespace,
+        client_namespaces=tuple(sorted(set(clients))),
+        collector_resources=Resources(cpu_request="100m", memory_request="256Mi",
+                                      cpu_limit="1", memory_limit="1Gi"),
+    ), opts=after)
+
+    serving = Serving(f"{name}-serving", ServingArgs(
+        cert_manager_chart=chart_pin("cert-manager"), kserve_crd_chart=chart_pin("kserve-crd"),
+        kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
+        cert_manager_namespace=cfg.serving.cert_manager_namespace,
+        ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
+    ), opts=after)
+
+    result: dict[str, pulumi.Input] = {
+        outputs.TRACKING_URI: tracking.tracking_uri,
+        outputs.S3_ENDPOINT: storage.endpoint,
+        outputs.S3_BUCKETS: list(storage.buckets),
+        outputs.S3_CREDENTIALS_SECRET: WORKLOAD_SECRET_NAME,
+        outputs.OTLP_ENDPOINT: observability.otlp_endpoint,
+        outputs.GRAFANA_URL: observability.grafana_url,
+        outputs.PROMETHEUS_URL: observability.prometheus_url,
+        outputs.DASHBOARDS: observability.dashboard_urls,
+        outputs.INFERENCE_URL_TEMPLATE: serving.url_template,
+        outputs.INFERENCE_INGRESS_CLASS: serving.ingress_class,
+        outputs.NOTEBOOKS_URL: "",
+    }
+    if cfg.notebooks.enabled:
+        notebooks = Notebooks(f"{name}-notebooks", NotebooksArgs(
+            chart=chart_pin("jupyterhub"), image=pin("notebook-image").image,
+            namespace=cfg.notebooks.namespace, profiles=cfg.notebooks.profiles,
+            team_cluster_queues=dict(team_cluster_queues), team_namespaces=dict(team_namespaces),
+            tracking_uri=tracking.tracking_uri, otlp_endpoint=observability.otlp_endpoint,
+            kueue_resources=tuple(compute),
+        ), opts=after)
+        result[outputs.NOTEBOOKS_URL] = notebooks.hub_url
+    return result

@@ -1,0 +1,335 @@
+"""Typed, validated configuration for the platform services (part 2 of the platform stacks).
+
+The stack program reads the ``services`` block of ``Pulumi.<stack>.yaml`` into
+:class:`ServicesConfig` with :func:`services_config_from_mapping` before any resource is
+declared, so a bad value fails with a message naming the key. Components never read config:
+they get the small frozen ``*Args`` dataclasses defined next to them.
+
+Shared value types used by several service components (a pinned Helm chart, container
+resources, restricted namespace labels) live here too, so each component module stays about
+one component.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_STORAGE_SIZE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
+_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w)$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_DOMAIN = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
+def check_dns_label(key: str, value: str) -> None:
+    """Raise ValueError unless ``value`` is an RFC 1123 label (a valid namespace or name)."""
+    if not isinstance(value, str) or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{key}: {value!r} is not a valid Kubernetes name "
+            "(lowercase letters, digits and '-', at most 63 characters)"
+        )
+
+
+def _check(pattern: re.Pattern[str], key: str, value: object, accepted: str) -> None:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"{key}: {value!r} is not accepted; expected {accepted}")
+
+
+def restricted_namespace_labels(*, enforce: str = "restricted") -> dict[str, str]:
+    """Pod Security Standards labels for a platform namespace: audit and warn on "restricted".
+
+    ``enforce`` is "restricted" where we write the pod specs ourselves; "baseline" for
+    namespaces of upstream charts whose pods do not set every restricted field (the
+    warnings then show what is missing).
+    """
+    if enforce not in ("restricted", "baseline"):
+        raise ValueError(f"enforce: {enforce!r} is not accepted; expected restricted or baseline")
+    return {
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "app.kubernetes.io/part-of": "ai4s-kit",
+    }
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ChartPin:
+    """A Helm chart pinned to one version (the row of the versions table it came from)."""
+
+    chart: str
+    """Chart name, or a full ``oci://`` reference for charts served from an OCI registry."""
+    version: str
+    """Exact chart version; never a range."""
+    repo: str = ""
+    """Chart repository URL; empty for ``oci://`` charts."""
+
+    def __post_init__(self) -> None:
+        if not self.chart:
+            raise ValueError("chart: must not be empty")
+        if not self.version or any(c in self.version for c in "^~*<>= "):
+            raise ValueError(f"version: {self.version!r} must be one exact version, not a range")
+        if not self.repo and not self.chart.startswith("oci://"):
+            raise ValueError(f"repo: chart {self.chart!r} needs a repository URL or an oci:// name")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Resources:
+    """Container requests and limits (policy requires both on every container)."""
+
+    cpu_request: str = "100m"
+    """CPU request, a Kubernetes quantity such as ``100m``."""
+    memory_request: str = "256Mi"
+    """Memory request, a Kubernetes quantity such as ``256Mi``."""
+    cpu_limit: str = "1"
+    """CPU limit."""
+    memory_limit: str = "1Gi"
+    """Memory limit."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check(_QUANTITY, f.name, getattr(self, f.name), "a Kubernetes quantity like 500m or 1Gi")
+
+    def to_k8s(self) -> dict[str, dict[str, str]]:
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class StorageConfig:
+    """Object storage (MinIO, standalone)."""
+
+    namespace: str = "ai4s-storage"
+    """Namespace MinIO runs in."""
+    volume_size: str = "20Gi"
+    """Size of MinIO's persistent volume."""
+    storage_class: str = ""
+    """StorageClass for the volume; empty means the cluster default."""
+    buckets: tuple[str, ...] = ("datasets", "artifacts", "checkpoints", "results")
+    """Buckets created at install; per-team policies give each team a prefix in each."""
+    resources: Resources = field(default_factory=lambda: Resources(memory_limit="2Gi"))
+    """MinIO server container resources."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.storage.namespace", self.namespace)
+        _check(_STORAGE_SIZE, "services.storage.volume_size", self.volume_size, "a size like 20Gi")
+        if self.storage_class:
+            check_dns_label("services.storage.storage_class", self.storage_class)
+        if not self.buckets:
+            raise ValueError("services.storage.buckets: at least one bucket is required")
+        for bucket in self.buckets:
+            _check(_BUCKET, "services.storage.buckets", bucket, "an S3 bucket name (3-63 of a-z0-9-)")
+        if len(set(self.buckets)) != len(self.buckets):
+            raise ValueError(f"services.storage.buckets: duplicate names in {list(self.buckets)}")
+        if "artifacts" not in self.buckets:
+            raise ValueError("services.storage.buckets: must include 'artifacts' (MLflow stores there)")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class TrackingConfig:
+    """Experiment tracking (MLflow) with its PostgreSQL backend (CloudNativePG)."""
+
+    namespace: str = "ai4s-tracking"
+    """Namespace for MLflow and its PostgreSQL cluster."""
+    postgres_instances: int = 1
+    """PostgreSQL instances (1 primary plus replicas)."""
+    postgres_volume_size: str = "5Gi"
+    """Size of each PostgreSQL instance's volume."""
+    replicas: int = 1
+    """MLflow server replicas."""
+    resources: Resources = field(default_factory=Resources)
+    """MLflow server container resources."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.tracking.namespace", self.namespace)
+        if not isinstance(self.postgres_instances, int) or not 1 <= self.postgres_instances <= 5:
+            raise ValueError(
+                f"services.tracking.postgres_instances: {self.postgres_instances!r} is not accepted; "
+                "expected an integer from 1 to 5"
+            )
+        if not isinstance(self.replicas, int) or not 1 <= self.replicas <= 10:
+            raise ValueError(
+                f"services.tracking.replicas: {self.replicas!r} is not accepted; expected 1 to 10"
+            )
+        _check(
+            _STORAGE_SIZE, "services.tracking.postgres_volume_size", self.postgres_volume_size,
+            "a size like 5Gi",
+        )
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ObservabilityConfig:
+    """OpenTelemetry Collector, Prometheus stack, GPU accounting and dashboards."""
+
+    namespace: str = "ai4s-monitoring"
+    """Namespace for the collector, Prometheus, Grafana and dashboards."""
+    scrape_interval: str = "30s"
+    """Prometheus scrape interval."""
+    retention: str = "7d"
+    """Prometheus retention time."""
+    prometheus_volume_size: str = "10Gi"
+    """Prometheus persistent volume size."""
+    gpu_metrics: bool = False
+    """Scrape the DCGM exporter and add GPU dashboards and alerts (GPU stacks)."""
+    dcgm_namespace: str = "gpu-operator"
+    """Namespace the DCGM exporter runs in (installed by the GPU stack of part 1)."""
+    kueue_namespace: str = "kueue-system"
+    """Namespace of the Kueue controller, whose metrics feed the queue dashboards."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.observability.namespace", self.namespace)
+        check_dns_label("services.observability.dcgm_namespace", self.dcgm_namespace)
+        check_dns_label("services.observability.kueue_namespace", self.kueue_namespace)
+        for key in ("scrape_interval", "retention"):
+            _check(_DURATION, f"services.observability.{key}", getattr(self, key), "a duration like 30s or 7d")
+        _check(
+            _STORAGE_SIZE, "services.observability.prometheus_volume_size",
+            self.prometheus_volume_size, "a size like 10Gi",
+        )
+        if not isinstance(self.gpu_metrics, bool):
+            raise ValueError(f"services.observability.gpu_metrics: {self.gpu_metrics!r} must be true or false")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ServingConfig:
+    """KServe in raw-deployment ("Standard") mode with cert-manager."""
+
+    namespace: str = "kserve"
+    """Namespace of the KServe controller."""
+    cert_manager_namespace: str = "cert-manager"
+    """Namespace of cert-manager."""
+    ingress_domain: str = "ai4s.local"
+    """Domain under which InferenceService hostnames are made."""
+    ingress_class: str = "nginx"
+    """IngressClass KServe uses for InferenceService Ingresses."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.serving.namespace", self.namespace)
+        check_dns_label("services.serving.cert_manager_namespace", self.cert_manager_namespace)
+        check_dns_label("services.serving.ingress_class", self.ingress_class)
+        _check(_DOMAIN, "services.serving.ingress_domain", self.ingress_domain, "a DNS domain like ai4s.local")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class NotebookProfile:
+    """One JupyterHub profile: a notebook size a team member can pick."""
+
+    slug: str
+    """Short identifier shown in URLs."""
+    display_name: str
+    """Name shown in the spawn form."""
+    resources: Resources
+    """Notebook container resources."""
+    gpus: int = 0
+    """GPUs requested (limits ``nvidia.com/gpu``)."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.notebooks.profiles.slug", self.slug)
+        if not self.display_name:
+            raise ValueError("services.notebooks.profiles.display_name: must not be empty")
+        if not isinstance(self.gpus, int) or not 0 <= self.gpus <= 8:
+            raise ValueError(f"services.notebooks.profiles.gpus: {self.gpus!r} must be 0 to 8")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class NotebooksConfig:
+    """JupyterHub (optional per stack)."""
+
+    enabled: bool = False
+    """Install JupyterHub."""
+    namespace: str = "ai4s-notebooks"
+    """Namespace of the hub and proxy."""
+    profiles: tuple[NotebookProfile, ...] = (
+        NotebookProfile(
+            slug="cpu-small", display_name="CPU, 2 cores, 4 GiB",
+            resources=Resources(cpu_request="500m", memory_request="1Gi", cpu_limit="2", memory_limit="4Gi"),
+        ),
+    )
+    """Sizes offered to each team; the hub multiplies them by team."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("services.notebooks.namespace", self.namespace)
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"services.notebooks.enabled: {self.enabled!r} must be true or false")
+        if self.enabled and not self.profiles:
+            raise ValueError("services.notebooks.profiles: at least one profile when enabled")
+        slugs = [p.slug for p in self.profiles]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError(f"services.notebooks.profiles: duplicate slugs in {slugs}")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ServicesConfig:
+    """Everything the services block of a stack needs."""
+
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    notebooks: NotebooksConfig = field(default_factory=NotebooksConfig)
+
+    def __post_init__(self) -> None:
+        namespaces = [
+            self.storage.namespace, self.tracking.namespace, self.observability.namespace,
+            self.serving.namespace, self.serving.cert_manager_namespace, self.notebooks.namespace,
+        ]
+        if len(set(namespaces)) != len(namespaces):
+            raise ValueError(f"services: each service needs its own namespace, got {namespaces}")
+
+
+def _build(cls: type, key: str, raw: Any, nested: Mapping[str, Any] | None = None) -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys by name."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{key}: expected a mapping, got {type(raw).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"{key}.{unknown[0]}: unknown key; accepted keys are {sorted(known)}")
+    values = dict(raw)
+    for name, converter in (nested or {}).items():
+        if name in values:
+            values[name] = converter(f"{key}.{name}", values[name])
+    return cls(**values)
+
+
+def _resources(key: str, raw: Any) -> Resources:
+    return _build(Resources, key, raw)
+
+
+def _profiles(key: str, raw: Any) -> tuple[NotebookProfile, ...]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{key}: expected a list of profiles")
+    return tuple(
+        _build(NotebookProfile, f"{key}[{i}]", item, {"resources": _resources})
+        for i, item in enumerate(raw)
+    )
+
+
+def _tuple(key: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{key}: expected a list")
+    return tuple(raw)
+
+
+def services_config_from_mapping(raw: Mapping[str, Any] | None) -> ServicesConfig:
+    """Parse and validate the ``services`` config block (missing keys take defaults)."""
+    raw = raw or {}
+    return _build(
+        ServicesConfig,
+        "services",
+        raw,
+        {
+            "storage": lambda k, v: _build(StorageConfig, k, v, {"resources": _resources, "buckets": _tuple}),
+            "tracking": lambda k, v: _build(TrackingConfig, k, v, {"resources": _resources}),
+            "observability": lambda k, v: _build(ObservabilityConfig, k, v),
+            "serving": lambda k, v: _build(ServingConfig, k, v),
+            "notebooks": lambda k, v: _build(NotebooksConfig, k, v, {"profiles": _profiles}),
+        },
+    )

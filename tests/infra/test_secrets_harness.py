@@ -1,0 +1,105 @@
+"""Shared harness for the platform-services tests: run the services block under mocks.
+
+Uses part 1's recording monitor (infra.render) so dependencies and parents are recorded,
+with mocks that give every RandomPassword a recognisable random value, so tests can search
+everything rendered for it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.render import RecordingMonitor, Registration, helm_releases, kubernetes_objects
+from infra.services import build_services
+from infra.services_config import ServicesConfig, services_config_from_mapping
+
+TEAMS = {"climate": "team-climate", "drugs": "team-drugs"}
+QUEUES = {"climate": "climate", "drugs": "drugs"}
+PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
+
+
+class SecretMocks(mocks.Mocks):
+    """State = inputs; RandomPassword.result = a fresh marker value, remembered."""
+
+    def __init__(self) -> None:
+        self.generated: list[str] = []
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == PASSWORD_TYPE:
+            value = "pw" + secrets.token_hex(16)
+            self.generated.append(value)
+            state["result"] = value
+        return f"{args.name}-id", state
+
+    def call(self, args: mocks.MockCallArgs):
+        return {}
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Rendered:
+    registrations: list[Registration]
+    objects: list[dict]
+    releases: list[dict]
+    outputs: dict[str, Any]
+    generated_secrets: list[str]
+
+    def by_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def reg(self, name: str) -> Registration:
+        found = [r for r in self.registrations if r.name == name]
+        assert len(found) == 1, f"{name}: {len(found)} registrations"
+        return found[0]
+
+    def objects_of(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def release(self, name: str) -> dict:
+        found = [r for r in self.releases if r["name"] == name]
+        assert len(found) == 1, f"release {name}: {len(found)} found"
+        return found[0]
+
+
+def run_program(program: Callable[[], Any]) -> Rendered:
+    """Run ``program`` under the recording monitor with :class:`SecretMocks`."""
+    settings.set_root_resource(None)
+    monitor = RecordingMonitor()
+    secret_mocks = SecretMocks()
+    monitor.mocks = secret_mocks
+    set_all_config({}, [])
+    mocks.set_mocks(secret_mocks, project="ai4s", stack="test", preview=False, monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    regs = monitor.registrations
+    return Rendered(registrations=regs, objects=kubernetes_objects(regs), releases=helm_releases(regs),
+                    outputs=dict(monitor.stack_outputs), generated_secrets=secret_mocks.generated)
+
+
+def render_services(raw_config: Mapping[str, Any] | None = None, *, teams: Mapping[str, str] = TEAMS,
+                    config: ServicesConfig | None = None) -> Rendered:
+    """Run the services block alone (as a stack would after its compute block)."""
+    cfg = config or services_config_from_mapping(raw_config)
+
+    def program() -> None:
+        for key, value in build_services(
+            "ai4s", cfg, team_namespaces=teams, team_cluster_queues={t: QUEUES.get(t, t) for t in teams},
+            kueue_namespace="kueue-system",
+        ).items():
+            pulumi.export(key, value)
+
+    return run_program(program)
+
+
+def depends_on(rendered: Rendered, dependent: str, dependency: str) -> bool:
+    """Whether registration ``dependent`` lists ``dependency`` among its dependencies."""
+    target = rendered.reg(dependency).urn
+    return target in rendered.reg(dependent).dependencies
