@@ -1,0 +1,91 @@
+"""The compute side of a platform stack, wired from a validated ComputeConfig.
+
+Order on `pulumi up`: tenant namespaces -> operators (Helm releases, which install the
+CRDs and webhooks) -> custom resources (flavors, queues, runtimes). Every custom resource
+depends on the release that defines it, so `pulumi destroy` deletes queues and runtimes
+while their controllers still run to clear finalizers, and only then the controllers.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra import outputs
+from infra.config import ComputeConfig
+from infra.gpu import GpuStack, GpuStackArgs
+from infra.kuberay import KubeRay, KubeRayArgs
+from infra.kueue import GPU_RESOURCE, OFFLOAD_QUEUE, Kueue, KueueArgs
+from infra.tenancy import Tenancy, TenancyArgs, team_ceiling
+from infra.trainer import Trainer, TrainerArgs
+from infra.volcano import Volcano, VolcanoArgs
+
+
+def gpu_resources(config: ComputeConfig) -> tuple[str, ...]:
+    """Extended resources the GPU stack advertises (whole GPUs and MIG slices)."""
+    if config.gpu is None:
+        return ()
+    mig = sorted({f"nvidia.com/mig-{p}" for m in config.gpu.models for p in m.mig_profiles})
+    return (GPU_RESOURCE, *mig)
+
+
+class Compute(pulumi.ComponentResource):
+    """Tenancy, Kueue, optional Volcano, KubeRay, Trainer and GPU stack."""
+
+    def __init__(self, name: str, config: ComputeConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:compute:Compute", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        extended = gpu_resources(config)
+        self.gpu = None
+        if config.gpu is not None:
+            self.gpu = GpuStack(f"{name}-gpu", GpuStackArgs(
+                sharing=config.gpu.sharing,
+                time_slicing_replicas=config.gpu.time_slicing_replicas,
+                mig_strategy=config.gpu.mig_strategy,
+                driver_preinstalled=config.gpu.driver_preinstalled,
+            ), child)
+        self.tenancy = Tenancy(f"{name}-tenancy", TenancyArgs(
+            teams=config.teams,
+            platform_namespaces=config.platform_namespaces,
+            monitoring_namespace=config.monitoring_namespace,
+            default_request={"cpu": config.default_cpu_request, "memory": config.default_memory_request},
+            default_limit={"cpu": config.default_cpu_limit, "memory": config.default_memory_limit},
+            gpu_resources=extended,
+        ), child)
+        self.kueue = Kueue(f"{name}-kueue", KueueArgs(
+            cohort=config.cohort,
+            teams=config.teams,
+            priorities=config.priorities,
+            preemption=config.preemption,
+            gpu_models=config.gpu.models if config.gpu else (),
+            offload=config.offload,
+            team_namespaces=list(self.tenancy.namespaces.values()),
+        ), child)
+        self.volcano = None
+        if config.gang_scheduler == "volcano":
+            self.volcano = Volcano(f"{name}-volcano", VolcanoArgs(
+                teams=config.teams,
+                capabilities=[team_ceiling(t, config.teams, extended) for t in config.teams],
+            ), child)
+        self.kuberay = KubeRay(f"{name}-kuberay", KubeRayArgs(), child) if config.operators.kuberay else None
+        self.trainer = None
+        if config.operators.trainer:
+            # The Volcano PodGroup policy needs Volcano's CRDs before the runtime is used.
+            deps = [self.volcano.release] if self.volcano else []
+            self.trainer = Trainer(f"{name}-trainer", TrainerArgs(gang_scheduler=config.gang_scheduler),
+                                   pulumi.ResourceOptions(parent=self, depends_on=deps))
+        self.exports = {
+            outputs.KUEUE_NAMESPACE: "kueue-system",
+            outputs.COHORT: config.cohort,
+            outputs.CLUSTER_QUEUES: sorted(self.kueue.cluster_queues),
+            outputs.LOCAL_QUEUES: sorted(f"{t.namespace}/{t.name}" for t in config.teams),
+            outputs.RESOURCE_FLAVORS: sorted(self.kueue.flavors),
+            outputs.PRIORITY_CLASSES: sorted(p.name for p in config.priorities),
+            outputs.TEAM_NAMESPACES: sorted(t.namespace for t in config.teams),
+            outputs.GANG_SCHEDULER: config.gang_scheduler,
+            outputs.VOLCANO_QUEUES: sorted(self.volcano.queues) if self.volcano else [],
+            outputs.TRAINING_RUNTIMES: sorted(self.trainer.runtimes) if self.trainer else [],
+            outputs.RAY_OPERATOR_NAMESPACE: "kuberay-system" if self.kuberay else "",
+            outputs.GPU_SHARING: config.gpu.sharing if config.gpu else "",
+            outputs.OFFLOAD_QUEUE: OFFLOAD_QUEUE if config.offload else "",
+        }
+        self.register_outputs(self.exports)

@@ -1,0 +1,457 @@
+"""Typed, validated configuration of the compute side of a platform stack.
+
+A stack program reads the structured Pulumi config value `ai4s:compute` and calls
+`ComputeConfig.from_mapping(...)` before declaring any resource, so a bad value (a
+negative quota, an unknown GPU model, a team without a namespace) stops `pulumi up`
+with a message naming the key, e.g. `compute.teams[0].quota.cpu: ...`.
+
+Config keys are camelCase (Pulumi convention); fields are snake_case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CONFIG_NAMESPACE = "ai4s"
+CONFIG_KEY = "compute"
+
+# GPU models the platform knows: the node label value GPU Feature Discovery sets
+# (`nvidia.com/gpu.product`) and the MIG profiles the model supports.
+KNOWN_GPU_MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "t4": ("Tesla-T4", ()),
+    "a10": ("NVIDIA-A10", ()),
+    "l4": ("NVIDIA-L4", ()),
+    "l40s": ("NVIDIA-L40S", ()),
+    "a100-40gb": ("NVIDIA-A100-SXM4-40GB", ("1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb")),
+    "a100-80gb": ("NVIDIA-A100-SXM4-80GB", ("1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")),
+    "h100-80gb": (
+        "NVIDIA-H100-80GB-HBM3",
+        ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+    ),
+    "h200": ("NVIDIA-H200", ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb")),
+}
+
+GANG_SCHEDULERS = ("kueue", "volcano")
+GPU_SHARING_MODES = ("none", "time-slicing", "mig")
+MIG_STRATEGIES = ("single", "mixed")
+WITHIN_CLUSTER_QUEUE = ("Never", "LowerPriority", "LowerOrNewerEqualPriority")
+RECLAIM_WITHIN_COHORT = ("Never", "LowerPriority", "Any")
+BORROW_WITHIN_COHORT = ("Never", "LowerPriority")
+MEMBER_KINDS = ("user", "group")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes resource.Quantity, without a sign: a negative quota is never meaningful here.
+_QUANTITY = re.compile(
+    r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]+))?$"
+)
+
+
+def _check_quantity(path: str, value: Any) -> str:
+    text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _QUANTITY.match(text):
+        raise ValueError(
+            f"{path}: expected a non-negative Kubernetes quantity such as '8', '500m' or "
+            f"'32Gi', got {value!r}"
+        )
+    return text
+
+
+def _check_name(path: str, value: Any, max_len: int = 63) -> str:
+    if not isinstance(value, str) or len(value) > max_len or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{path}: expected a DNS label (lower-case letters, digits, '-', at most "
+            f"{max_len} characters), got {value!r}"
+        )
+    return value
+
+
+def _check_choice(path: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{path}: expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _check_int(path: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{path}: expected an integer in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def _check_member(path: str, value: Any) -> str:
+    kind, _, who = str(value).partition(":")
+    if not isinstance(value, str) or kind not in MEMBER_KINDS or not who:
+        raise ValueError(f"{path}: expected 'user:<name>' or 'group:<name>', got {value!r}")
+    return value
+
+
+class _Section:
+    """Reads one mapping of the raw config; rejects unknown keys by name."""
+
+    def __init__(self, path: str, raw: Any, allowed: tuple[str, ...]):
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{path}: expected a mapping, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - set(allowed))
+        if unknown:
+            raise ValueError(f"{path}.{unknown[0]}: unknown key; accepted: {list(allowed)}")
+        self.path, self.raw = path, raw
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}"
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.raw.get(name, default)
+
+    def require(self, name: str) -> Any:
+        if name not in self.raw or self.raw[name] in (None, ""):
+            raise ValueError(f"{self.key(name)}: required")
+        return self.raw[name]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Quota:
+    """Resources of one team (nominal quota) or the most it may borrow."""
+
+    cpu: str = "0"
+    """CPU quantity."""
+    memory: str = "0"
+    """Memory quantity."""
+    gpus: Mapping[str, int] = field(default_factory=dict)
+    """Whole GPUs per GPU model key."""
+    mig: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """MIG slices per GPU model key and MIG profile."""
+
+    @staticmethod
+    def parse(path: str, raw: Any) -> Quota:
+        s = _Section(path, raw, ("cpu", "memory", "gpus", "mig"))
+        gpus = s.get("gpus") or {}
+        if not isinstance(gpus, Mapping):
+            raise ValueError(f"{s.key('gpus')}: expected a mapping of GPU model to count")
+        mig = s.get("mig") or {}
+        if not isinstance(mig, Mapping) or not all(isinstance(v, Mapping) for v in mig.values()):
+            raise ValueError(f"{s.key('mig')}: expected a mapping model -> profile -> count")
+        return Quota(
+            cpu=_check_quantity(s.key("cpu"), s.get("cpu", "0")),
+            memory=_check_quantity(s.key("memory"), s.get("memory", "0")),
+            gpus={m: _check_int(f"{s.key('gpus')}.{m}", n, 0, 4096) for m, n in gpus.items()},
+            mig={
+                m: {p: _check_int(f"{s.key('mig')}.{m}.{p}", n, 0, 4096) for p, n in prof.items()}
+                for m, prof in mig.items()
+            },
+        )
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Team:
+    """A tenant: one namespace, one ClusterQueue and LocalQueue, RBAC for its members."""
+
+    name: str
+    """Team name; names the ClusterQueue."""
+    namespace: str
+    """Namespace the team's workloads run in."""
+    members: tuple[str, ...] = ()
+    """RBAC subjects, each `user:<name>` or `group:<name>`."""
+    quota: Quota
+    """Nominal quota in the shared cohort."""
+    borrowing_limit: Quota | None = None
+    """Most the team may borrow from the cohort; None means unlimited."""
+
+    def __post_init__(self) -> None:
+        _check_name("Team.name", self.name)
+        _check_name("Team.namespace", self.namespace)
+        for m in self.members:
+            _check_member("Team.members", m)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Priority:
+    """A Kueue WorkloadPriorityClass."""
+
+    name: str
+    """Class name, used in the `kueue.x-k8s.io/priority-class` label."""
+    value: int
+    """Priority; higher preempts lower."""
+    description: str = ""
+    """When to use it."""
+
+    def __post_init__(self) -> None:
+        _check_name("Priority.name", self.name, 253)
+        _check_int("Priority.value", self.value, -(2**31), 1_000_000_000)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Preemption:
+    """Preemption policy applied to every team ClusterQueue."""
+
+    within_cluster_queue: str = "LowerPriority"
+    """Kueue `withinClusterQueue`."""
+    reclaim_within_cohort: str = "Any"
+    """Kueue `reclaimWithinCohort`: take back lent quota."""
+    borrow_within_cohort: str = "Never"
+    """Kueue `borrowWithinCohort.policy`."""
+
+    def __post_init__(self) -> None:
+        _check_choice("Preemption.within_cluster_queue", self.within_cluster_queue, WITHIN_CLUSTER_QUEUE)
+        _check_choice("Preemption.reclaim_within_cohort", self.reclaim_within_cohort, RECLAIM_WITHIN_COHORT)
+        _check_choice("Preemption.borrow_within_cohort", self.borrow_within_cohort, BORROW_WITHIN_COHORT)
+        if self.reclaim_within_cohort == "Never" and self.borrow_within_cohort != "Never":
+            # Kueue's CRD rejects this combination; fail here with our key names instead.
+            raise ValueError(
+                "compute.preemption.borrowWithinCohort: must be 'Never' when "
+                "reclaimWithinCohort is 'Never'"
+            )
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class GpuModel:
+    """One GPU model present in the cluster."""
+
+    model: str
+    """Key in KNOWN_GPU_MODELS."""
+    mig_profiles: tuple[str, ...] = ()
+    """MIG profiles exposed as resources on this model's nodes (MIG mode only)."""
+
+    def __post_init__(self) -> None:
+        _check_choice("GpuModel.model", self.model, tuple(KNOWN_GPU_MODELS))
+        allowed = KNOWN_GPU_MODELS[self.model][1]
+        for p in self.mig_profiles:
+            _check_choice(f"GpuModel.mig_profiles ({self.model})", p, allowed)
+
+    @property
+    def product(self) -> str:
+        return KNOWN_GPU_MODELS[self.model][0]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Gpu:
+    """GPU stack: operator, sharing mode and the models present."""
+
+    models: tuple[GpuModel, ...]
+    """GPU models, one ResourceFlavor each."""
+    sharing: str = "none"
+    """`none`, `time-slicing` or `mig`."""
+    time_slicing_replicas: int = 4
+    """Pods sharing one GPU under time-slicing."""
+    mig_strategy: str = "mixed"
+    """GPU Operator MIG strategy under `mig`."""
+    driver_preinstalled: bool = False
+    """True on managed clusters whose nodes already carry the NVIDIA driver."""
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("compute.gpu.models: at least one GPU model is required")
+        _check_choice("compute.gpu.sharing", self.sharing, GPU_SHARING_MODES)
+        _check_choice("compute.gpu.migStrategy", self.mig_strategy, MIG_STRATEGIES)
+        _check_int("compute.gpu.timeSlicingReplicas", self.time_slicing_replicas, 2, 64)
+        has_mig = any(m.mig_profiles for m in self.models)
+        if has_mig != (self.sharing == "mig"):
+            raise ValueError(
+                "compute.gpu.sharing: 'mig' requires migProfiles on at least one model, and "
+                "migProfiles are only accepted with sharing 'mig'"
+            )
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Offload:
+    """Optional offload to virtual-kubelet (interLink) nodes, the AI_INFN HPC pattern."""
+
+    node_labels: Mapping[str, str] = field(
+        default_factory=lambda: {"virtual-node.interlink/type": "virtual-kubelet"}
+    )
+    """Labels of the virtual nodes."""
+    taint_key: str = "virtual-node.interlink/no-schedule"
+    """Taint the virtual nodes carry; offloaded pods tolerate it."""
+    quota: Quota
+    """What the remote site accepts at once."""
+    teams: tuple[str, ...] = ()
+    """Teams allowed to offload (an empty tuple means every team)."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Operators:
+    """Which training operators to install."""
+
+    kuberay: bool = True
+    """KubeRay operator (RayJob, RayCluster)."""
+    trainer: bool = True
+    """Kubeflow Trainer with torch and MPI ClusterTrainingRuntimes (and JobSet)."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ComputeConfig:
+    """Everything the compute block of a stack needs."""
+
+    cohort: str = "ai4s"
+    """Kueue cohort shared by every team ClusterQueue."""
+    gang_scheduler: str = "kueue"
+    """`kueue` (all-or-nothing admission) or `volcano` (also a gang scheduler for MPI pods)."""
+    teams: tuple[Team, ...]
+    """Tenants; at least one."""
+    priorities: tuple[Priority, ...] = ()
+    """WorkloadPriorityClasses."""
+    preemption: Preemption = field(default_factory=Preemption)
+    """Preemption policy of every team queue."""
+    operators: Operators = field(default_factory=Operators)
+    """Training operators."""
+    gpu: Gpu | None = None
+    """GPU stack; None on CPU-only clusters."""
+    offload: Offload | None = None
+    """Offload flavor and queue; None disables it."""
+    platform_namespaces: tuple[str, ...] = ()
+    """Namespaces tenant pods may reach (MLflow, MinIO, OTel collector, ...)."""
+    monitoring_namespace: str = "monitoring"
+    """Namespace whose Prometheus may scrape tenant pods."""
+    default_cpu_request: str = "100m"
+    """LimitRange default CPU request for containers that set none."""
+    default_memory_request: str = "256Mi"
+    """LimitRange default memory request."""
+    default_cpu_limit: str = "1"
+    """LimitRange default CPU limit."""
+    default_memory_limit: str = "1Gi"
+    """LimitRange default memory limit."""
+
+    def __post_init__(self) -> None:
+        _check_name("compute.cohort", self.cohort, 253)
+        _check_choice("compute.gangScheduler", self.gang_scheduler, GANG_SCHEDULERS)
+        if not self.teams:
+            raise ValueError("compute.teams: at least one team is required")
+        _unique("compute.teams[].name", [t.name for t in self.teams])
+        _unique("compute.teams[].namespace", [t.namespace for t in self.teams])
+        _unique("compute.priorities[].name", [p.name for p in self.priorities])
+        models = {m.model: m for m in (self.gpu.models if self.gpu else ())}
+        for i, t in enumerate(self.teams):
+            for label, q in (("quota", t.quota), ("borrowingLimit", t.borrowing_limit)):
+                if q is not None:
+                    _check_quota_models(f"compute.teams[{i}].{label}", q, models)
+        if self.offload is not None:
+            names = {t.name for t in self.teams}
+            for name in self.offload.teams:
+                if name not in names:
+                    raise ValueError(f"compute.offload.teams: unknown team {name!r}; known: {sorted(names)}")
+        for ns in self.platform_namespaces:
+            _check_name("compute.platformNamespaces", ns)
+        _check_name("compute.monitoringNamespace", self.monitoring_namespace)
+
+    @staticmethod
+    def from_mapping(raw: Any, path: str = CONFIG_KEY) -> ComputeConfig:
+        """Parse the structured config value; ValueError naming the key on bad input."""
+        s = _Section(path, raw, (
+            "cohort", "gangScheduler", "teams", "priorities", "preemption", "operators", "gpu",
+            "offload", "platformNamespaces", "monitoringNamespace", "defaults",
+        ))
+        try:
+            return _parse_compute(s)
+        except ValueError as err:
+            msg = str(err)
+            # dataclass checks name the field; re-anchor them at the config path
+            raise ValueError(msg if msg.startswith(path) else f"{path}: {msg}") from None
+
+
+def _unique(path: str, names: list[str]) -> None:
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{path}: duplicate {dupes[0]!r}")
+
+
+def _check_quota_models(path: str, q: Quota, models: Mapping[str, GpuModel]) -> None:
+    for m in q.gpus:
+        if m not in models:
+            raise ValueError(f"{path}.gpus.{m}: GPU model not in compute.gpu.models ({sorted(models)})")
+    for m, profiles in q.mig.items():
+        if m not in models:
+            raise ValueError(f"{path}.mig.{m}: GPU model not in compute.gpu.models ({sorted(models)})")
+        for p in profiles:
+            if p not in models[m].mig_profiles:
+                raise ValueError(f"{path}.mig.{m}.{p}: not in migProfiles of {m} {list(models[m].mig_profiles)}")
+
+
+def _parse_team(path: str, raw: Any) -> Team:
+    s = _Section(path, raw, ("name", "namespace", "members", "quota", "borrowingLimit"))
+    name = _check_name(s.key("name"), s.require("name"))
+    namespace = _check_name(s.key("namespace"), s.require("namespace"))
+    members = s.get("members") or []
+    if not isinstance(members, list):
+        raise ValueError(f"{s.key('members')}: expected a list of 'user:<name>' or 'group:<name>'")
+    for j, m in enumerate(members):
+        _check_member(f"{s.key('members')}[{j}]", m)
+    borrow = s.get("borrowingLimit")
+    return Team(
+        name=name,
+        namespace=namespace,
+        members=tuple(members),
+        quota=Quota.parse(s.key("quota"), s.require("quota")),
+        borrowing_limit=None if borrow is None else Quota.parse(s.key("borrowingLimit"), borrow),
+    )
+
+
+def _parse_gpu(path: str, raw: Any) -> Gpu:
+    s = _Section(path, raw, ("models", "sharing", "timeSlicingReplicas", "migStrategy", "driverPreinstalled"))
+    models = []
+    for i, m in enumerate(s.require("models")):
+        ms = _Section(f"{s.key('models')}[{i}]", m, ("model", "migProfiles"))
+        model = _check_choice(ms.key("model"), ms.require("model"), tuple(KNOWN_GPU_MODELS))
+        profiles = tuple(ms.get("migProfiles") or ())
+        for p in profiles:
+            _check_choice(ms.key("migProfiles"), p, KNOWN_GPU_MODELS[model][1])
+        models.append(GpuModel(model=model, mig_profiles=profiles))
+    _unique(s.key("models[].model"), [m.model for m in models])
+    return Gpu(
+        models=tuple(models),
+        sharing=_check_choice(s.key("sharing"), s.get("sharing", "none"), GPU_SHARING_MODES),
+        time_slicing_replicas=_check_int(s.key("timeSlicingReplicas"), s.get("timeSlicingReplicas", 4), 2, 64),
+        mig_strategy=_check_choice(s.key("migStrategy"), s.get("migStrategy", "mixed"), MIG_STRATEGIES),
+        driver_preinstalled=bool(s.get("driverPreinstalled", False)),
+    )
+
+
+def _parse_compute(s: _Section) -> ComputeConfig:
+    teams = s.require("teams")
+    if not isinstance(teams, list):
+        raise ValueError(f"{s.key('teams')}: expected a list of teams")
+    priorities = []
+    for i, p in enumerate(s.get("priorities") or []):
+        ps = _Section(f"{s.key('priorities')}[{i}]", p, ("name", "value", "description"))
+        priorities.append(Priority(
+            name=_check_name(ps.key("name"), ps.require("name"), 253),
+            value=_check_int(ps.key("value"), ps.require("value"), -(2**31), 1_000_000_000),
+            description=str(ps.get("description", "")),
+        ))
+    pre = _Section(s.key("preemption"), s.get("preemption") or {},
+                   ("withinClusterQueue", "reclaimWithinCohort", "borrowWithinCohort"))
+    preemption = Preemption(
+        within_cluster_queue=_check_choice(pre.key("withinClusterQueue"), pre.get("withinClusterQueue", "LowerPriority"), WITHIN_CLUSTER_QUEUE),
+        reclaim_within_cohort=_check_choice(pre.key("reclaimWithinCohort"), pre.get("reclaimWithinCohort", "Any"), RECLAIM_WITHIN_COHORT),
+        borrow_within_cohort=_check_choice(pre.key("borrowWithinCohort"), pre.get("borrowWithinCohort", "Never"), BORROW_WITHIN_COHORT),
+    )
+    ops = _Section(s.key("operators"), s.get("operators") or {}, ("kuberay", "trainer"))
+    gpu = None if s.get("gpu") is None else _parse_gpu(s.key("gpu"), s.get("gpu"))
+    offload = None
+    if s.get("offload") is not None:
+        o = _Section(s.key("offload"), s.get("offload"), ("nodeLabels", "taintKey", "quota", "teams"))
+        defaults = Offload(quota=Quota())
+        offload = Offload(
+            node_labels=dict(o.get("nodeLabels") or defaults.node_labels),
+            taint_key=str(o.get("taintKey", defaults.taint_key)),
+            quota=Quota.parse(o.key("quota"), o.require("quota")),
+            teams=tuple(o.get("teams") or ()),
+        )
+    d = _Section(s.key("defaults"), s.get("defaults") or {},
+                 ("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"))
+    return ComputeConfig(
+        cohort=_check_name(s.key("cohort"), s.get("cohort", "ai4s"), 253),
+        gang_scheduler=_check_choice(s.key("gangScheduler"), s.get("gangScheduler", "kueue"), GANG_SCHEDULERS),
+        teams=tuple(_parse_team(f"{s.key('teams')}[{i}]", t) for i, t in enumerate(teams)),
+        priorities=tuple(priorities),
+        preemption=preemption,
+        operators=Operators(kuberay=bool(ops.get("kuberay", True)), trainer=bool(ops.get("trainer", True))),
+        gpu=gpu,
+        offload=offload,
+        platform_namespaces=tuple(s.get("platformNamespaces") or ()),
+        monitoring_namespace=s.get("monitoringNamespace", "monitoring"),
+        default_cpu_request=_check_quantity(d.key("cpuRequest"), d.get("cpuRequest", "100m")),
+        default_memory_request=_check_quantity(d.key("memoryRequest"), d.get("memoryRequest", "256Mi")),
+        default_cpu_limit=_check_quantity(d.key("cpuLimit"), d.get("cpuLimit", "1")),
+        default_memory_limit=_check_quantity(d.key("memoryLimit"), d.get("memoryLimit", "1Gi")),
+    )

@@ -1,0 +1,102 @@
+"""GPU stack: NVIDIA GPU Operator (driver, toolkit, device plugin, GPU Feature Discovery,
+MIG manager) with the DCGM exporter for accelerator metrics.
+
+Sharing comes from stack config: `time-slicing` writes the device plugin's sharing
+ConfigMap (each GPU is advertised `replicas` times, and Kueue quotas count those slices);
+`mig` turns on the MIG manager with the chosen strategy, so MIG slices appear as
+`nvidia.com/mig-<profile>` resources that Kueue quotas name explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from infra.config import GPU_SHARING_MODES, MIG_STRATEGIES
+from infra.versions import helm_chart, pin
+
+TIME_SLICING_CONFIG = "ai4s-time-slicing"
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class GpuStackArgs:
+    """Inputs of the GPU stack component."""
+
+    namespace: str = "gpu-operator"
+    """Namespace of the operator and its node agents."""
+    sharing: str = "none"
+    """`none`, `time-slicing` or `mig`."""
+    time_slicing_replicas: int = 4
+    """Pods sharing one GPU under time-slicing."""
+    mig_strategy: str = "mixed"
+    """`single` or `mixed` (GPU Operator `mig.strategy`)."""
+    driver_preinstalled: bool = False
+    """Skip the driver container where nodes already have the NVIDIA driver."""
+    dcgm_exporter_tag: str = ""
+    """Override the DCGM exporter image tag; empty keeps the operator release's tested one."""
+
+    def __post_init__(self) -> None:
+        if self.sharing not in GPU_SHARING_MODES:
+            raise ValueError(f"GpuStackArgs.sharing: expected one of {GPU_SHARING_MODES}, got {self.sharing!r}")
+        if self.mig_strategy not in MIG_STRATEGIES:
+            raise ValueError(f"GpuStackArgs.mig_strategy: expected one of {MIG_STRATEGIES}, got {self.mig_strategy!r}")
+
+
+def time_slicing_config(replicas: int) -> str:
+    """The device plugin's sharing config (k8s-device-plugin config file format v1)."""
+    return yaml.safe_dump({"version": "v1", "sharing": {"timeSlicing": {
+        "renameByDefault": False,
+        # a pod asking for 2 slices of one GPU would get no more compute; refuse it
+        "failRequestsGreaterThanOne": True,
+        "resources": [{"name": "nvidia.com/gpu", "replicas": replicas}],
+    }}}, sort_keys=False)
+
+
+def operator_values(args: GpuStackArgs) -> dict:
+    values: dict = {
+        "driver": {"enabled": not args.driver_preinstalled},
+        "dcgmExporter": {"enabled": True},
+        "mig": {"strategy": args.mig_strategy},
+        "migManager": {"enabled": args.sharing == "mig"},
+        "devicePlugin": {"enabled": True},
+    }
+    if args.dcgm_exporter_tag:
+        values["dcgmExporter"]["version"] = args.dcgm_exporter_tag
+    if args.sharing == "time-slicing":
+        values["devicePlugin"]["config"] = {"name": TIME_SLICING_CONFIG, "default": "any"}
+    return values
+
+
+class GpuStack(pulumi.ComponentResource):
+    """GPU Operator release, plus the time-slicing ConfigMap when configured."""
+
+    def __init__(self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:gpu:GpuStack", name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            # driver and toolkit containers load kernel modules: privileged by necessity,
+            # confined to this namespace; tenant namespaces stay restricted.
+            metadata={"name": args.namespace,
+                      "labels": {"pod-security.kubernetes.io/enforce": "privileged"}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        deps: list[pulumi.Resource] = [self.namespace]
+        if args.sharing == "time-slicing":
+            deps.append(k8s.core.v1.ConfigMap(
+                f"{name}-time-slicing",
+                metadata={"name": TIME_SLICING_CONFIG, "namespace": args.namespace},
+                data={"any": time_slicing_config(args.time_slicing_replicas)},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            ))
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            **helm_chart("gpu-operator"),
+            name="gpu-operator",
+            namespace=args.namespace,
+            values=operator_values(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+        )
+        self.register_outputs({"sharing": args.sharing, "version": pin("gpu-operator").version})

@@ -1,0 +1,298 @@
+"""Kueue: quota, fair sharing and all-or-nothing admission for every batch workload.
+
+One ResourceFlavor for CPU capacity and one per GPU model, one ClusterQueue per team in a
+shared cohort (nominal quota, borrowing limit, preemption), a LocalQueue in each team
+namespace, WorkloadPriorityClasses, and optionally an `interlink` flavor plus an
+`offloading` queue for virtual-kubelet nodes that burst to an HPC site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from infra.config import GpuModel, Offload, Preemption, Priority, Quota, Team
+from infra.versions import helm_chart, pin
+
+API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
+CPU_FLAVOR = "cpu"
+INTERLINK_FLAVOR = "interlink"
+OFFLOAD_QUEUE = "offloading"
+GPU_RESOURCE = "nvidia.com/gpu"
+# Job frameworks Kueue manages; names from Kueue's Configuration API (integrations.frameworks).
+INTEGRATIONS = (
+    "batch/job",
+    "jobset.x-k8s.io/jobset",
+    "kubeflow.org/mpijob",
+    "ray.io/rayjob",
+    "ray.io/raycluster",
+    "trainer.kubeflow.org/trainjob",
+)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class KueueArgs:
+    """Inputs of the Kueue component."""
+
+    namespace: str = "kueue-system"
+    """Namespace of the Kueue controller."""
+    cohort: str
+    """Cohort shared by every team ClusterQueue."""
+    teams: tuple[Team, ...]
+    """Teams: one ClusterQueue and one LocalQueue each."""
+    priorities: tuple[Priority, ...] = ()
+    """WorkloadPriorityClasses."""
+    preemption: Preemption = field(default_factory=Preemption)
+    """Preemption policy of every team ClusterQueue."""
+    gpu_models: tuple[GpuModel, ...] = ()
+    """GPU models: a ResourceFlavor each (and MIG resources where profiles are set)."""
+    offload: Offload | None = None
+    """Offload flavor and queue, or None."""
+    wait_for_pods_ready_timeout: str = "5m"
+    """Evict and requeue a workload whose pods are not all ready by then (gang semantics)."""
+    team_namespaces: Sequence[pulumi.Resource] = ()
+    """Resources that create the team namespaces; LocalQueues wait for them."""
+
+
+def manager_config(args: KueueArgs) -> str:
+    """Kueue's controller Configuration (config.kueue.x-k8s.io/v1beta2) as YAML."""
+    config = {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+        "kind": "Configuration",
+        "health": {"healthProbeBindAddress": ":8081"},
+        "metrics": {"bindAddress": ":8443"},
+        "webhook": {"port": 9443},
+        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+        # Presence of waitForPodsReady turns on all-or-nothing admission: a workload whose
+        # pods do not all start in time releases its quota instead of holding it half-run.
+        "waitForPodsReady": {
+            "timeout": args.wait_for_pods_ready_timeout,
+            "blockAdmission": True,
+            "requeuingStrategy": {"timestamp": "Eviction", "backoffLimitCount": 5},
+        },
+        "integrations": {"frameworks": list(INTEGRATIONS)},
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def flavor_specs(args: KueueArgs) -> dict[str, dict]:
+    """ResourceFlavor name -> spec. The CPU flavor carries no node labels so that it can
+    combine with a GPU flavor in one pod's node selector."""
+    flavors: dict[str, dict] = {CPU_FLAVOR: {}}
+    for m in args.gpu_models:
+        spec = {
+            "nodeLabels": {"nvidia.com/gpu.product": m.product},
+            "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
+        }
+        flavors[gpu_flavor(m)] = spec
+        if m.mig_profiles:
+            # Same nodes, but Kueue lets a flavor appear in one resource group only, so
+            # MIG slices get their own flavor name.
+            flavors[mig_flavor(m)] = spec
+    if args.offload is not None:
+        flavors[INTERLINK_FLAVOR] = {
+            "nodeLabels": dict(args.offload.node_labels),
+            "tolerations": [
+                {"key": args.offload.taint_key, "operator": "Exists", "effect": "NoSchedule"}
+            ],
+        }
+    return flavors
+
+
+def gpu_flavor(model: GpuModel) -> str:
+    return f"gpu-{model.model}"
+
+
+def mig_flavor(model: GpuModel) -> str:
+    return f"gpu-{model.model}-mig"
+
+
+def resource_groups(quota: Quota, borrow: Quota | None, gpu_models: tuple[GpuModel, ...]) -> list[dict]:
+    """Kueue resourceGroups for one queue: CPU/memory, whole GPUs, and MIG slices."""
+
+    def entry(resource: str, nominal: str | int, limit: str | int | None) -> dict:
+        item = {"name": resource, "nominalQuota": nominal}
+        if limit is not None:
+            item["borrowingLimit"] = limit
+        return item
+
+    groups = [{
+        "coveredResources": ["cpu", "memory"],
+        "flavors": [{"name": CPU_FLAVOR, "resources": [
+            entry("cpu", quota.cpu, borrow.cpu if borrow else None),
+            entry("memory", quota.memory, borrow.memory if borrow else None),
+        ]}],
+    }]
+    if gpu_models:
+        groups.append({
+            "coveredResources": [GPU_RESOURCE],
+            "flavors": [{"name": gpu_flavor(m), "resources": [entry(
+                GPU_RESOURCE, quota.gpus.get(m.model, 0),
+                borrow.gpus.get(m.model, 0) if borrow else None,
+            )]} for m in gpu_models],
+        })
+    mig_models = [m for m in gpu_models if m.mig_profiles]
+    # Kueue needs every flavor of a group to list every covered resource; a model
+    # without a profile gets a zero quota for it.
+    profiles = sorted({p for m in mig_models for p in m.mig_profiles})
+    if mig_models:
+        groups.append({
+            "coveredResources": [f"nvidia.com/mig-{p}" for p in profiles],
+            "flavors": [{"name": mig_flavor(m), "resources": [entry(
+                f"nvidia.com/mig-{p}", quota.mig.get(m.model, {}).get(p, 0),
+                borrow.mig.get(m.model, {}).get(p, 0) if borrow else None,
+            ) for p in profiles]} for m in mig_models],
+        })
+    return groups
+
+
+def cluster_queue_spec(args: KueueArgs, team: Team) -> dict:
+    p = args.preemption
+    return {
+        "cohortName": args.cohort,
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.namespace}},
+        "queueingStrategy": "BestEffortFIFO",
+        "resourceGroups": resource_groups(team.quota, team.borrowing_limit, args.gpu_models),
+        "preemption": {
+            "withinClusterQueue": p.within_cluster_queue,
+            "reclaimWithinCohort": p.reclaim_within_cohort,
+            "borrowWithinCohort": {"policy": p.borrow_within_cohort},
+        },
+    }
+
+
+class TopLevelCustomResource(k8s.apiextensions.CustomResource):
+    """A custom resource whose fields sit beside metadata instead of under `spec`
+    (WorkloadPriorityClass has top-level `value`); `CustomResource` only accepts `spec`."""
+
+    def __init__(self, name: str, obj: dict, opts: pulumi.ResourceOptions):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            version=k8s._utilities.get_version()))  # same provider plugin as CustomResource
+        pulumi.CustomResource.__init__(
+            self, f"kubernetes:{obj['apiVersion']}:{obj['kind']}", name, dict(obj), opts)
+
+
+class Kueue(pulumi.ComponentResource):
+    """Kueue controller (Helm) and the queueing objects of every team."""
+
+    def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:kueue:Kueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={"name": args.namespace, "labels": {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "app.kubernetes.io/part-of": "ai4s-platform",
+            }},
+            opts=child,
+        )
+        image = pin("kueue-image")
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            **helm_chart("kueue"),
+            name="kueue",
+            namespace=args.namespace,
+            values={
+                "controllerManager": {"manager": {
+                    "image": {"repository": f"{image.repository}/{image.name}",
+                              "tag": image.version, "pullPolicy": "IfNotPresent"},
+                    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                  "limits": {"cpu": "1", "memory": "1Gi"}},
+                }},
+                "managerConfig": {"controllerManagerConfigYaml": manager_config(args)},
+                "enablePrometheus": False,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        # Every custom resource waits for the release that installs its CRD and webhook;
+        # Pulumi destroys in reverse, so CRs go before the controller that finalizes them.
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+
+        self.flavors = {
+            fname: k8s.apiextensions.CustomResource(
+                f"{name}-flavor-{fname}",
+                api_version=API_VERSION, kind="ResourceFlavor",
+                metadata={"name": fname}, spec=spec, opts=after_crds,
+            )
+            for fname, spec in flavor_specs(args).items()
+        }
+        self.priorities = [
+            TopLevelCustomResource(
+                f"{name}-priority-{p.name}",
+                {"apiVersion": API_VERSION, "kind": "WorkloadPriorityClass",
+                 "metadata": {"name": p.name}, "value": p.value, "description": p.description},
+                opts=after_crds,
+            )
+            for p in args.priorities
+        ]
+        flavors_ready = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.release, *self.flavors.values()]
+        )
+        self.cluster_queues = {
+            t.name: k8s.apiextensions.CustomResource(
+                f"{name}-cq-{t.name}",
+                api_version=API_VERSION, kind="ClusterQueue",
+                metadata={"name": t.name}, spec=cluster_queue_spec(args, t), opts=flavors_ready,
+            )
+            for t in args.teams
+        }
+        self.local_queues = {
+            t.name: k8s.apiextensions.CustomResource(
+                f"{name}-lq-{t.name}",
+                api_version=API_VERSION, kind="LocalQueue",
+                metadata={"name": t.name, "namespace": t.namespace},
+                spec={"clusterQueue": t.name},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                    self.cluster_queues[t.name], *args.team_namespaces,
+                ]),
+            )
+            for t in args.teams
+        }
+        self.offload_queues = self._offload(name, args, flavors_ready)
+        self.register_outputs({
+            "namespace": args.namespace,
+            "cluster_queues": sorted(self.cluster_queues),
+            "flavors": sorted(self.flavors),
+        })
+
+    def _offload(self, name: str, args: KueueArgs, flavors_ready: pulumi.ResourceOptions) -> list:
+        if args.offload is None:
+            return []
+        cq = k8s.apiextensions.CustomResource(
+            f"{name}-cq-{OFFLOAD_QUEUE}",
+            api_version=API_VERSION, kind="ClusterQueue",
+            metadata={"name": OFFLOAD_QUEUE},
+            spec={
+                # Not in the cohort: remote capacity is never lent to on-site queues.
+                "namespaceSelector": {"matchExpressions": [{
+                    "key": "kubernetes.io/metadata.name", "operator": "In",
+                    "values": sorted(t.namespace for t in args.teams
+                                     if not args.offload.teams or t.name in args.offload.teams),
+                }]},
+                "queueingStrategy": "BestEffortFIFO",
+                "resourceGroups": [{
+                    "coveredResources": ["cpu", "memory"],
+                    "flavors": [{"name": INTERLINK_FLAVOR, "resources": [
+                        {"name": "cpu", "nominalQuota": args.offload.quota.cpu},
+                        {"name": "memory", "nominalQuota": args.offload.quota.memory},
+                    ]}],
+                }],
+            },
+            opts=flavors_ready,
+        )
+        lqs = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-lq-{OFFLOAD_QUEUE}-{t.name}",
+                api_version=API_VERSION, kind="LocalQueue",
+                metadata={"name": OFFLOAD_QUEUE, "namespace": t.namespace},
+                spec={"clusterQueue": OFFLOAD_QUEUE},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cq, *args.team_namespaces]),
+            )
+            for t in args.teams
+            if not args.offload.teams or t.name in args.offload.teams
+        ]
+        return [cq, *lqs]

@@ -1,0 +1,239 @@
+"""Run a stack program under Pulumi mocks and write what it would create.
+
+No cluster and no Pulumi CLI are needed: the program runs in-process against a recording
+mock monitor. Every Kubernetes object becomes one YAML file under `objects/`, every Helm
+release one file under `releases/` (chart, version, repository, namespace, values), and
+`graph.json` keeps each resource's parent and dependencies so ordering can be inspected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
+HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
+# Resource types that create nothing on the cluster by themselves.
+_NON_OBJECT_PREFIXES = ("pulumi:", "ai4s:", "random:")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Registration:
+    """One resource the program registered, as the engine would have seen it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: Mapping[str, Any]
+    dependencies: tuple[str, ...]
+    delete_before_replace: bool
+    retain_on_delete: bool
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that also keeps what MockResourceArgs leaves out (deps, parent)."""
+
+    def __init__(self) -> None:
+        super().__init__(_EchoMocks())
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = _sync_await(_deserialize(request.object))
+            self.registrations.append(Registration(
+                type=request.type, name=request.name, urn=response.urn, parent=request.parent,
+                custom=bool(request.custom), inputs=inputs,
+                dependencies=tuple(request.dependencies),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                retain_on_delete=bool(request.retainOnDelete),
+            ))
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        if "pulumi:pulumi:Stack" in request.urn:
+            self.stack_outputs.update(_sync_await(_deserialize(request.outputs)))
+        return super().RegisterResourceOutputs(request)
+
+
+async def _deserialize(struct) -> dict[str, Any]:
+    from pulumi.runtime import rpc
+
+    return rpc.deserialize_properties(struct, keep_unknowns=False)
+
+
+class _EchoMocks(mocks.Mocks):
+    """Every resource's state is its inputs; invokes return nothing."""
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: mocks.MockCallArgs):
+        return {}
+
+
+def run_under_mocks(
+    program: Callable[[], Any],
+    *,
+    config: Mapping[str, str] | None = None,
+    project: str = "ai4s",
+    stack: str = "test",
+) -> RecordingMonitor:
+    """Run `program` as a Pulumi program under mocks; return the recording monitor."""
+    settings.set_root_resource(None)  # a fresh root Stack for every run in this process
+    monitor = RecordingMonitor()
+    set_all_config(dict(config or {}), [])
+    mocks.set_mocks(_EchoMocks(), project=project, stack=stack, preview=False, monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    return monitor
+
+
+def load_stack_config(config_file: Path) -> dict[str, str]:
+    """Pulumi.<stack>.yaml -> the flat map the engine hands a program (objects as JSON)."""
+    raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    values = raw.get("config") or {}
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{config_file}: 'config' must be a mapping")
+    flat = {}
+    for key, value in values.items():
+        if ":" not in key:
+            raise ValueError(f"{config_file}: config key {key!r} needs a namespace, e.g. ai4s:{key}")
+        if isinstance(value, Mapping) and "secure" in value:
+            raise ValueError(f"{config_file}: {key} is a Pulumi secret; render needs a plain value")
+        flat[key] = value if isinstance(value, str) else json.dumps(value)
+    return flat
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class RenderResult:
+    """What a render produced."""
+
+    stack: str
+    out_dir: Path
+    objects: list[dict]
+    releases: list[dict]
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+
+
+def run_stack(stack: str, config_file: Path | None = None) -> tuple[RecordingMonitor, Path]:
+    """Run stacks/<stack>/__main__.py under mocks with its committed config (or another)."""
+    stack_dir = STACKS_DIR / stack
+    main = stack_dir / "__main__.py"
+    if not main.is_file():
+        known = sorted(p.name for p in STACKS_DIR.iterdir() if (p / "__main__.py").is_file())
+        raise ValueError(f"stack: unknown stack {stack!r}; known: {known}")
+    config_file = config_file or stack_dir / f"Pulumi.{stack}.yaml"
+    if not config_file.is_file():
+        raise ValueError(f"config: file {config_file} does not exist")
+    project = (yaml.safe_load((stack_dir / "Pulumi.yaml").read_text()) or {}).get("name", stack)
+    sys.path.insert(0, str(stack_dir))  # a stack may import helpers next to its __main__
+    try:
+        monitor = run_under_mocks(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            config=load_stack_config(config_file), project=project, stack=stack,
+        )
+    finally:
+        sys.path.remove(str(stack_dir))
+    return monitor, config_file
+
+
+def kubernetes_objects(registrations: list[Registration]) -> list[dict]:
+    """The Kubernetes objects among the registrations, as manifests."""
+    objects = []
+    for r in registrations:
+        if r.type.startswith(_NON_OBJECT_PREFIXES) or r.type in HELM_RELEASE_TYPES:
+            continue
+        if not r.type.startswith("kubernetes:"):
+            raise ValueError(f"render: resource {r.name!r} has type {r.type!r}, which render cannot write")
+        obj = {k: _integral(v) for k, v in r.inputs.items() if v is not None}
+        if "apiVersion" not in obj or "kind" not in obj:
+            raise ValueError(f"render: resource {r.name!r} ({r.type}) has no apiVersion/kind")
+        obj.setdefault("metadata", {})
+        obj["metadata"].setdefault("name", r.name)  # what Pulumi auto-naming would start from
+        objects.append(obj)
+    return objects
+
+
+def _integral(value: Any) -> Any:
+    """Protobuf carries every number as a double; give integers back their type."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def helm_releases(registrations: list[Registration]) -> list[dict]:
+    """Each Helm release as chart, version, repository, namespace and values."""
+    return [{
+        "name": r.inputs.get("name", r.name),
+        "namespace": r.inputs.get("namespace", "default"),
+        "chart": r.inputs["chart"],
+        "version": r.inputs.get("version", ""),
+        "repository": (r.inputs.get("repositoryOpts") or {}).get("repo", ""),
+        "values": _integral(r.inputs.get("values") or {}),
+    } for r in registrations if r.type in HELM_RELEASE_TYPES]
+
+
+def object_filename(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace") or "_cluster"
+    return f"{obj['kind'].lower()}.{ns}.{meta['name']}.yaml"
+
+
+def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> RenderResult:
+    """Render stacks/<stack> under mocks into out_dir (objects/, releases/, graph.json)."""
+    monitor, _ = run_stack(stack, config_file)
+    regs = monitor.registrations
+    objects, releases = kubernetes_objects(regs), helm_releases(regs)
+    out_dir = Path(out_dir)
+    for sub in ("objects", "releases"):  # a previous render's leftovers would be validated too
+        for stale in (out_dir / sub).glob("*.yaml"):
+            stale.unlink()
+    files: list[Path] = []
+    seen: set[str] = set()
+    for obj in objects:
+        name = object_filename(obj)
+        if name in seen:
+            raise ValueError(f"render: two objects would be written to objects/{name}")
+        seen.add(name)
+        files.append(_write(out_dir / "objects" / name, yaml.safe_dump(obj, sort_keys=True)))
+    for rel in releases:
+        files.append(_write(out_dir / "releases" / f"{rel['namespace']}.{rel['name']}.yaml",
+                            yaml.safe_dump(rel, sort_keys=True)))
+    graph = [{"urn": r.urn, "type": r.type, "parent": r.parent,
+              "dependencies": list(r.dependencies)} for r in regs]
+    files.append(_write(out_dir / "graph.json", json.dumps(graph, indent=1, sort_keys=True)))
+    files.append(_write(out_dir / "outputs.json",
+                        json.dumps(monitor.stack_outputs, indent=1, sort_keys=True, default=str)))
+    return RenderResult(stack=stack, out_dir=out_dir, objects=objects, releases=releases,
+                        registrations=regs, outputs=dict(monitor.stack_outputs), files=files)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,147 @@
+"""Validate rendered objects: built-ins against Kubernetes' own schemas, CRs via the registry.
+
+Built-in kinds go through `kubernetes-validate --strict` at KUBERNETES_VALIDATION_TARGET
+(unknown fields are errors). Any kind kubernetes-validate does not know must have a schema
+in `infra.crds`; a custom resource without one is an error, never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+from kubernetes_validate.utils import SchemaNotFoundError
+
+from infra import crds
+from infra.versions import KUBERNETES_VALIDATION_TARGET
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Finding:
+    """One validation error of one object."""
+
+    object: str
+    """`<apiVersion> <kind> <namespace>/<name>` of the object."""
+    message: str
+    """What is wrong, with the field path."""
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.message}"
+
+
+def describe(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('apiVersion')} {obj.get('kind')} {where}{meta.get('name', '?')}"
+
+
+def _builtin_errors(obj: Mapping[str, Any]) -> list[str] | None:
+    """Errors from kubernetes-validate, or None if it has no schema for the kind."""
+    try:
+        kubernetes_validate.validate(dict(obj), KUBERNETES_VALIDATION_TARGET, strict=True)
+    except SchemaNotFoundError:
+        return None
+    except kubernetes_validate.ValidationError as err:
+        path = ".".join(str(p) for p in err.path) or "<root>"
+        return [f"{path}: {err.message}"]
+    return []
+
+
+def validate_object(obj: Mapping[str, Any]) -> list[Finding]:
+    """Every problem with one manifest (an empty list means valid)."""
+    name = describe(obj)
+    if not obj.get("apiVersion") or not obj.get("kind"):
+        return [Finding(object=name, message="apiVersion and kind are required")]
+    builtin = _builtin_errors(obj)
+    if builtin is not None:
+        return [Finding(object=name, message=m) for m in builtin]
+    try:
+        schema = crds.lookup(obj["apiVersion"], obj["kind"])
+    except ValueError as err:
+        return [Finding(object=name, message=str(err))]
+    found = [Finding(object=name, message=m) for m in schema.errors(obj)]
+    for where, embedded in schema.embedded_objects(obj):
+        for m in _builtin_errors(embedded) or []:
+            found.append(Finding(object=name, message=f"{where} (as {embedded['kind']}): {m}"))
+    return found
+
+
+def _cluster_queue_rules(cq: Mapping[str, Any]) -> list[str]:
+    """Kueue rules the CRD states as CEL or enforces in its webhook."""
+    spec = cq.get("spec") or {}
+    found, seen = [], set()
+    for i, group in enumerate(spec.get("resourceGroups") or []):
+        covered = group.get("coveredResources") or []
+        for j, flavor in enumerate(group.get("flavors") or []):
+            names = [r.get("name") for r in flavor.get("resources") or []]
+            if names != covered:
+                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: resources {names} must "
+                             f"match coveredResources {covered} in order")
+            if flavor.get("name") in seen:
+                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: flavor "
+                             f"{flavor.get('name')!r} already used by another resource group")
+            seen.add(flavor.get("name"))
+            if not spec.get("cohortName") and any(
+                "borrowingLimit" in r or "lendingLimit" in r for r in flavor.get("resources") or []
+            ):
+                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: borrowingLimit and "
+                             "lendingLimit need spec.cohortName")
+    return found
+
+
+# Namespaces every cluster has; anything else a namespaced object uses must be rendered too.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def check_references(objects: list[Mapping[str, Any]]) -> list[Finding]:
+    """Cross-object checks: what an object names must exist in the same render."""
+    def names(kind: str) -> set[str]:
+        return {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == kind}
+
+    namespaces = names("Namespace") | SYSTEM_NAMESPACES
+    flavors, queues = names("ResourceFlavor"), names("ClusterQueue")
+    found = []
+    for obj in objects:
+        kind, spec = obj.get("kind"), obj.get("spec") or {}
+        ns = (obj.get("metadata") or {}).get("namespace")
+        if ns and ns not in namespaces:
+            found.append(Finding(object=describe(obj), message=f"namespace {ns!r} is not created by this stack"))
+        if kind == "ClusterQueue" and obj.get("apiVersion", "").startswith("kueue.x-k8s.io/"):
+            found += [Finding(object=describe(obj), message=m) for m in _cluster_queue_rules(obj)]
+            for group in spec.get("resourceGroups") or []:
+                for flavor in group.get("flavors") or []:
+                    if flavor.get("name") not in flavors:
+                        found.append(Finding(object=describe(obj),
+                                             message=f"ResourceFlavor {flavor.get('name')!r} does not exist"))
+        if kind == "LocalQueue" and spec.get("clusterQueue") not in queues:
+            found.append(Finding(object=describe(obj),
+                                 message=f"ClusterQueue {spec.get('clusterQueue')!r} does not exist"))
+    return found
+
+
+def validate_objects(objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Schema findings of every object plus cross-object reference findings."""
+    objects = list(objects)
+    return [f for obj in objects for f in validate_object(obj)] + check_references(objects)
+
+
+def load_objects(render_dir: Path) -> list[dict]:
+    """The manifests a render wrote under `render_dir/objects`."""
+    obj_dir = Path(render_dir) / "objects"
+    if not obj_dir.is_dir():
+        raise ValueError(f"dir: {render_dir} has no objects/ folder; run `render` first")
+    objects = []
+    for path in sorted(obj_dir.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc is not None:
+                objects.append(doc)
+    return objects
+
+
+def validate_dir(render_dir: Path) -> list[Finding]:
+    """Validate every object a render wrote."""
+    return validate_objects(load_objects(render_dir))

@@ -1,0 +1,166 @@
+"""The one table of every version ai4s-kit pins on a cluster.
+
+Each row names what is deployed, where it comes from and why this version. Rows are
+plain data so that part 2 of the platform (storage, tracking, observability, serving,
+notebooks) can append its own; `infra/VERSIONS.md` is generated from this table
+(`python -m infra.versions --write`) and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+KUBERNETES_VALIDATION_TARGET = "1.36.0"
+"""Kubernetes version whose OpenAPI schemas built-in objects are validated against."""
+
+_KINDS = ("helm-chart", "image", "crd-api")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Pin:
+    """One pinned artefact."""
+
+    key: str
+    """Stable lookup key used by components, e.g. `kueue`."""
+    kind: str
+    """`helm-chart`, `image` or `crd-api`."""
+    name: str
+    """Chart name, image repository, or API group/version."""
+    version: str
+    """Exact chart version, image tag or API version; never `latest`."""
+    repository: str
+    """Helm repository URL or OCI prefix; registry for images; source repo for APIs."""
+    app_version: str = ""
+    """Upstream application version the chart deploys, when it differs."""
+    note: str = ""
+    """Why this version (one line)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"Pin.kind: expected one of {_KINDS}, got {self.kind!r}")
+        if not self.version or self.version == "latest":
+            raise ValueError(f"Pin.version for {self.key!r}: an exact version is required")
+
+    @property
+    def image(self) -> str:
+        """`repository/name:version` for image rows."""
+        if self.kind != "image":
+            raise ValueError(f"Pin {self.key!r} is a {self.kind}, not an image")
+        return f"{self.repository}/{self.name}:{self.version}"
+
+
+PINS: tuple[Pin, ...] = (
+    # --- part 1: compute, scheduling, tenancy ---
+    Pin(key="kueue", kind="helm-chart", name="kueue", version="0.19.2",
+        repository="oci://registry.k8s.io/kueue/charts", app_version="v0.19.2",
+        note="latest v0.19 patch (2026-08-20); serves and stores kueue.x-k8s.io/v1beta2"),
+    Pin(key="kueue-image", kind="image", name="kueue/kueue", version="v0.19.2",
+        repository="registry.k8s.io",
+        note="set explicitly: the chart's source values point at a staging image"),
+    Pin(key="kueue-api", kind="crd-api", name="kueue.x-k8s.io", version="v1beta2",
+        repository="github.com/kubernetes-sigs/kueue",
+        note="storage version in v0.19; ClusterQueue uses spec.cohortName"),
+    Pin(key="volcano", kind="helm-chart", name="volcano", version="1.15.1",
+        repository="https://volcano-sh.github.io/helm-charts", app_version="v1.15.1",
+        note="latest stable Volcano release in 2026-08"),
+    Pin(key="volcano-api", kind="crd-api", name="scheduling.volcano.sh", version="v1beta1",
+        repository="github.com/volcano-sh/volcano", note="Queue API"),
+    Pin(key="kuberay", kind="helm-chart", name="kuberay-operator", version="1.5.1",
+        repository="https://ray-project.github.io/kuberay-helm/", app_version="v1.5.1",
+        note="same as AWS ai-on-eks"),
+    Pin(key="trainer", kind="helm-chart", name="kubeflow-trainer", version="2.2.1",
+        repository="oci://ghcr.io/kubeflow/charts", app_version="v2.2.1",
+        note="Kubeflow Trainer v2.2 patch; chart installs JobSet 0.11.0 as a dependency"),
+    Pin(key="trainer-api", kind="crd-api", name="trainer.kubeflow.org", version="v1alpha1",
+        repository="github.com/kubeflow/trainer", note="ClusterTrainingRuntime API"),
+    Pin(key="jobset", kind="helm-chart", name="jobset", version="0.11.0",
+        repository="oci://registry.k8s.io/jobset/charts",
+        note="dependency of the Trainer chart (jobset.install=true), listed for the record"),
+    Pin(key="torch-runtime-image", kind="image", name="pytorch/pytorch",
+        version="2.10.0-cuda12.8-cudnn9-runtime", repository="docker.io",
+        note="image of upstream torch-distributed runtime in Trainer v2.2.1"),
+    Pin(key="mpi-runtime-image", kind="image", name="kubeflow/trainer/deepspeed-runtime",
+        version="v2.2.1", repository="ghcr.io",
+        note="OpenMPI + sshd runtime image tagged with the Trainer chart version"),
+    Pin(key="gpu-operator", kind="helm-chart", name="gpu-operator", version="v26.3.0",
+        repository="https://helm.ngc.nvidia.com/nvidia", app_version="v26.3.0",
+        note="device plugin, GFD, MIG manager and DCGM exporter in one operator"),
+    Pin(key="dcgm-exporter", kind="image", name="nvidia/k8s/dcgm-exporter",
+        version="4.8.1", repository="nvcr.io",
+        note="exporter release seen in peers; operator default is used unless config overrides"),
+)
+
+_BY_KEY = {p.key: p for p in PINS}
+if len(_BY_KEY) != len(PINS):  # a duplicated key would silently shadow a row
+    raise ValueError("infra.versions.PINS: duplicate key")
+
+
+def pin(key: str) -> Pin:
+    """The row for `key`; ValueError naming the known keys otherwise."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise ValueError(f"unknown version key {key!r}; known: {sorted(_BY_KEY)}") from None
+
+
+def helm_chart(key: str) -> dict:
+    """Keyword arguments naming a pinned chart for `kubernetes.helm.v3.Release`.
+
+    OCI charts are addressed by full reference; classic repositories via repository_opts.
+    """
+    p = pin(key)
+    if p.kind != "helm-chart":
+        raise ValueError(f"Pin {key!r} is a {p.kind}, not a helm-chart")
+    if p.repository.startswith("oci://"):
+        return {"chart": f"{p.repository}/{p.name}", "version": p.version}
+    return {"chart": p.name, "version": p.version, "repository_opts": {"repo": p.repository}}
+
+
+def render_markdown(pins: tuple[Pin, ...] = PINS) -> str:
+    """The markdown copy of the table (infra/VERSIONS.md)."""
+    lines = [
+        "# Pinned versions",
+        "",
+        "Generated from `infra/versions.py` by `python -m infra.versions --write`; "
+        "do not edit by hand (a test compares the two).",
+        "",
+        f"Built-in objects are validated against Kubernetes {KUBERNETES_VALIDATION_TARGET}.",
+        "",
+        "| key | kind | name | version | app version | repository | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in pins:
+        cells = (p.key, p.kind, p.name, p.version, p.app_version, p.repository, p.note)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+MARKDOWN_PATH = Path(__file__).with_name("VERSIONS.md")
+
+
+def write_markdown(path: Path = MARKDOWN_PATH) -> None:
+    """Atomically (re)write the markdown copy."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".versions", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(render_markdown())
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print or write infra/VERSIONS.md")
+    parser.add_argument("--write", action="store_true", help="rewrite infra/VERSIONS.md")
+    args = parser.parse_args(argv)
+    if args.write:
+        write_markdown()
+    else:
+        sys.stdout.write(render_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
