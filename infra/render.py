@@ -48,8 +48,8 @@ class Registration:
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that also keeps what MockResourceArgs leaves out (deps, parent)."""
 
-    def __init__(self) -> None:
-        super().__init__(_EchoMocks())
+    def __init__(self, resource_mocks: mocks.Mocks | None = None) -> None:
+        super().__init__(resource_mocks or _EchoMocks())
         self.registrations: list[Registration] = []
         self.stack_outputs: dict[str, Any] = {}
 
@@ -88,6 +88,18 @@ class _EchoMocks(mocks.Mocks):
         return {}
 
 
+def install_mocks(
+    *, config: Mapping[str, str] | None = None, project: str = "ai4s", stack: str = "test"
+) -> RecordingMonitor:
+    """Point the Pulumi runtime at a fresh recording mock monitor (also used by tests
+    with `@pulumi.runtime.test`)."""
+    settings.set_root_resource(None)  # a fresh root Stack for every run in this process
+    monitor = RecordingMonitor()
+    set_all_config(dict(config or {}), [])
+    mocks.set_mocks(_EchoMocks(), project=project, stack=stack, preview=False, monitor=monitor)
+    return monitor
+
+
 def run_under_mocks(
     program: Callable[[], Any],
     *,
@@ -96,10 +108,7 @@ def run_under_mocks(
     stack: str = "test",
 ) -> RecordingMonitor:
     """Run `program` as a Pulumi program under mocks; return the recording monitor."""
-    settings.set_root_resource(None)  # a fresh root Stack for every run in this process
-    monitor = RecordingMonitor()
-    set_all_config(dict(config or {}), [])
-    mocks.set_mocks(_EchoMocks(), project=project, stack=stack, preview=False, monitor=monitor)
+    monitor = install_mocks(config=config, project=project, stack=stack)
     _sync_await(run_pulumi_func(program))
     return monitor
 

@@ -1,0 +1,57 @@
+"""GPU stack component: GPU Operator values per sharing mode, time-slicing config."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+import yaml
+from compute_helpers import by_name
+
+from infra.gpu import TIME_SLICING_CONFIG, GpuStack, GpuStackArgs, operator_values
+from infra.render import run_under_mocks
+
+
+@pulumi.runtime.test
+def test_operator_namespace_is_the_only_privileged_one(monitor):
+    g = GpuStack("gpu", GpuStackArgs())
+    return g.namespace.metadata.apply(
+        lambda m: _assert_equal(m["labels"]["pod-security.kubernetes.io/enforce"], "privileged"))
+
+
+def _assert_equal(a, b):
+    assert a == b
+
+
+def test_time_slicing_writes_config_and_release_waits_for_it():
+    regs = run_under_mocks(lambda: GpuStack("gpu", GpuStackArgs(sharing="time-slicing", time_slicing_replicas=3))).registrations
+    names = by_name(regs)
+    cm = names["gpu-time-slicing"]
+    sharing = yaml.safe_load(cm.inputs["data"]["any"])["sharing"]["timeSlicing"]
+    assert sharing["resources"] == [{"name": "nvidia.com/gpu", "replicas": 3}]
+    rel = names["gpu-release"]
+    assert cm.urn in rel.dependencies
+    assert rel.inputs["values"]["devicePlugin"]["config"] == {"name": TIME_SLICING_CONFIG, "default": "any"}
+    assert (rel.inputs["chart"], rel.inputs["version"]) == ("gpu-operator", "v26.3.0")
+
+
+def test_mig_mode_enables_mig_manager_with_strategy():
+    values = operator_values(GpuStackArgs(sharing="mig", mig_strategy="single"))
+    assert values["migManager"] == {"enabled": True}
+    assert values["mig"] == {"strategy": "single"}
+    assert "config" not in values["devicePlugin"]
+
+
+def test_preinstalled_driver_and_dcgm_override():
+    values = operator_values(GpuStackArgs(driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04"))
+    assert values["driver"] == {"enabled": False}
+    assert values["dcgmExporter"] == {"enabled": True, "version": "4.8.1-ubuntu22.04"}
+
+
+def test_no_time_slicing_config_without_time_slicing():
+    regs = run_under_mocks(lambda: GpuStack("gpu", GpuStackArgs())).registrations
+    assert "gpu-time-slicing" not in by_name(regs)
+
+
+def test_bad_sharing_mode_is_rejected_by_name():
+    with pytest.raises(ValueError, match="GpuStackArgs.sharing"):
+        GpuStackArgs(sharing="vgpu")
