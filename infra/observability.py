@@ -20,13 +20,14 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
+import yaml
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import ConfigMap, Namespace, Secret
+from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
 from infra.dashboards import build_dashboards
-from infra.services_config import ChartPin, Resources, check_dns_label, restricted_namespace_labels
+from infra.services_config import ChartPin, Resources, check_dns_label
 
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
@@ -176,18 +177,6 @@ def collector_config_problems(config: dict) -> list[str]:
     return problems
 
 
-def _chart_defaults_removed(config: dict) -> dict:
-    """Null out the chart's default receivers/pipelines so Helm's merge leaves only ours."""
-    removed = {
-        "receivers": {"jaeger": None, "zipkin": None, "prometheus": None},
-        "service": {"pipelines": {"logs": None}},
-    }
-    merged = json.loads(json.dumps(config))
-    merged["receivers"].update(removed["receivers"])
-    merged["service"]["pipelines"].update(removed["service"]["pipelines"])
-    return merged
-
-
 def scrape_configs(*, collector_target: str, kueue_namespace: str, dcgm_namespace: str | None,
                    interval: str) -> list[dict]:
     """Additional Prometheus scrape jobs (the chart adds its own for the cluster itself)."""
@@ -298,7 +287,11 @@ class ObservabilityArgs:
     prometheus_chart: ChartPin
     """prometheus-community/kube-prometheus-stack chart (installs the monitoring CRDs)."""
     namespace: str
-    """Namespace for all of it (created here)."""
+    """Namespace of Prometheus, Grafana, rules and dashboards (created by the caller)."""
+    collector_namespace: str
+    """Namespace of the collector, where workloads send OTLP (created by the caller)."""
+    namespace_ready: tuple[pulumi.Resource, ...]
+    """Resources creating both namespaces; everything in them waits for them."""
     scrape_interval: str
     """Prometheus scrape and evaluation interval."""
     retention: str
@@ -317,7 +310,7 @@ class ObservabilityArgs:
     """Collector container resources."""
 
     def __post_init__(self) -> None:
-        for key in ("namespace", "dcgm_namespace", "kueue_namespace"):
+        for key in ("namespace", "collector_namespace", "dcgm_namespace", "kueue_namespace"):
             check_dns_label(f"observability.{key}", getattr(self, key))
         if ":" not in self.collector_image or self.collector_image.endswith(":latest"):
             raise ValueError(f"observability.collector_image: {self.collector_image!r} must be pinned")
@@ -336,21 +329,16 @@ class Observability(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:observability:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ns = args.namespace
+        ns, collector_ns = args.namespace, args.collector_namespace
         svc = f"{ns}.svc.cluster.local"
         collector = f"{name}-otel-collector"
+        collector_host = f"{collector}.{collector_ns}.svc.cluster.local"
         grafana = f"{name}-grafana"
-        self.otlp_endpoint = pulumi.Output.from_input(f"http://{collector}.{svc}:{OTLP_HTTP_PORT}")
+        self.otlp_endpoint = pulumi.Output.from_input(f"http://{collector_host}:{OTLP_HTTP_PORT}")
         self.grafana_url = pulumi.Output.from_input(f"http://{grafana}.{svc}")
         self.prometheus_url = pulumi.Output.from_input(f"http://{name}-prometheus.{svc}:9090")
 
-        namespace = Namespace(
-            f"{name}-ns",
-            # Chart pods do not set every restricted field; node exporter (host access) is off.
-            metadata={"name": ns, "labels": restricted_namespace_labels(enforce="baseline")},
-            opts=child,
-        )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_ready))
 
         collector_values = {
             "fullnameOverride": collector,
@@ -358,7 +346,10 @@ class Observability(pulumi.ComponentResource):
             "image": {"repository": args.collector_image.rsplit(":", 1)[0],
                       "tag": args.collector_image.rsplit(":", 1)[1]},
             "command": {"name": "otelcol-contrib"},
-            "config": _chart_defaults_removed(collector_config()),
+            # The chart would deep-merge its default receivers and pipelines into a `config`
+            # value (and Pulumi drops the nulls that could remove them), so the collector
+            # reads exactly our config from a ConfigMap we own instead.
+            "configMap": {"create": False, "existingName": f"{collector}-config"},
             "ports": {
                 "jaeger-compact": {"enabled": False}, "jaeger-thrift": {"enabled": False},
                 "jaeger-grpc": {"enabled": False}, "zipkin": {"enabled": False},
@@ -370,10 +361,18 @@ class Observability(pulumi.ComponentResource):
                                 "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
                                 "seccompProfile": {"type": "RuntimeDefault"}},
         }
+        config_map = ConfigMap(
+            f"{name}-collector-config",
+            metadata={"name": f"{collector}-config", "namespace": collector_ns},
+            # The chart mounts key "relay" as the collector's --config file.
+            data={"relay": yaml.safe_dump(collector_config(), sort_keys=False)},
+            opts=in_ns,
+        )
         self.collector = Release(
-            f"{name}-collector", name=collector, namespace=ns,
+            f"{name}-collector", name=collector, namespace=collector_ns,
             chart=args.collector_chart.chart, version=args.collector_chart.version,
-            repository_opts={"repo": args.collector_chart.repo}, values=collector_values, opts=in_ns,
+            repository_opts={"repo": args.collector_chart.repo}, values=collector_values,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, config_map]),
         )
 
         admin_password = random.RandomPassword(f"{name}-grafana-admin-password", length=32,
@@ -386,7 +385,7 @@ class Observability(pulumi.ComponentResource):
         )
         groups = rule_groups(gpu=args.gpu_metrics)
         jobs = scrape_configs(
-            collector_target=f"{collector}.{svc}:{COLLECTOR_PROMETHEUS_PORT}",
+            collector_target=f"{collector_host}:{COLLECTOR_PROMETHEUS_PORT}",
             kueue_namespace=args.kueue_namespace,
             dcgm_namespace=args.dcgm_namespace if args.gpu_metrics else None,
             interval=args.scrape_interval,
@@ -421,7 +420,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-kps", name=name, namespace=ns,
             chart=args.prometheus_chart.chart, version=args.prometheus_chart.version,
             repository_opts={"repo": args.prometheus_chart.repo}, values=prometheus_values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, admin_secret]),
         )
         CustomResource(
             f"{name}-rules",
@@ -445,17 +444,19 @@ class Observability(pulumi.ComponentResource):
             {uid: f"http://{grafana}.{svc}/d/{uid}" for uid in sorted(dashboards)})
         NetworkPolicy(
             f"{name}-allow-otlp",
-            metadata={"name": f"{name}-allow-otlp", "namespace": ns},
+            metadata={"name": f"{name}-allow-otlp", "namespace": collector_ns},
             spec={
                 "pod_selector": {"match_labels": {"app.kubernetes.io/name": "opentelemetry-collector"}},
                 "policy_types": ["Ingress"],
                 "ingress": [
                     {"from": [{"namespace_selector": {"match_expressions": [{
                         "key": "kubernetes.io/metadata.name", "operator": "In",
-                        "values": sorted({ns, *args.client_namespaces})}]}}],
+                        "values": sorted({collector_ns, *args.client_namespaces})}]}}],
                      "ports": [{"protocol": "TCP", "port": OTLP_GRPC_PORT},
                                {"protocol": "TCP", "port": OTLP_HTTP_PORT}]},
-                    {"from": [{"pod_selector": {}}],
+                    # Prometheus scrapes the collector's exporter from the monitoring namespace.
+                    {"from": [{"namespace_selector": {"match_labels": {
+                        "kubernetes.io/metadata.name": ns}}}],
                      "ports": [{"protocol": "TCP", "port": COLLECTOR_PROMETHEUS_PORT}]},
                 ],
             },

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pulumi
+from pulumi_kubernetes.core.v1 import Namespace
 
 from infra import outputs
 from infra.notebooks import Notebooks, NotebooksArgs
 from infra.observability import Observability, ObservabilityArgs
-from infra.services_config import ChartPin, Resources, ServicesConfig
+from infra.services_config import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
 from infra.serving import Serving, ServingArgs
 from infra.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
 from infra.tracking import Tracking, TrackingArgs
@@ -36,6 +37,32 @@ def chart_pin(key: str) -> ChartPin:
     return ChartPin(chart=row.name, version=row.version, repo=row.repository)
 
 
+def check_reachable(cfg: ServicesConfig, *, platform_namespaces: Sequence[str],
+                    monitoring_namespace: str) -> None:
+    """Team namespaces are default-deny (part 1's tenancy): they reach only the platform
+    namespaces and are scraped only from the monitoring namespace. Fail before declaring
+    anything if a service would be unreachable."""
+    for key, ns in (("services.storage.namespace", cfg.storage.namespace),
+                    ("services.tracking.namespace", cfg.tracking.namespace),
+                    ("services.observability.collector_namespace", cfg.observability.collector_namespace)):
+        if ns not in platform_namespaces:
+            raise ValueError(f"{key}: {ns!r} is not in compute.platformNamespaces "
+                             f"{sorted(platform_namespaces)}, so team workloads could not reach it")
+    if cfg.observability.namespace != monitoring_namespace:
+        raise ValueError(f"services.observability.namespace: {cfg.observability.namespace!r} must equal "
+                         f"compute.monitoringNamespace {monitoring_namespace!r} (teams admit scrapes from it)")
+
+
+def shared_namespaces(name: str, cfg: ServicesConfig) -> dict[str, pulumi.Resource]:
+    """The namespaces storage, tracking and observability live in (baseline enforced:
+    upstream chart pods do not set every restricted field; warn/audit show what is missing)."""
+    return {
+        ns: Namespace(f"{name}-ns-{ns}",
+                      metadata={"name": ns, "labels": restricted_namespace_labels(enforce="baseline")})
+        for ns in cfg.shared_namespaces()
+    }
+
+
 def build_services(
     name: str,
     cfg: ServicesConfig,
@@ -43,17 +70,21 @@ def build_services(
     team_namespaces: Mapping[str, str],
     team_cluster_queues: Mapping[str, str],
     kueue_namespace: str,
+    platform_namespaces: Sequence[str],
+    monitoring_namespace: str,
     compute: Sequence[pulumi.Resource] = (),
 ) -> dict[str, pulumi.Input]:
     """Declare every service component; return the stack outputs they provide."""
+    check_reachable(cfg, platform_namespaces=platform_namespaces, monitoring_namespace=monitoring_namespace)
     after = pulumi.ResourceOptions(depends_on=list(compute))
+    namespaces = shared_namespaces(name, cfg)
     storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(
         chart=chart_pin("minio"), image=pin("minio-image").image, mc_image=pin("minio-mc-image").image,
         namespace=cfg.storage.namespace, volume_size=cfg.storage.volume_size,
         storage_class=cfg.storage.storage_class, buckets=cfg.storage.buckets,
         resources=cfg.storage.resources, team_namespaces=dict(team_namespaces),
         service_users={MLFLOW_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET)},
-        namespace_resources=tuple(compute),
+        namespace_ready=(namespaces[cfg.storage.namespace],), namespace_resources=tuple(compute),
     ), opts=after)
 
     clients = (*team_namespaces.values(), cfg.notebooks.namespace, cfg.observability.namespace)
@@ -66,12 +97,15 @@ def build_services(
         resources=cfg.tracking.resources, s3_endpoint=storage.endpoint,
         artifacts_bucket=ARTIFACTS_BUCKET, s3_access_key=access_key, s3_secret_key=secret_key,
         client_namespaces=tuple(sorted(set(clients))), depends_on=(storage.release,),
+        namespace_ready=(namespaces[cfg.tracking.namespace],),
     ), opts=after)
 
     obs_cfg = cfg.observability
     observability = Observability(f"{name}-obs", ObservabilityArgs(
         collector_chart=chart_pin("otel-collector"), collector_image=pin("otel-collector-image").image,
         prometheus_chart=chart_pin("kube-prometheus-stack"), namespace=obs_cfg.namespace,
+        collector_namespace=obs_cfg.collector_namespace,
+        namespace_ready=(namespaces[obs_cfg.namespace], namespaces[obs_cfg.collector_namespace]),
         scrape_interval=obs_cfg.scrape_interval, retention=obs_cfg.retention,
         prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=obs_cfg.gpu_metrics,
         dcgm_namespace=obs_cfg.dcgm_namespace, kueue_namespace=kueue_namespace,

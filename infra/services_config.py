@@ -104,8 +104,8 @@ class Resources:
 class StorageConfig:
     """Object storage (MinIO, standalone)."""
 
-    namespace: str = "ai4s-storage"
-    """Namespace MinIO runs in."""
+    namespace: str = "ai4s-services"
+    """Namespace MinIO runs in; team namespaces must be allowed egress to it (compute.platformNamespaces)."""
     volume_size: str = "20Gi"
     """Size of MinIO's persistent volume."""
     storage_class: str = ""
@@ -134,8 +134,8 @@ class StorageConfig:
 class TrackingConfig:
     """Experiment tracking (MLflow) with its PostgreSQL backend (CloudNativePG)."""
 
-    namespace: str = "ai4s-tracking"
-    """Namespace for MLflow and its PostgreSQL cluster."""
+    namespace: str = "ai4s-services"
+    """Namespace for MLflow and its PostgreSQL cluster; must be in compute.platformNamespaces."""
     postgres_instances: int = 1
     """PostgreSQL instances (1 primary plus replicas)."""
     postgres_volume_size: str = "5Gi"
@@ -166,8 +166,10 @@ class TrackingConfig:
 class ObservabilityConfig:
     """OpenTelemetry Collector, Prometheus stack, GPU accounting and dashboards."""
 
-    namespace: str = "ai4s-monitoring"
-    """Namespace for the collector, Prometheus, Grafana and dashboards."""
+    namespace: str = "monitoring"
+    """Namespace of Prometheus, Grafana and dashboards; must equal compute.monitoringNamespace."""
+    collector_namespace: str = "ai4s-services"
+    """Namespace of the OTLP collector workloads send to; must be in compute.platformNamespaces."""
     scrape_interval: str = "30s"
     """Prometheus scrape interval."""
     retention: str = "7d"
@@ -183,6 +185,7 @@ class ObservabilityConfig:
 
     def __post_init__(self) -> None:
         check_dns_label("services.observability.namespace", self.namespace)
+        check_dns_label("services.observability.collector_namespace", self.collector_namespace)
         check_dns_label("services.observability.dcgm_namespace", self.dcgm_namespace)
         check_dns_label("services.observability.kueue_namespace", self.kueue_namespace)
         for key in ("scrape_interval", "retention"):
@@ -273,13 +276,21 @@ class ServicesConfig:
     serving: ServingConfig = field(default_factory=ServingConfig)
     notebooks: NotebooksConfig = field(default_factory=NotebooksConfig)
 
+    def shared_namespaces(self) -> tuple[str, ...]:
+        """Namespaces the services block creates itself (several services may share one)."""
+        return tuple(sorted({self.storage.namespace, self.tracking.namespace,
+                             self.observability.namespace, self.observability.collector_namespace}))
+
     def __post_init__(self) -> None:
-        namespaces = [
-            self.storage.namespace, self.tracking.namespace, self.observability.namespace,
-            self.serving.namespace, self.serving.cert_manager_namespace, self.notebooks.namespace,
-        ]
-        if len(set(namespaces)) != len(namespaces):
-            raise ValueError(f"services: each service needs its own namespace, got {namespaces}")
+        # Serving, cert-manager and notebooks create and own their namespaces.
+        owned = {"services.serving.namespace": self.serving.namespace,
+                 "services.serving.cert_manager_namespace": self.serving.cert_manager_namespace,
+                 "services.notebooks.namespace": self.notebooks.namespace}
+        taken = set(self.shared_namespaces())
+        for key, ns in owned.items():
+            if ns in taken:
+                raise ValueError(f"{key}: {ns!r} is already used by another service; give it its own namespace")
+            taken.add(ns)
 
 
 def _build(cls: type, key: str, raw: Any, nested: Mapping[str, Any] | None = None) -> Any:

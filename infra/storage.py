@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
-from pulumi_kubernetes.core.v1 import Namespace, Secret
+from pulumi_kubernetes.core.v1 import Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.services_config import ChartPin, Resources, check_dns_label, restricted_namespace_labels
+from infra.services_config import ChartPin, Resources, check_dns_label
 
 WORKLOAD_SECRET_NAME = "ai4s-object-storage"
 """Name of the credentials Secret written into every team and service namespace."""
@@ -40,7 +40,7 @@ class ObjectStorageArgs:
     mc_image: str
     """MinIO client image used by the chart's bucket/user/policy job, ``repository:tag``."""
     namespace: str
-    """Namespace MinIO runs in (created here)."""
+    """Namespace MinIO runs in (created by the caller, see ``namespace_ready``)."""
     volume_size: str
     """Persistent volume size."""
     storage_class: str
@@ -53,8 +53,10 @@ class ObjectStorageArgs:
     """Team name -> the team's namespace; each team gets a user, a policy and a Secret."""
     service_users: Mapping[str, tuple[str, str]]
     """Service user -> (its namespace, the bucket it may read and write), e.g. MLflow."""
+    namespace_ready: tuple[pulumi.Resource, ...] = ()
+    """Resources creating MinIO's namespace; everything in it waits for them."""
     namespace_resources: tuple[pulumi.Resource, ...] = ()
-    """Resources creating the team/service namespaces; Secrets written there wait for them."""
+    """Resources creating the team namespaces; Secrets written there wait for them."""
 
     def __post_init__(self) -> None:
         check_dns_label("storage.namespace", self.namespace)
@@ -139,13 +141,7 @@ class ObjectStorage(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.from_input(f"http://{name}.{ns}.svc.cluster.local:{S3_PORT}")
         self.buckets = list(args.buckets)
 
-        namespace = Namespace(
-            f"{name}-ns",
-            # The chart's pods do not set every restricted field: enforce baseline, warn on restricted.
-            metadata={"name": ns, "labels": restricted_namespace_labels(enforce="baseline")},
-            opts=child,
-        )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_ready))
 
         root_password = random.RandomPassword(f"{name}-root-password", length=40, special=False, opts=child)
         root_secret = Secret(
@@ -212,7 +208,7 @@ class ObjectStorage(pulumi.ComponentResource):
             version=args.chart.version,
             repository_opts={"repo": args.chart.repo},
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *user_secrets]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, *user_secrets]),
         )
 
         allowed = sorted({*args.team_namespaces.values(), *(ns_ for ns_, _ in args.service_users.values())})

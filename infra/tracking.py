@@ -43,7 +43,7 @@ class TrackingArgs:
     mlflow_image: str
     """MLflow server image, ``repository:tag``; must contain psycopg2 and boto3."""
     namespace: str
-    """Namespace for MLflow and its database (created here)."""
+    """Namespace for MLflow and its database (created by the caller, see ``namespace_ready``)."""
     postgres_instances: int
     """PostgreSQL instances."""
     postgres_volume_size: str
@@ -62,6 +62,8 @@ class TrackingArgs:
     """MinIO secret key of the MLflow service user (a Pulumi secret)."""
     client_namespaces: tuple[str, ...]
     """Namespaces allowed to reach the tracking server (teams, notebooks, monitoring)."""
+    namespace_ready: tuple[pulumi.Resource, ...] = ()
+    """Resources creating ``namespace``; everything in it waits for them."""
     depends_on: tuple[pulumi.Resource, ...] = ()
     """Resources MLflow needs first (the MinIO release that creates its bucket and user)."""
 
@@ -118,10 +120,7 @@ class Tracking(pulumi.ComponentResource):
             values={"crds": {"create": True}, "monitoring": {"podMonitorEnabled": False}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
         )
-        namespace = Namespace(
-            f"{name}-ns", metadata={"name": ns, "labels": restricted_namespace_labels()}, opts=child
-        )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_ready))
 
         db_password = random.RandomPassword(f"{name}-db-password", length=40, special=False, opts=child)
         db_secret = Secret(
@@ -162,7 +161,7 @@ class Tracking(pulumi.ComponentResource):
                                        cpu_limit="1", memory_limit="1Gi").to_k8s(),
             },
             # The CRD comes with the operator chart: create after it, delete before it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, namespace, db_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.namespace_ready, db_secret]),
         )
 
         labels = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": name}

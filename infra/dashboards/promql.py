@@ -33,6 +33,7 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<duration>\[[0-9]+[smhdwy](?::[0-9]*[smhdwy]?)?\])
+  | (?P<duration_literal>[0-9]+(?:ms|[smhdwy])\b)
   | (?P<number>[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)
   | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
   | (?P<op>==|!=|=~|!~|>=|<=|[-+*/%^<>=(){},])
@@ -81,3 +82,12 @@ def metric_names(expr: str) -> set[str]:
     if brace_depth:
         raise ValueError(f"promql: unbalanced braces in {expr!r}")
     return names
+
+
+def grafana_variable_metric_names(query: str) -> set[str]:
+    """Metric names of a Grafana Prometheus variable query (``label_values(selector, label)``)."""
+    inner = query.strip()
+    if inner.startswith("label_values(") and inner.endswith(")"):
+        selector = inner[len("label_values("):-1].rsplit(",", 1)[0]
+        return metric_names(selector)
+    return metric_names(inner)

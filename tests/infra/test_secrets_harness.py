@@ -24,6 +24,7 @@ from infra.services_config import ServicesConfig, services_config_from_mapping
 
 TEAMS = {"climate": "team-climate", "drugs": "team-drugs"}
 QUEUES = {"climate": "climate", "drugs": "drugs"}
+PLATFORM_NAMESPACES = ("ai4s-services",)
 PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 
 
@@ -92,7 +93,8 @@ def render_services(raw_config: Mapping[str, Any] | None = None, *, teams: Mappi
     def program() -> None:
         for key, value in build_services(
             "ai4s", cfg, team_namespaces=teams, team_cluster_queues={t: QUEUES.get(t, t) for t in teams},
-            kueue_namespace="kueue-system",
+            kueue_namespace="kueue-system", platform_namespaces=PLATFORM_NAMESPACES,
+            monitoring_namespace="monitoring",
         ).items():
             pulumi.export(key, value)
 
