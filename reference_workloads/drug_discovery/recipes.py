@@ -129,9 +129,12 @@ class DrugRecipe:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     screen: ScreenConfig = field(default_factory=ScreenConfig)
     resources: Resources = field(default_factory=Resources)
+    tracking: Literal["embedded", "server"] = "embedded"
+    """MLflow: an embedded SQLite store, or a local mlflow server started for the run."""
 
     def __post_init__(self) -> None:
         require(0 <= self.seed < 2**31, "seed", "an integer in [0, 2**31)", self.seed)
+        require(self.tracking in ("embedded", "server"), "tracking", "embedded or server", self.tracking)
 
 
 book = RecipeBook("drug-discovery")
@@ -144,7 +147,7 @@ def ci_tiny() -> DrugRecipe:
         data=DataConfig(library_limit=300, activity_limit=400),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
         model=GnnConfig(hidden=48, layers=3),
-        train=TrainConfig(epochs=25, batch_size=32),
+        train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64),
     )
@@ -159,7 +162,7 @@ def laptop() -> DrugRecipe:
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=70),
         model=GnnConfig(hidden=64, layers=4),
-        train=dataclasses.replace(base.train, epochs=40, batch_size=64),
+        train=dataclasses.replace(base.train, epochs=80, batch_size=64),
         baseline=BaselineConfig(n_estimators=200),
         screen=ScreenConfig(batch_size=256),
     )
