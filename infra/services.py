@@ -15,6 +15,8 @@ import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 
 from infra import outputs
+from infra.compute import Compute
+from infra.config import ComputeConfig
 from infra.notebooks import Notebooks, NotebooksArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.services_config import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
@@ -72,11 +74,11 @@ def build_services(
     kueue_namespace: str,
     platform_namespaces: Sequence[str],
     monitoring_namespace: str,
+    gpu: bool,
     compute: Sequence[pulumi.Resource] = (),
 ) -> dict[str, pulumi.Input]:
     """Declare every service component; return the stack outputs they provide."""
     check_reachable(cfg, platform_namespaces=platform_namespaces, monitoring_namespace=monitoring_namespace)
-    after = pulumi.ResourceOptions(depends_on=list(compute))
     namespaces = shared_namespaces(name, cfg)
     storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(
         chart=chart_pin("minio"), image=pin("minio-image").image, mc_image=pin("minio-mc-image").image,
@@ -85,7 +87,7 @@ def build_services(
         resources=cfg.storage.resources, team_namespaces=dict(team_namespaces),
         service_users={MLFLOW_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET)},
         namespace_ready=(namespaces[cfg.storage.namespace],), namespace_resources=tuple(compute),
-    ), opts=after)
+    ))
 
     clients = (*team_namespaces.values(), cfg.notebooks.namespace, cfg.observability.namespace)
     access_key, secret_key = storage.service_credentials[MLFLOW_USER]
@@ -98,7 +100,7 @@ def build_services(
         artifacts_bucket=ARTIFACTS_BUCKET, s3_access_key=access_key, s3_secret_key=secret_key,
         client_namespaces=tuple(sorted(set(clients))), depends_on=(storage.release,),
         namespace_ready=(namespaces[cfg.tracking.namespace],),
-    ), opts=after)
+    ))
 
     obs_cfg = cfg.observability
     observability = Observability(f"{name}-obs", ObservabilityArgs(
@@ -107,19 +109,19 @@ def build_services(
         collector_namespace=obs_cfg.collector_namespace,
         namespace_ready=(namespaces[obs_cfg.namespace], namespaces[obs_cfg.collector_namespace]),
         scrape_interval=obs_cfg.scrape_interval, retention=obs_cfg.retention,
-        prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=obs_cfg.gpu_metrics,
+        prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=gpu,
         dcgm_namespace=obs_cfg.dcgm_namespace, kueue_namespace=kueue_namespace,
         client_namespaces=tuple(sorted(set(clients))),
         collector_resources=Resources(cpu_request="100m", memory_request="256Mi",
                                       cpu_limit="1", memory_limit="1Gi"),
-    ), opts=after)
+    ))
 
     serving = Serving(f"{name}-serving", ServingArgs(
         cert_manager_chart=chart_pin("cert-manager"), kserve_crd_chart=chart_pin("kserve-crd"),
         kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
         cert_manager_namespace=cfg.serving.cert_manager_namespace,
         ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
-    ), opts=after)
+    ))
 
     result: dict[str, pulumi.Input] = {
         outputs.TRACKING_URI: tracking.tracking_uri,
@@ -141,6 +143,22 @@ def build_services(
             team_cluster_queues=dict(team_cluster_queues), team_namespaces=dict(team_namespaces),
             tracking_uri=tracking.tracking_uri, otlp_endpoint=observability.otlp_endpoint,
             kueue_resources=tuple(compute),
-        ), opts=after)
+        ))
         result[outputs.NOTEBOOKS_URL] = notebooks.hub_url
     return result
+
+
+def services_for_compute(name: str, cfg: ServicesConfig, compute_config: ComputeConfig,
+                         compute: Compute) -> dict[str, pulumi.Input]:
+    """:func:`build_services` wired to a stack's compute block (part 1)."""
+    return build_services(
+        name, cfg,
+        team_namespaces={t.name: t.namespace for t in compute_config.teams},
+        # The Kueue component names each team's ClusterQueue after the team.
+        team_cluster_queues={team: team for team in compute.kueue.cluster_queues},
+        kueue_namespace=compute.exports[outputs.KUEUE_NAMESPACE],
+        platform_namespaces=compute_config.platform_namespaces,
+        monitoring_namespace=compute_config.monitoring_namespace,
+        gpu=compute_config.gpu is not None,
+        compute=[*compute.tenancy.namespaces.values(), compute.kueue],
+    )

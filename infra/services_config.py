@@ -17,12 +17,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+SERVICES_CONFIG_KEY = "services"
+"""Config key (in the ``ai4s`` namespace) of the services block of Pulumi.<stack>.yaml."""
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _STORAGE_SIZE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w)$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _DOMAIN = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
+def _camel(name: str) -> str:
+    """snake_case field name -> the camelCase key used in Pulumi.<stack>.yaml."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
 def check_dns_label(key: str, value: str) -> None:
@@ -91,7 +104,7 @@ class Resources:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _check(_QUANTITY, f.name, getattr(self, f.name), "a Kubernetes quantity like 500m or 1Gi")
+            _check(_QUANTITY, _camel(f.name), getattr(self, f.name), "a Kubernetes quantity like 500m or 1Gi")
 
     def to_k8s(self) -> dict[str, dict[str, str]]:
         return {
@@ -117,9 +130,9 @@ class StorageConfig:
 
     def __post_init__(self) -> None:
         check_dns_label("services.storage.namespace", self.namespace)
-        _check(_STORAGE_SIZE, "services.storage.volume_size", self.volume_size, "a size like 20Gi")
+        _check(_STORAGE_SIZE, "services.storage.volumeSize", self.volume_size, "a size like 20Gi")
         if self.storage_class:
-            check_dns_label("services.storage.storage_class", self.storage_class)
+            check_dns_label("services.storage.storageClass", self.storage_class)
         if not self.buckets:
             raise ValueError("services.storage.buckets: at least one bucket is required")
         for bucket in self.buckets:
@@ -149,7 +162,7 @@ class TrackingConfig:
         check_dns_label("services.tracking.namespace", self.namespace)
         if not isinstance(self.postgres_instances, int) or not 1 <= self.postgres_instances <= 5:
             raise ValueError(
-                f"services.tracking.postgres_instances: {self.postgres_instances!r} is not accepted; "
+                f"services.tracking.postgresInstances: {self.postgres_instances!r} is not accepted; "
                 "expected an integer from 1 to 5"
             )
         if not isinstance(self.replicas, int) or not 1 <= self.replicas <= 10:
@@ -157,7 +170,7 @@ class TrackingConfig:
                 f"services.tracking.replicas: {self.replicas!r} is not accepted; expected 1 to 10"
             )
         _check(
-            _STORAGE_SIZE, "services.tracking.postgres_volume_size", self.postgres_volume_size,
+            _STORAGE_SIZE, "services.tracking.postgresVolumeSize", self.postgres_volume_size,
             "a size like 5Gi",
         )
 
@@ -176,26 +189,20 @@ class ObservabilityConfig:
     """Prometheus retention time."""
     prometheus_volume_size: str = "10Gi"
     """Prometheus persistent volume size."""
-    gpu_metrics: bool = False
-    """Scrape the DCGM exporter and add GPU dashboards and alerts (GPU stacks)."""
     dcgm_namespace: str = "gpu-operator"
-    """Namespace the DCGM exporter runs in (installed by the GPU stack of part 1)."""
-    kueue_namespace: str = "kueue-system"
-    """Namespace of the Kueue controller, whose metrics feed the queue dashboards."""
+    """Namespace the DCGM exporter runs in (GPU stacks: installed by the GPU operator of part 1)."""
 
     def __post_init__(self) -> None:
         check_dns_label("services.observability.namespace", self.namespace)
-        check_dns_label("services.observability.collector_namespace", self.collector_namespace)
-        check_dns_label("services.observability.dcgm_namespace", self.dcgm_namespace)
-        check_dns_label("services.observability.kueue_namespace", self.kueue_namespace)
+        check_dns_label("services.observability.collectorNamespace", self.collector_namespace)
+        check_dns_label("services.observability.dcgmNamespace", self.dcgm_namespace)
         for key in ("scrape_interval", "retention"):
-            _check(_DURATION, f"services.observability.{key}", getattr(self, key), "a duration like 30s or 7d")
+            _check(_DURATION, f"services.observability.{_camel(key)}", getattr(self, key),
+                   "a duration like 30s or 7d")
         _check(
-            _STORAGE_SIZE, "services.observability.prometheus_volume_size",
+            _STORAGE_SIZE, "services.observability.prometheusVolumeSize",
             self.prometheus_volume_size, "a size like 10Gi",
         )
-        if not isinstance(self.gpu_metrics, bool):
-            raise ValueError(f"services.observability.gpu_metrics: {self.gpu_metrics!r} must be true or false")
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -213,9 +220,9 @@ class ServingConfig:
 
     def __post_init__(self) -> None:
         check_dns_label("services.serving.namespace", self.namespace)
-        check_dns_label("services.serving.cert_manager_namespace", self.cert_manager_namespace)
-        check_dns_label("services.serving.ingress_class", self.ingress_class)
-        _check(_DOMAIN, "services.serving.ingress_domain", self.ingress_domain, "a DNS domain like ai4s.local")
+        check_dns_label("services.serving.certManagerNamespace", self.cert_manager_namespace)
+        check_dns_label("services.serving.ingressClass", self.ingress_class)
+        _check(_DOMAIN, "services.serving.ingressDomain", self.ingress_domain, "a DNS domain like ai4s.local")
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -234,7 +241,7 @@ class NotebookProfile:
     def __post_init__(self) -> None:
         check_dns_label("services.notebooks.profiles.slug", self.slug)
         if not self.display_name:
-            raise ValueError("services.notebooks.profiles.display_name: must not be empty")
+            raise ValueError("services.notebooks.profiles.displayName: must not be empty")
         if not isinstance(self.gpus, int) or not 0 <= self.gpus <= 8:
             raise ValueError(f"services.notebooks.profiles.gpus: {self.gpus!r} must be 0 to 8")
 
@@ -284,7 +291,7 @@ class ServicesConfig:
     def __post_init__(self) -> None:
         # Serving, cert-manager and notebooks create and own their namespaces.
         owned = {"services.serving.namespace": self.serving.namespace,
-                 "services.serving.cert_manager_namespace": self.serving.cert_manager_namespace,
+                 "services.serving.certManagerNamespace": self.serving.cert_manager_namespace,
                  "services.notebooks.namespace": self.notebooks.namespace}
         taken = set(self.shared_namespaces())
         for key, ns in owned.items():
@@ -299,11 +306,11 @@ def _build(cls: type, key: str, raw: Any, nested: Mapping[str, Any] | None = Non
         raw = {}
     if not isinstance(raw, Mapping):
         raise ValueError(f"{key}: expected a mapping, got {type(raw).__name__}")
-    known = {f.name for f in fields(cls)}
+    known = {_camel(f.name) for f in fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"{key}.{unknown[0]}: unknown key; accepted keys are {sorted(known)}")
-    values = dict(raw)
+    values = {_snake(k): v for k, v in raw.items()}
     for name, converter in (nested or {}).items():
         if name in values:
             values[name] = converter(f"{key}.{name}", values[name])

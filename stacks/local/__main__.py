@@ -18,3 +18,12 @@ for key, value in compute.exports.items():
     pulumi.export(key, value)
 
 # --- services: storage, tracking, observability, serving, notebooks (platform part 2) ---
+from infra.services import services_for_compute  # noqa: E402
+from infra.services_config import SERVICES_CONFIG_KEY, services_config_from_mapping  # noqa: E402
+
+services_config = services_config_from_mapping(
+    pulumi.Config(CONFIG_NAMESPACE).get_object(SERVICES_CONFIG_KEY)
+)
+services = services_for_compute("services", services_config, compute_config, compute)
+for key, value in services.items():
+    pulumi.export(key, value)

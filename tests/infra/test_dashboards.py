@@ -118,7 +118,7 @@ def test_panel_rejects_bad_input():
 
 @pytest.mark.parametrize("gpu", [False, True], ids=["cpu-stack", "gpu-stack"])
 def test_dashboards_ship_as_labelled_configmaps(gpu):
-    rendered = render_services({"observability": {"gpu_metrics": gpu}})
+    rendered = render_services(gpu=gpu)
     maps = [o for o in rendered.objects_of("ConfigMap") if o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
     shipped = {}
     for cm in maps:

@@ -26,6 +26,20 @@ TEAMS = {"climate": "team-climate", "drugs": "team-drugs"}
 QUEUES = {"climate": "climate", "drugs": "drugs"}
 PLATFORM_NAMESPACES = ("ai4s-services",)
 PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value
+REDACTED = "<redacted>"
+
+
+def redacted(node: Any) -> Any:
+    """``node`` with every Pulumi secret replaced by a placeholder (keys kept)."""
+    if isinstance(node, Mapping):
+        if SECRET_SIG_KEY in node:
+            value = node.get("value")
+            return {k: REDACTED for k in value} if isinstance(value, Mapping) else REDACTED
+        return {k: redacted(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [redacted(v) for v in node]
+    return node
 
 
 class SecretMocks(mocks.Mocks):
@@ -80,13 +94,16 @@ def run_program(program: Callable[[], Any]) -> Rendered:
     set_all_config({}, [])
     mocks.set_mocks(secret_mocks, project="ai4s", stack="test", preview=False, monitor=monitor)
     _sync_await(run_pulumi_func(program))
+    # set_mocks made a root Stack; pulumi.export put the program's outputs on it.
+    exports = settings.get_root_resource().outputs
+    resolved = _sync_await(pulumi.Output.from_input(dict(exports)).future())
     regs = monitor.registrations
-    return Rendered(registrations=regs, objects=kubernetes_objects(regs), releases=helm_releases(regs),
-                    outputs=dict(monitor.stack_outputs), generated_secrets=secret_mocks.generated)
+    return Rendered(registrations=regs, objects=[redacted(o) for o in kubernetes_objects(regs)], releases=helm_releases(regs),
+                    outputs=dict(resolved or {}), generated_secrets=secret_mocks.generated)
 
 
 def render_services(raw_config: Mapping[str, Any] | None = None, *, teams: Mapping[str, str] = TEAMS,
-                    config: ServicesConfig | None = None) -> Rendered:
+                    config: ServicesConfig | None = None, gpu: bool = False) -> Rendered:
     """Run the services block alone (as a stack would after its compute block)."""
     cfg = config or services_config_from_mapping(raw_config)
 
@@ -94,7 +111,7 @@ def render_services(raw_config: Mapping[str, Any] | None = None, *, teams: Mappi
         for key, value in build_services(
             "ai4s", cfg, team_namespaces=teams, team_cluster_queues={t: QUEUES.get(t, t) for t in teams},
             kueue_namespace="kueue-system", platform_namespaces=PLATFORM_NAMESPACES,
-            monitoring_namespace="monitoring",
+            monitoring_namespace="monitoring", gpu=gpu,
         ).items():
             pulumi.export(key, value)
 
