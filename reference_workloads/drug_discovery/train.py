@@ -12,6 +12,8 @@ import argparse
 import copy
 import json
 import math
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from .gnn import GnnConfig, MolecularGnn
 from .surrogate import Normaliser, save_surrogate
 
 PARTS = ("train", "val", "test")
+KILL_AFTER_EPOCH = "AI4S_KILL_AFTER_EPOCH"  # fault injection for the resume test
 
 
 class GraphSet(torch.utils.data.Dataset):
@@ -130,6 +133,8 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
         checkpoints.save(ctx, epoch, core, optimizer, scheduler, extra={"history": history, "best": best})
         if ctx.is_main:
             report(epoch + 1, epochs)
+        if os.environ.get(KILL_AFTER_EPOCH) == str(epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
 
     if ctx.is_main:
         core.load_state_dict(best["state"])
