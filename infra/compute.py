@@ -1,9 +1,11 @@
 """The compute side of a platform stack, wired from a validated ComputeConfig.
 
-Order on `pulumi up`: tenant namespaces -> operators (Helm releases, which install the
-CRDs and webhooks) -> custom resources (flavors, queues, runtimes). Every custom resource
-depends on the release that defines it, so `pulumi destroy` deletes queues and runtimes
-while their controllers still run to clear finalizers, and only then the controllers.
+Order on `pulumi up`: operators (Helm releases, which install CRDs and webhooks) ->
+their cluster-scoped custom resources (flavors, ClusterQueues, Volcano queues, training
+runtimes) -> team namespaces -> LocalQueues. `pulumi destroy` runs it backwards: team
+namespaces, with whatever workloads users left in them, are deleted while every
+controller still runs to clear finalizers; then queues and runtimes, no longer in use;
+then the controllers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from infra import outputs
 from infra.config import ComputeConfig
 from infra.gpu import GpuStack, GpuStackArgs
 from infra.kuberay import KubeRay, KubeRayArgs
-from infra.kueue import GPU_RESOURCE, OFFLOAD_QUEUE, Kueue, KueueArgs
+from infra.kueue import GPU_RESOURCE, OFFLOAD_QUEUE, Kueue, KueueArgs, LocalQueues, LocalQueuesArgs
 from infra.tenancy import Tenancy, TenancyArgs, team_ceiling
 from infra.trainer import Trainer, TrainerArgs
 from infra.volcano import Volcano, VolcanoArgs
@@ -43,14 +45,6 @@ class Compute(pulumi.ComponentResource):
                 mig_strategy=config.gpu.mig_strategy,
                 driver_preinstalled=config.gpu.driver_preinstalled,
             ), child)
-        self.tenancy = Tenancy(f"{name}-tenancy", TenancyArgs(
-            teams=config.teams,
-            platform_namespaces=config.platform_namespaces,
-            monitoring_namespace=config.monitoring_namespace,
-            default_request={"cpu": config.default_cpu_request, "memory": config.default_memory_request},
-            default_limit={"cpu": config.default_cpu_limit, "memory": config.default_memory_limit},
-            gpu_resources=extended,
-        ), child)
         self.kueue = Kueue(f"{name}-kueue", KueueArgs(
             cohort=config.cohort,
             teams=config.teams,
@@ -58,7 +52,6 @@ class Compute(pulumi.ComponentResource):
             preemption=config.preemption,
             gpu_models=config.gpu.models if config.gpu else (),
             offload=config.offload,
-            team_namespaces=list(self.tenancy.namespaces.values()),
         ), child)
         self.volcano = None
         if config.gang_scheduler == "volcano":
@@ -73,18 +66,35 @@ class Compute(pulumi.ComponentResource):
             deps = [self.volcano.release] if self.volcano else []
             self.trainer = Trainer(f"{name}-trainer", TrainerArgs(gang_scheduler=config.gang_scheduler),
                                    pulumi.ResourceOptions(parent=self, depends_on=deps))
+        operators = [c for c in (self.gpu, self.kueue, self.volcano, self.kuberay, self.trainer) if c]
+        # Team namespaces come after every operator and its cluster-scoped objects, so on
+        # destroy they go first: their jobs, RayClusters and TrainJobs are deleted while the
+        # controllers that clear finalizers still run, and Volcano queues and training
+        # runtimes are no longer in use when their turn comes.
+        self.tenancy = Tenancy(f"{name}-tenancy", TenancyArgs(
+            teams=config.teams,
+            platform_namespaces=config.platform_namespaces,
+            monitoring_namespace=config.monitoring_namespace,
+            default_request={"cpu": config.default_cpu_request, "memory": config.default_memory_request},
+            default_limit={"cpu": config.default_cpu_limit, "memory": config.default_memory_limit},
+            gpu_resources=extended,
+        ), pulumi.ResourceOptions(parent=self, depends_on=operators))
+        self.local_queues = LocalQueues(
+            f"{name}-queues", LocalQueuesArgs(teams=config.teams, offload=config.offload),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.tenancy, self.kueue]),
+        )
         self.exports = {
-            outputs.KUEUE_NAMESPACE: "kueue-system",
+            outputs.KUEUE_NAMESPACE: self.kueue.namespace_name,
             outputs.COHORT: config.cohort,
             outputs.CLUSTER_QUEUES: sorted(self.kueue.cluster_queues),
-            outputs.LOCAL_QUEUES: sorted(f"{t.namespace}/{t.name}" for t in config.teams),
+            outputs.LOCAL_QUEUES: sorted(self.local_queues.queues),
             outputs.RESOURCE_FLAVORS: sorted(self.kueue.flavors),
             outputs.PRIORITY_CLASSES: sorted(p.name for p in config.priorities),
             outputs.TEAM_NAMESPACES: sorted(t.namespace for t in config.teams),
             outputs.GANG_SCHEDULER: config.gang_scheduler,
             outputs.VOLCANO_QUEUES: sorted(self.volcano.queues) if self.volcano else [],
             outputs.TRAINING_RUNTIMES: sorted(self.trainer.runtimes) if self.trainer else [],
-            outputs.RAY_OPERATOR_NAMESPACE: "kuberay-system" if self.kuberay else "",
+            outputs.RAY_OPERATOR_NAMESPACE: self.kuberay.namespace_name if self.kuberay else "",
             outputs.GPU_SHARING: config.gpu.sharing if config.gpu else "",
             outputs.OFFLOAD_QUEUE: OFFLOAD_QUEUE if config.offload else "",
         }

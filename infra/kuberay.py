@@ -29,6 +29,7 @@ class KubeRay(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeRayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:kuberay:KubeRay", name, None, opts)
+        self.namespace_name = args.namespace
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata={"name": args.namespace,

@@ -1,14 +1,13 @@
 """Kueue: quota, fair sharing and all-or-nothing admission for every batch workload.
 
 One ResourceFlavor for CPU capacity and one per GPU model, one ClusterQueue per team in a
-shared cohort (nominal quota, borrowing limit, preemption), a LocalQueue in each team
-namespace, WorkloadPriorityClasses, and optionally an `interlink` flavor plus an
-`offloading` queue for virtual-kubelet nodes that burst to an HPC site.
+shared cohort (nominal quota, borrowing limit, preemption), WorkloadPriorityClasses, and
+optionally an `interlink` flavor plus an `offloading` queue for virtual-kubelet nodes that
+burst to an HPC site (`Kueue`); a LocalQueue in each team namespace (`LocalQueues`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -54,8 +53,6 @@ class KueueArgs:
     """Offload flavor and queue, or None."""
     wait_for_pods_ready_timeout: str = "5m"
     """Evict and requeue a workload whose pods are not all ready by then (gang semantics)."""
-    team_namespaces: Sequence[pulumi.Resource] = ()
-    """Resources that create the team namespaces; LocalQueues wait for them."""
 
 
 def manager_config(args: KueueArgs) -> str:
@@ -182,6 +179,7 @@ class Kueue(pulumi.ComponentResource):
     def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:kueue:Kueue", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.namespace_name = args.namespace
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata={"name": args.namespace, "labels": {
@@ -240,29 +238,17 @@ class Kueue(pulumi.ComponentResource):
             )
             for t in args.teams
         }
-        self.local_queues = {
-            t.name: k8s.apiextensions.CustomResource(
-                f"{name}-lq-{t.name}",
-                api_version=API_VERSION, kind="LocalQueue",
-                metadata={"name": t.name, "namespace": t.namespace},
-                spec={"clusterQueue": t.name},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                    self.cluster_queues[t.name], *args.team_namespaces,
-                ]),
-            )
-            for t in args.teams
-        }
-        self.offload_queues = self._offload(name, args, flavors_ready)
+        self.offload_queue = self._offload(name, args, flavors_ready)
         self.register_outputs({
             "namespace": args.namespace,
             "cluster_queues": sorted(self.cluster_queues),
             "flavors": sorted(self.flavors),
         })
 
-    def _offload(self, name: str, args: KueueArgs, flavors_ready: pulumi.ResourceOptions) -> list:
+    def _offload(self, name: str, args: KueueArgs, flavors_ready: pulumi.ResourceOptions):
         if args.offload is None:
-            return []
-        cq = k8s.apiextensions.CustomResource(
+            return None
+        return k8s.apiextensions.CustomResource(
             f"{name}-cq-{OFFLOAD_QUEUE}",
             api_version=API_VERSION, kind="ClusterQueue",
             metadata={"name": OFFLOAD_QUEUE},
@@ -270,8 +256,7 @@ class Kueue(pulumi.ComponentResource):
                 # Not in the cohort: remote capacity is never lent to on-site queues.
                 "namespaceSelector": {"matchExpressions": [{
                     "key": "kubernetes.io/metadata.name", "operator": "In",
-                    "values": sorted(t.namespace for t in args.teams
-                                     if not args.offload.teams or t.name in args.offload.teams),
+                    "values": sorted(t.namespace for t in offload_teams(args.teams, args.offload)),
                 }]},
                 "queueingStrategy": "BestEffortFIFO",
                 "resourceGroups": [{
@@ -284,15 +269,49 @@ class Kueue(pulumi.ComponentResource):
             },
             opts=flavors_ready,
         )
-        lqs = [
-            k8s.apiextensions.CustomResource(
-                f"{name}-lq-{OFFLOAD_QUEUE}-{t.name}",
+
+
+def offload_teams(teams: tuple[Team, ...], offload: Offload) -> list[Team]:
+    """Teams allowed to offload (all when the offload config names none)."""
+    return [t for t in teams if not offload.teams or t.name in offload.teams]
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class LocalQueuesArgs:
+    """Inputs of the LocalQueues component."""
+
+    teams: tuple[Team, ...]
+    """One LocalQueue named after the team in each team namespace."""
+    offload: Offload | None = None
+    """When set, an `offloading` LocalQueue in each namespace allowed to offload."""
+
+
+class LocalQueues(pulumi.ComponentResource):
+    """The team-side half of Kueue: a LocalQueue per team namespace.
+
+    Separate from `Kueue` so that it can be created after the team namespaces, which in
+    turn are created after every operator: `pulumi destroy` then removes namespaces (and
+    the jobs, RayClusters and TrainJobs in them) while the controllers that clear their
+    finalizers still run. The caller passes the namespaces and ClusterQueues in
+    `opts.depends_on`.
+    """
+
+    def __init__(self, name: str, args: LocalQueuesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:kueue:LocalQueues", name, None, opts)
+        # the engine orders children after their parent's dependencies anyway; naming them
+        # on each queue keeps the order visible in the rendered graph
+        child = pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None))
+        queues = [(t, t.name, t.name) for t in args.teams]
+        if args.offload is not None:
+            queues += [(t, OFFLOAD_QUEUE, OFFLOAD_QUEUE) for t in offload_teams(args.teams, args.offload)]
+        self.queues = {
+            f"{team.namespace}/{lq}": k8s.apiextensions.CustomResource(
+                f"{name}-{team.name}" + ("" if lq == team.name else f"-{lq}"),
                 api_version=API_VERSION, kind="LocalQueue",
-                metadata={"name": OFFLOAD_QUEUE, "namespace": t.namespace},
-                spec={"clusterQueue": OFFLOAD_QUEUE},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cq, *args.team_namespaces]),
+                metadata={"name": lq, "namespace": team.namespace},
+                spec={"clusterQueue": cq},
+                opts=child,
             )
-            for t in args.teams
-            if not args.offload.teams or t.name in args.offload.teams
-        ]
-        return [cq, *lqs]
+            for team, lq, cq in queues
+        }
+        self.register_outputs({"local_queues": sorted(self.queues)})

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -73,8 +73,6 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 async def _deserialize(struct) -> dict[str, Any]:
-    from pulumi.runtime import rpc
-
     return rpc.deserialize_properties(struct, keep_unknowns=False)
 
 
@@ -172,7 +170,7 @@ def kubernetes_objects(registrations: list[Registration]) -> list[dict]:
             continue
         if not r.type.startswith("kubernetes:"):
             raise ValueError(f"render: resource {r.name!r} has type {r.type!r}, which render cannot write")
-        obj = {k: _integral(v) for k, v in r.inputs.items() if v is not None}
+        obj = {k: _plain(v) for k, v in r.inputs.items() if v is not None}
         if "apiVersion" not in obj or "kind" not in obj:
             raise ValueError(f"render: resource {r.name!r} ({r.type}) has no apiVersion/kind")
         obj.setdefault("metadata", {})
@@ -181,14 +179,23 @@ def kubernetes_objects(registrations: list[Registration]) -> list[dict]:
     return objects
 
 
-def _integral(value: Any) -> Any:
-    """Protobuf carries every number as a double; give integers back their type."""
+REDACTED = "<redacted>"
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as they would reach the API server, except secrets: a Pulumi secret is
+    written as a placeholder (keys of a secret map kept, so the object still validates)
+    and never lands on disk. Protobuf carries every number as a double; integers get
+    their type back."""
+    if rpc.is_rpc_secret(value):
+        inner = rpc.unwrap_rpc_secret(value)
+        return {k: REDACTED for k in inner} if isinstance(inner, Mapping) else REDACTED
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {k: _integral(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_integral(v) for v in value]
+        return [_plain(v) for v in value]
     return value
 
 
@@ -197,10 +204,10 @@ def helm_releases(registrations: list[Registration]) -> list[dict]:
     return [{
         "name": r.inputs.get("name", r.name),
         "namespace": r.inputs.get("namespace", "default"),
-        "chart": r.inputs["chart"],
+        "chart": _plain(r.inputs["chart"]),
         "version": r.inputs.get("version", ""),
         "repository": (r.inputs.get("repositoryOpts") or {}).get("repo", ""),
-        "values": _integral(r.inputs.get("values") or {}),
+        "values": _plain(r.inputs.get("values") or {}),
     } for r in registrations if r.type in HELM_RELEASE_TYPES]
 
 

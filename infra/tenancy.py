@@ -150,6 +150,8 @@ class Tenancy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:tenancy:Tenancy", name, None, opts)
+        # what the caller makes the namespaces wait for (the operators, see infra.compute)
+        after = pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None))
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for team in args.teams:
             prefix = f"{name}-{team.name}"
@@ -163,7 +165,7 @@ class Tenancy(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/warn": "restricted",
                     "pod-security.kubernetes.io/audit": "restricted",
                 }},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=after,
             )
             self.namespaces[team.name] = ns
             in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])

@@ -19,8 +19,9 @@ def of_kind(regs: list[Registration], kind: str) -> list[Registration]:
 
 
 def depends_transitively(regs: list[Registration], child: str, ancestor_urn: str) -> bool:
-    """True if `child` (a name) waits for `ancestor_urn` through depends_on chains."""
-    deps = {r.urn: set(r.dependencies) for r in regs}
+    """True if `child` (a name) waits for `ancestor_urn` through depends_on and parent
+    edges, as the Pulumi engine orders create (and, reversed, destroy)."""
+    deps = {r.urn: set(r.dependencies) | ({r.parent} if r.parent else set()) for r in regs}
     start = by_name(regs)[child].urn
     seen, todo = set(), [start]
     while todo:

@@ -7,7 +7,15 @@ import yaml
 from compute_helpers import A100_MIG, H100, PRIORITIES, TEAMS, by_name, of_kind, team
 
 from infra.config import Offload, Preemption, Quota
-from infra.kueue import INTEGRATIONS, Kueue, KueueArgs, manager_config, resource_groups
+from infra.kueue import (
+    INTEGRATIONS,
+    Kueue,
+    KueueArgs,
+    LocalQueues,
+    LocalQueuesArgs,
+    manager_config,
+    resource_groups,
+)
 from infra.render import kubernetes_objects, run_under_mocks
 from infra.validate import validate_objects
 
@@ -22,6 +30,7 @@ def test_cluster_queue_outputs_carry_cohort_quota_and_preemption(monitor):
     args = KueueArgs(cohort="shared", teams=TEAMS,
                      preemption=Preemption(within_cluster_queue="Never", reclaim_within_cohort="LowerPriority"))
     k = Kueue("kueue", args)
+    lq = LocalQueues("queues", LocalQueuesArgs(teams=TEAMS))
 
     def check(values):
         spec, lq_spec = values
@@ -33,7 +42,7 @@ def test_cluster_queue_outputs_carry_cohort_quota_and_preemption(monitor):
         assert spec["preemption"]["reclaimWithinCohort"] == "LowerPriority"
         assert lq_spec == {"clusterQueue": "climate"}
 
-    return pulumi.Output.all(k.cluster_queues["climate"].spec, k.local_queues["climate"].spec).apply(check)
+    return pulumi.Output.all(k.cluster_queues["climate"].spec, lq.queues["team-climate/climate"].spec).apply(check)
 
 
 def test_every_component_child_is_parented_and_named_from_component():
@@ -48,26 +57,27 @@ def test_custom_resources_wait_for_the_release_that_installs_their_crds():
     regs = _render(offload=Offload(quota=Quota(cpu="8", memory="16Gi")))
     release = next(r for r in regs if r.type == "kubernetes:helm.sh/v3:Release")
     crs = [r for r in regs if r.type.startswith("kubernetes:kueue.x-k8s.io/")]
-    assert len(crs) >= 8
+    assert len(crs) == 7  # 2 flavors, 2 priorities, 2 team queues, 1 offload queue
     names = by_name(regs)
     for cr in crs:
         direct = release.urn in cr.dependencies
         via = any(release.urn in names[n].dependencies for n in names if names[n].urn in cr.dependencies)
         assert direct or via, f"{cr.name} does not wait for the Kueue release"
-    # queues wait for their flavors, local queues for their cluster queue
-    cq = names["kueue-cq-climate"]
-    assert names["kueue-flavor-cpu"].urn in cq.dependencies
-    assert cq.urn in names["kueue-lq-climate"].dependencies
+    # queues wait for their flavors
+    assert names["kueue-flavor-cpu"].urn in names["kueue-cq-climate"].dependencies
 
 
-def test_local_queues_wait_for_team_namespaces():
+def test_local_queues_wait_for_what_the_caller_names():
     def program():
         ns = pulumi.CustomResource("test:index:Namespace", "team-ns", {})
-        Kueue("kueue", KueueArgs(cohort="ai4s", teams=TEAMS, team_namespaces=[ns]))
+        LocalQueues("queues", LocalQueuesArgs(teams=TEAMS), pulumi.ResourceOptions(depends_on=[ns]))
 
     regs = run_under_mocks(program).registrations
     ns_urn = by_name(regs)["team-ns"].urn
-    assert all(ns_urn in r.dependencies for r in of_kind(regs, "LocalQueue"))
+    lqs = of_kind(regs, "LocalQueue")
+    assert len(lqs) == 2 and all(ns_urn in r.dependencies for r in lqs)
+    assert {(r.inputs["metadata"]["namespace"], r.inputs["spec"]["clusterQueue"]) for r in lqs} == {
+        ("team-climate", "climate"), ("team-drugs", "drugs")}
 
 
 def test_flavors_one_per_gpu_model_plus_mig_and_interlink():
@@ -98,7 +108,9 @@ def test_no_borrowing_limit_field_when_team_has_none():
 
 
 def test_offload_queue_only_for_listed_teams_and_outside_cohort():
-    regs = _render(offload=Offload(quota=Quota(cpu="8", memory="16Gi"), teams=("climate",)))
+    offload = Offload(quota=Quota(cpu="8", memory="16Gi"), teams=("climate",))
+    regs = _render(offload=offload)
+    regs += run_under_mocks(lambda: LocalQueues("q", LocalQueuesArgs(teams=TEAMS, offload=offload))).registrations
     cqs = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in of_kind(regs, "ClusterQueue")}
     assert "cohortName" not in cqs["offloading"]
     assert cqs["offloading"]["namespaceSelector"]["matchExpressions"][0]["values"] == ["team-climate"]
@@ -114,8 +126,7 @@ def test_priority_classes_carry_top_level_value():
 
 def test_rendered_kueue_objects_validate():
     regs = _render(gpu_models=(A100_MIG, H100), offload=Offload(quota=Quota(cpu="8", memory="16Gi")))
-    objects = [o for o in kubernetes_objects(regs) if o["kind"] != "LocalQueue"]  # namespaces live in tenancy
-    assert validate_objects(objects) == []
+    assert validate_objects(kubernetes_objects(regs)) == []
 
 
 def test_manager_config_enables_every_required_integration_and_gang_admission():

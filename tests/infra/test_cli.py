@@ -1,0 +1,49 @@
+"""The platform Typer app: render and validate through CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from infra.cli import app
+
+runner = CliRunner()
+
+
+def test_render_then_validate_local(tmp_path: Path):
+    result = runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Helm releases written" in result.output
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "0 validation errors, 0 policy violations" in result.output
+
+
+def test_validate_fails_on_a_tampered_render(tmp_path: Path):
+    assert runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path)]).exit_code == 0
+    path = next((tmp_path / "objects").glob("clusterqueue.*.yaml"))
+    obj = yaml.safe_load(path.read_text())
+    obj["spec"]["queueingStrategy"] = "Random"
+    path.write_text(yaml.safe_dump(obj))
+    ns_path = next((tmp_path / "objects").glob("namespace._cluster.team-climate.yaml"))
+    ns = yaml.safe_load(ns_path.read_text())
+    ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "privileged"
+    ns_path.write_text(yaml.safe_dump(ns))
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "queueingStrategy" in result.output and "[tenant-restricted]" in result.output
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path):
+    result = runner.invoke(app, ["render", "--stack", "mars", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown stack 'mars'" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("config:\n  ai4s:compute:\n    teams:\n      - {name: a, quota: {cpu: '1'}}\n")
+    result = runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path / "o"), "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "compute.teams[0].namespace: required" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["validate", str(tmp_path / "empty")])
+    assert result.exit_code == 2 and "no objects/ folder" in result.output

@@ -1,0 +1,116 @@
+"""Both stacks render offline; everything validates and passes policy; ordering holds."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+import yaml
+from compute_helpers import depends_transitively
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra import crds, outputs, policy
+from infra.render import STACKS_DIR, install_mocks, load_stack_config, render_stack
+from infra.validate import validate_dir
+
+STACKS = ["local", "gpu"]
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def rendered(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"render-{request.param}")
+    return render_stack(request.param, out)
+
+
+def test_stack_folders_are_complete():
+    for stack in STACKS:
+        folder = STACKS_DIR / stack
+        assert yaml.safe_load((folder / "Pulumi.yaml").read_text())["runtime"]["name"] == "python"
+        assert (folder / f"Pulumi.{stack}.yaml").is_file()
+        assert len((folder / "__main__.py").read_text().splitlines()) < 60
+    assert (STACKS_DIR / "README.md").is_file()
+
+
+def test_render_writes_every_object_and_release(rendered):
+    out = rendered.out_dir
+    assert len(list((out / "objects").glob("*.yaml"))) == len(rendered.objects) > 20
+    releases = [yaml.safe_load(p.read_text()) for p in (out / "releases").glob("*.yaml")]
+    assert len(releases) == len(rendered.releases) >= 3
+    for rel in releases:
+        assert rel["chart"] and rel["version"] and isinstance(rel["values"], dict)
+        assert rel["repository"] or rel["chart"].startswith("oci://")
+    graph = json.loads((out / "graph.json").read_text())
+    assert len(graph) == len(rendered.registrations)
+
+
+def test_everything_validates(rendered):
+    assert [str(f) for f in validate_dir(rendered.out_dir)] == []
+
+
+def test_every_custom_resource_kind_is_registered(rendered):
+    builtin_groups = {"v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "apps/v1", "batch/v1"}
+    for obj in rendered.objects:
+        if obj["apiVersion"] not in builtin_groups:
+            crds.lookup(obj["apiVersion"], obj["kind"])
+
+
+def test_all_policies_pass(rendered):
+    assert [str(v) for v in policy.check(rendered.objects, rendered.releases)] == []
+
+
+def test_custom_resources_come_after_a_helm_release(rendered):
+    regs = rendered.registrations
+    releases = [r.urn for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]
+    custom = [r for r in regs if r.custom and (r.inputs.get("apiVersion"), r.inputs.get("kind")) in crds.registry()]
+    assert custom
+    for r in custom:
+        assert any(depends_transitively(regs, r.name, rel) for rel in releases), r.name
+
+
+def test_kueue_queues_wait_for_the_kueue_release_specifically(rendered):
+    regs = rendered.registrations
+    kueue = next(r.urn for r in regs if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["name"] == "kueue")
+    queues = [r for r in regs if r.inputs.get("kind") in ("ClusterQueue", "LocalQueue")]
+    assert queues and all(depends_transitively(regs, q.name, kueue) for q in queues)
+
+
+def test_outputs_export_every_compute_key(rendered):
+    assert set(outputs.COMPUTE_KEYS) <= set(rendered.outputs)
+    assert rendered.outputs[outputs.TEAM_NAMESPACES] == ["team-climate", "team-drug-discovery"]
+
+
+def test_gpu_stack_differs_where_config_says(tmp_path):
+    gpu = render_stack("gpu", tmp_path / "gpu")
+    assert gpu.outputs[outputs.GANG_SCHEDULER] == "volcano"
+    assert gpu.outputs[outputs.OFFLOAD_QUEUE] == "offloading"
+    assert "gpu-operator" in {r["name"] for r in gpu.releases}
+    assert "interlink" in gpu.outputs[outputs.RESOURCE_FLAVORS]
+
+
+def test_bad_config_fails_naming_the_key_before_any_resource(tmp_path: Path):
+    raw = yaml.safe_load((STACKS_DIR / "local" / "Pulumi.local.yaml").read_text())
+    raw["config"]["ai4s:compute"]["teams"][0]["quota"]["cpu"] = "-2"
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    monitor = install_mocks(config=load_stack_config(bad), project="ai4s-local", stack="bad")
+    with pytest.raises(ValueError, match=r"compute\.teams\[0\]\.quota\.cpu"):
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(STACKS_DIR / "local" / "__main__.py"))))
+    assert monitor.registrations == []
+
+
+def test_render_replaces_a_previous_render(tmp_path: Path):
+    stale = tmp_path / "objects" / "configmap.x.stale.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("kind: ConfigMap\n")
+    render_stack("local", tmp_path)
+    assert not stale.exists()
+
+
+def test_unknown_stack_and_missing_config_are_named(tmp_path: Path):
+    with pytest.raises(ValueError, match="unknown stack 'mars'"):
+        render_stack("mars", tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        render_stack("local", tmp_path, tmp_path / "nope.yaml")
