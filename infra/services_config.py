@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 SERVICES_CONFIG_KEY = "services"
@@ -310,6 +310,10 @@ def _build(cls: type, key: str, raw: Any, nested: Mapping[str, Any] | None = Non
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"{key}.{unknown[0]}: unknown key; accepted keys are {sorted(known)}")
+    missing = sorted(_camel(f.name) for f in fields(cls)
+                     if f.default is MISSING and f.default_factory is MISSING and _camel(f.name) not in raw)
+    if missing:
+        raise ValueError(f"{key}.{missing[0]}: required")
     values = {_snake(k): v for k, v in raw.items()}
     for name, converter in (nested or {}).items():
         if name in values:

@@ -221,7 +221,7 @@ class ObjectStorage(pulumi.ComponentResource):
                 "ingress": [{
                     "from": [{"namespace_selector": {"match_expressions": [{
                         "key": "kubernetes.io/metadata.name", "operator": "In",
-                        "values": [ns, *allowed]}]}}],
+                        "values": sorted({ns, *allowed})}]}}],
                     "ports": [{"protocol": "TCP", "port": S3_PORT}],
                 }],
             },

@@ -1,0 +1,88 @@
+"""Notebooks: JupyterHub profiles that put notebook pods on the team's Kueue queue."""
+
+from __future__ import annotations
+
+import pytest
+from test_secrets_harness import TEAMS, depends_on, render_services
+
+from infra import policy
+from infra.notebooks import QUEUE_LABEL, cpu_cores, kubespawner_memory
+from infra.services_config import services_config_from_mapping
+from infra.validate import validate_object
+
+CONFIG = {"notebooks": {"enabled": True, "profiles": [
+    {"slug": "small", "displayName": "Small", "resources": {
+        "cpuRequest": "500m", "memoryRequest": "1Gi", "cpuLimit": "2", "memoryLimit": "4Gi"}},
+    {"slug": "gpu", "displayName": "One GPU", "gpus": 1, "resources": {
+        "cpuRequest": "2", "memoryRequest": "16Gi", "cpuLimit": "4", "memoryLimit": "32Gi"}},
+]}}
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return render_services(CONFIG, gpu=True)
+
+
+def test_every_team_gets_every_size_labelled_with_its_queue(rendered):
+    values = rendered.release("jupyterhub")["values"]
+    profiles = {p["slug"]: p["kubespawner_override"] for p in values["singleuser"]["profileList"]}
+    assert set(profiles) == {f"{t}-{s}" for t in TEAMS for s in ("small", "gpu")}
+    small = profiles["climate-small"]
+    assert small["extra_labels"][QUEUE_LABEL] == "notebooks-climate"
+    assert (small["cpu_guarantee"], small["cpu_limit"], small["mem_guarantee"], small["mem_limit"]) == (0.5, 2.0, "1G", "4G")
+    assert "extra_resource_limits" not in small
+    assert profiles["drugs-gpu"]["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
+    env = small["environment"]
+    assert env["MLFLOW_TRACKING_URI"] == rendered.outputs["trackingUri"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == rendered.outputs["otlpEndpoint"]
+    assert env["AI4S_TEAM_NAMESPACE"] == "team-climate"
+
+
+def test_local_queues_point_at_team_cluster_queues_and_validate(rendered):
+    queues = {q["metadata"]["name"]: q for q in rendered.objects_of("LocalQueue")}
+    assert set(queues) == {"notebooks-climate", "notebooks-drugs"}
+    assert queues["notebooks-climate"]["spec"] == {"clusterQueue": "climate"}
+    assert queues["notebooks-climate"]["metadata"]["namespace"] == "ai4s-notebooks"
+    assert all(validate_object(q) == [] for q in queues.values())
+    assert depends_on(rendered, "ai4s-notebooks-hub", "ai4s-notebooks-queue-climate")
+
+
+def test_hub_stays_inside_the_cluster_and_needs_no_privileged_pods(rendered):
+    values = rendered.release("jupyterhub")["values"]
+    assert values["proxy"]["service"]["type"] == "ClusterIP"
+    assert values["prePuller"] == {"hook": {"enabled": False}, "continuous": {"enabled": False}}
+    assert rendered.outputs["notebooksUrl"] == "http://proxy-public.ai4s-notebooks.svc.cluster.local"
+    assert policy.check(rendered.objects, rendered.releases) == []
+
+
+def test_notebooks_are_optional():
+    rendered = render_services({})
+    assert not [r for r in rendered.releases if r["name"] == "jupyterhub"]
+    assert rendered.outputs["notebooksUrl"] == ""
+
+
+@pytest.mark.parametrize(("convert", "value", "expected"), [
+    (cpu_cores, "250m", 0.25), (cpu_cores, "3", 3.0), (kubespawner_memory, "512Mi", "512M"),
+])
+def test_quantity_conversion(convert, value, expected):
+    assert convert(value) == expected
+
+
+@pytest.mark.parametrize(("convert", "value"), [(cpu_cores, "1Gi"), (kubespawner_memory, "1G")])
+def test_unconvertible_quantities_are_rejected(convert, value):
+    with pytest.raises(ValueError, match="is not accepted"):
+        convert(value)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"notebooks": {"enabled": True, "profiles": []}}, "at least one profile"),
+    ({"notebooks": {"profiles": [{"slug": "a", "displayName": "A", "resources": {}, "gpus": 9}]}},
+     r"services.notebooks.profiles.gpus"),
+    ({"notebooks": {"profiles": [{"slug": "a", "displayName": "A", "resources": {}},
+                                 {"slug": "a", "displayName": "B", "resources": {}}]}}, "duplicate slugs"),
+    ({"notebooks": {"profiles": [{"slug": "a", "resources": {}}]}}, "services.notebooks.profiles\\[0\\].displayName: required"),
+    ({"notebooks": {"enabled": "yes"}}, "services.notebooks.enabled"),
+])
+def test_bad_notebook_config_names_the_key(raw, message):
+    with pytest.raises(ValueError, match=message):
+        services_config_from_mapping(raw)
