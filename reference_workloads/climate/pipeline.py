@@ -99,6 +99,10 @@ def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root
         "rollout_acc_h_at_horizon": results["emulator"]["acc"]["h"][horizon],
     }
 
+    model = load_trained(Path(training["model"]))
+    sim = recipe.simulation
+    example = np.tile(model.mean.numpy()[None, :, None, None], (1, 1, sim.ny, sim.nx))
+
     def log(uri: str) -> dict[str, str]:
         return log_run(
             uri=uri, experiment=f"ai4s-{WORKLOAD}", run_name=f"{recipe_name}-{hashes['model_hash'][:8]}",
@@ -112,7 +116,7 @@ def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root
             final_metrics=final,
             artifacts=[Path(evaluation["results"]), *map(Path, evaluation["figures"]),
                        run_dir / "events.log"],
-            model=load_trained(Path(training["model"])),
+            model=model, input_example=example,
             registered_name=f"ai4s-{WORKLOAD}-emulator", lineage_tags=lineage,
             artifact_root=tracking_root / "artifacts",
         )

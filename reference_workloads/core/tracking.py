@@ -112,6 +112,7 @@ def log_run(
     final_metrics: Mapping[str, float],
     artifacts: Sequence[Path],
     model: Any,
+    input_example: Any,
     registered_name: str,
     lineage_tags: Mapping[str, str],
     artifact_root: Path | None = None,
@@ -140,7 +141,8 @@ def log_run(
         for path in artifacts:
             mlflow.log_artifact(str(path))
         info = mlflow.pytorch.log_model(
-            pytorch_model=model, name="model",
+            pytorch_model=model, name="model", serialization_format="pickle",
+            input_example=input_example,
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
         )
         version = mlflow.register_model(info.model_uri, registered_name, tags=dict(lineage_tags))

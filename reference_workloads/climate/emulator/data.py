@@ -36,12 +36,15 @@ class PairIndex:
         return index // per, index % per
 
 
-def normalisation(states: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and standard deviation over the training states (float64 sums)."""
+def normalisation(states: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-channel state mean and spread, and spread of one-step increments in normalised units."""
     mean = states.mean(axis=(0, 1, 3, 4), dtype=np.float64)
     std = states.std(axis=(0, 1, 3, 4), dtype=np.float64)
     std = np.where(std > 0, std, 1.0)
-    return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+    increments = np.diff(states, axis=1) / std[None, None, :, None, None]
+    increment_std = np.sqrt(np.mean(increments**2, axis=(0, 1, 3, 4), dtype=np.float64))
+    increment_std = np.where(increment_std > 0, increment_std, 1.0)
+    return tuple(torch.tensor(a, dtype=torch.float32) for a in (mean, std, increment_std))
 
 
 def batch(states: torch.Tensor, index: PairIndex, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,8 +4,9 @@ Why an FNO rather than a U-Net: the domain is doubly periodic, which is exactly 
 setting where an FFT-based spectral convolution is exact at the boundaries; its global
 receptive field follows gravity waves that cross the domain in a few steps; and it is the
 PDEBench reference model for the 2-D shallow-water task, so our nRMSE is comparable.
-The network predicts the increment of the normalised state (residual form), so an
-untrained emulator starts as persistence and training only has to learn the tendency.
+The network predicts the increment of the normalised state, scaled by the spread of the
+increments seen in training (residual form); its last layer starts at zero, so an
+untrained emulator is exactly persistence and training only has to learn the tendency.
 """
 
 from __future__ import annotations
@@ -46,12 +47,17 @@ class FourierNeuralOperator(nn.Module):
         self.spectral = nn.ModuleList(SpectralConv2d(width, modes) for _ in range(layers))
         self.pointwise = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(layers))
         self.project = nn.Sequential(nn.Conv2d(width, 2 * width, 1), nn.GELU(), nn.Conv2d(2 * width, channels, 1))
+        nn.init.zeros_(self.project[-1].weight)
+        nn.init.zeros_(self.project[-1].bias)
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
+        self.register_buffer("increment_std", torch.ones(channels))
 
-    def set_normalisation(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+    def set_normalisation(self, mean: torch.Tensor, std: torch.Tensor, increment_std: torch.Tensor) -> None:
+        """Per-channel state mean and spread, and the spread of one-step normalised increments."""
         self.mean.copy_(mean)
         self.std.copy_(std)
+        self.increment_std.copy_(increment_std)
 
     @staticmethod
     def _grid(x: torch.Tensor) -> torch.Tensor:
@@ -66,7 +72,7 @@ class FourierNeuralOperator(nn.Module):
         h = self.lift(torch.cat([z, self._grid(z)], dim=1))
         for spectral, pointwise in zip(self.spectral, self.pointwise, strict=True):
             h = nn.functional.gelu(spectral(h) + pointwise(h))
-        return z + self.project(h)
+        return z + self.increment_std[None, :, None, None] * self.project(h)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean[None, :, None, None]) / self.std[None, :, None, None]

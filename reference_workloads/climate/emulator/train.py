@@ -77,12 +77,12 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
     n_train, n_val = cfg["train_trajectories"], cfg["val_trajectories"]
     train_states = load_states(data, slice(0, n_train))
     val_states = torch.from_numpy(load_states(data, slice(n_train, n_train + n_val)))
-    mean, std = normalisation(train_states)
+    mean, std, increment_std = normalisation(train_states)
     states = torch.from_numpy(train_states)
     index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=cfg["unroll"])
 
     core = build_model(config["emulator"])
-    core.set_normalisation(mean, std)
+    core.set_normalisation(mean, std, increment_std)
     optimizer = torch.optim.AdamW(core.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
     epochs = cfg["epochs"]
     scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -1,0 +1,128 @@
+"""The ``ai4s`` command line: a thin layer over the library; errors are one line, exit 2."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="ai4s-kit: AI-for-Science reference workloads and platform.", no_args_is_help=True)
+console = Console()
+
+WORKLOADS = {
+    "climate": "reference_workloads.climate",
+    "drug-discovery": "reference_workloads.drug_discovery",
+}
+DEFAULT_RECIPE = "laptop"
+
+RecipeOption = Annotated[str, typer.Option("--recipe", "-r", help="Named recipe; see `ai4s recipes`.")]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", "-s", help="Override a recipe field: section.field=value (repeatable).")
+]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Run folder [default: runs/<workload>/<recipe>].")]
+
+
+def _workload(name: str) -> str:
+    if name not in WORKLOADS:
+        raise typer.BadParameter(f"workload={name!r} is invalid: expected one of {', '.join(WORKLOADS)}")
+    return WORKLOADS[name]
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    workload: Annotated[str, typer.Argument(help="climate or drug-discovery")],
+    recipe: RecipeOption = DEFAULT_RECIPE,
+    set_: SetOption = None,
+    out: OutOption = None,
+) -> None:
+    """Run a reference workload end to end (completed stages of the run folder are skipped)."""
+    from .core.launch import LaunchError
+    from .core.recipes import RecipeError
+
+    package = _workload(workload)
+    pipeline = importlib.import_module(f"{package}.pipeline")
+    out_dir = out or Path("runs") / workload / recipe
+    try:
+        manifest = pipeline.run(recipe, list(set_ or []), out_dir)
+    except (RecipeError, LaunchError, FileNotFoundError) as error:
+        _fail(error)
+        return
+    console.print(f"[green]done[/green]: {out_dir / 'manifest.json'}")
+    console.print_json(json.dumps({k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash")}))
+
+
+@app.command()
+def recipes(workload: Annotated[str | None, typer.Argument(help="Only this workload.")] = None) -> None:
+    """List the named recipes of each workload and what hardware they are sized for."""
+    table = Table("workload", "recipe", "description")
+    for name in [workload] if workload else list(WORKLOADS):
+        try:
+            book = importlib.import_module(f"{_workload(name)}.recipes").book
+        except ModuleNotFoundError:
+            continue
+        for recipe_name, text in book.describe().items():
+            table.add_row(name, recipe_name, text)
+    console.print(table)
+
+
+@app.command()
+def validate(
+    workload: Annotated[str, typer.Argument(help="climate or drug-discovery")],
+    recipe: RecipeOption = DEFAULT_RECIPE,
+    set_: SetOption = None,
+) -> None:
+    """Check a recipe and its overrides without running anything; print the resolved recipe."""
+    from .core.recipes import RecipeError, config_hash, recipe_dict
+
+    book = importlib.import_module(f"{_workload(workload)}.recipes").book
+    try:
+        resolved = book.get(recipe, list(set_ or []))
+    except RecipeError as error:
+        _fail(error)
+        return
+    console.print_json(json.dumps({"config_hash": config_hash(resolved), "recipe": recipe_dict(resolved)}))
+
+
+@app.command()
+def casestudies(
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only these case studies.")] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="Recipe for every case study.")] = None,
+    runs: Annotated[Path, typer.Option(help="Where the runs go.")] = Path("runs"),
+    dest: Annotated[Path, typer.Option(help="Where the case studies are written.")] = Path("casestudies"),
+) -> None:
+    """Regenerate the local case studies: run each workload, then write results with provenance."""
+    from casestudies.regenerate import CASE_STUDIES, regenerate
+
+    from .core.launch import LaunchError
+    from .core.recipes import RecipeError
+
+    names = list(only or CASE_STUDIES)
+    try:
+        written = regenerate(names, runs_root=runs, dest_root=dest, recipe=recipe)
+    except (RecipeError, LaunchError, KeyError) as error:
+        _fail(error)
+        return
+    for path in written:
+        console.print(f"[green]case study written[/green]: {path}")
+
+
+def _mount_platform() -> None:
+    """Mount the platform commands (render, validate) when the infra package is installed."""
+    try:
+        platform = importlib.import_module("infra.cli").app
+    except ModuleNotFoundError:
+        return
+    app.add_typer(platform, name="platform", help="Render and check the Pulumi platform stacks offline.")
+
+
+_mount_platform()
