@@ -1,39 +1,30 @@
-"""Climate workload, stage 1: an MPI rotating shallow-water ensemble written as CF NetCDF."""
+"""Climate workload, stage 1: an MPI rotating shallow-water ensemble written as CF NetCDF.
+
+Layers: config (recipe), decomposition (blocks, no MPI), physics (pure NumPy), initial
+(seeded fields), exchange (the only MPI code besides the entrypoint), ensemble (the time
+loop with injected communication), dataset (CF-1.8 NetCDF and its content hash), run (the
+``python -m mpi4py`` entrypoint) and api (``simulate``).
+
+Names are resolved lazily so that ``python -m ...simulation.run`` does not pay for xarray
+on every rank.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
+from importlib import import_module
+from typing import Any
 
-from reference_workloads.climate.simulation.config import SimulationConfig
-from reference_workloads.climate.simulation.dataset import dataset_content_hash
-from reference_workloads.core.launch import ProgressCallback, mpiexec
+_EXPORTS = {
+    "SimulationConfig": "config",
+    "dataset_content_hash": "dataset",
+    "ENTRYPOINT": "api",
+    "simulate": "api",
+}
 
-ENTRYPOINT = "reference_workloads.climate.simulation.run"
-
-__all__ = ["ENTRYPOINT", "SimulationConfig", "dataset_content_hash", "simulate"]
+__all__ = sorted(_EXPORTS)
 
 
-def simulate(config: SimulationConfig, out_path: str | os.PathLike[str], *,
-             nranks: int | None = None, code_version: str = "unknown",
-             timeout: float | None = None,
-             on_progress: ProgressCallback | None = None) -> str:
-    """Run the ensemble on ``nranks`` MPI ranks (default ``config.ranks``), write the NetCDF
-    file at ``out_path`` atomically, and return its content hash.
-
-    The rank count is checked against the grid here, before anything is launched.
-    """
-    nranks = config.ranks if nranks is None else nranks
-    config.validate_for_ranks(nranks)
-    target = Path(out_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".simconfig.") as scratch:
-        config_file = Path(scratch) / "simulation.json"
-        config_file.write_text(json.dumps(config.to_dict(), sort_keys=True), encoding="utf-8")
-        mpiexec(nranks, ENTRYPOINT,
-                ["--config", str(config_file), "--out", str(target),
-                 "--code-version", code_version],
-                timeout=timeout, on_progress=on_progress)
-    return dataset_content_hash(target)
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

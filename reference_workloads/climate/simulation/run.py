@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from reference_workloads.climate.simulation.config import SimulationConfig
-from reference_workloads.climate.simulation.dataset import build_dataset, write_dataset
 from reference_workloads.climate.simulation.decomposition import Decomposition
 from reference_workloads.climate.simulation.ensemble import run_ensemble
 from reference_workloads.climate.simulation.exchange import HaloExchange
@@ -93,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=print_progress if rank == ROOT else None,
         )
         if rank == ROOT:
+            from reference_workloads.climate.simulation.dataset import (
+                build_dataset,
+                write_dataset,
+            )
+
             assert ensemble is not None
             dataset = build_dataset(config, ensemble, code_version=args.code_version,
                                     nranks=decomposition.nranks)
