@@ -59,7 +59,8 @@ EXPORTED_METRICS: dict[str, frozenset[str]] = {
         "mlflow_http_request_total", *(f"mlflow_http_request_duration_seconds{s}" for s in _HIST),
     }),
     # The reference workloads' OTLP metrics, through the collector's Prometheus exporter
-    # (OTLP names with dots become underscores; gauges carry no unit suffix).
+    # (OTLP names with dots become underscores; gauges carry no unit suffix). A contract:
+    # the workloads must emit these (today they send traces only; see stacks/README.md).
     "workloads-otlp": frozenset({
         "ai4s_train_samples_per_second", "ai4s_train_loss",
     }),
@@ -446,7 +447,8 @@ class Observability(pulumi.ComponentResource):
             f"{name}-allow-otlp",
             metadata={"name": f"{name}-allow-otlp", "namespace": collector_ns},
             spec={
-                "pod_selector": {"match_labels": {"app.kubernetes.io/name": "opentelemetry-collector"}},
+                "pod_selector": {"match_labels": {"app.kubernetes.io/name": "opentelemetry-collector",
+                                                  "app.kubernetes.io/instance": collector}},
                 "policy_types": ["Ingress"],
                 "ingress": [
                     {"from": [{"namespace_selector": {"match_expressions": [{

@@ -216,7 +216,8 @@ class ObjectStorage(pulumi.ComponentResource):
             f"{name}-allow-s3",
             metadata={"name": f"{name}-allow-s3", "namespace": ns},
             spec={
-                "pod_selector": {"match_labels": {"app": name}},
+                # The chart labels its pods app=<chart name>, release=<release name>.
+                "pod_selector": {"match_labels": {"app": "minio", "release": name}},
                 "policy_types": ["Ingress"],
                 "ingress": [{
                     "from": [{"namespace_selector": {"match_expressions": [{

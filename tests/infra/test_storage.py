@@ -57,6 +57,8 @@ def test_s3_reachable_only_from_teams_and_services(rendered):
     selector = netpol["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]
     assert selector["values"] == sorted({"ai4s-services", *TEAMS.values()})
     assert netpol["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 9000}]
+    # The minio chart labels its pods app=minio, release=<release name>.
+    assert netpol["spec"]["podSelector"] == {"matchLabels": {"app": "minio", "release": "ai4s-storage"}}
 
 
 def test_objects_validate_and_pass_policy(rendered):
