@@ -8,6 +8,8 @@ component outputs) and the stack outputs for each value.
 from __future__ import annotations
 
 import json
+import runpy
+import sys
 
 import pulumi
 import pytest
@@ -15,6 +17,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from test_secrets_harness import PASSWORD_TYPE, render_services, run_program
 
 from infra import outputs
+from infra.render import STACKS_DIR, load_stack_config
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 
@@ -80,3 +83,19 @@ def test_the_leak_check_catches_a_password_in_a_stack_output():
         pulumi.export("oops", password.result)
 
     assert len(leaks(run_program(leaky))) == 1
+
+
+@pytest.mark.parametrize("stack", ["local", "gpu"])
+def test_whole_stack_programs_keep_secrets_in_secrets(stack):
+    folder = STACKS_DIR / stack
+    config = load_stack_config(folder / f"Pulumi.{stack}.yaml")
+    sys.path.insert(0, str(folder))
+    try:
+        rendered = run_program(lambda: runpy.run_path(str(folder / "__main__.py"), run_name="__main__"),
+                               config=config)
+    finally:
+        sys.path.remove(str(folder))
+    assert len(rendered.generated_secrets) >= 4
+    assert leaks(rendered) == []
+    assert set(outputs.SERVICES_KEYS) <= set(rendered.outputs)
+    assert rendered.outputs[outputs.S3_BUCKETS] == ["datasets", "artifacts", "checkpoints", "results"]

@@ -85,13 +85,13 @@ class Rendered:
         return found[0]
 
 
-def run_program(program: Callable[[], Any]) -> Rendered:
+def run_program(program: Callable[[], Any], config: Mapping[str, str] | None = None) -> Rendered:
     """Run ``program`` under the recording monitor with :class:`SecretMocks`."""
     settings.set_root_resource(None)
     monitor = RecordingMonitor()
     secret_mocks = SecretMocks()
     monitor.mocks = secret_mocks
-    set_all_config({}, [])
+    set_all_config(dict(config or {}), [])
     mocks.set_mocks(secret_mocks, project="ai4s", stack="test", preview=False, monitor=monitor)
     _sync_await(run_pulumi_func(program))
     # set_mocks made a root Stack; pulumi.export put the program's outputs on it.
