@@ -51,6 +51,7 @@ class Compute(pulumi.ComponentResource):
             priorities=config.priorities,
             preemption=config.preemption,
             gpu_models=config.gpu.models if config.gpu else (),
+            shared_namespaces=config.shared_queue_namespaces,
             offload=config.offload,
         ), child)
         self.volcano = None

@@ -301,6 +301,8 @@ class ComputeConfig:
     """Offload flavor and queue; None disables it."""
     platform_namespaces: tuple[str, ...] = ()
     """Namespaces tenant pods may reach (MLflow, MinIO, OTel collector, ...)."""
+    shared_queue_namespaces: tuple[str, ...] = ()
+    """Namespaces (e.g. notebooks) whose LocalQueues may submit to every team queue."""
     monitoring_namespace: str = "monitoring"
     """Namespace whose Prometheus may scrape tenant pods."""
     default_cpu_request: str = "100m"
@@ -332,6 +334,10 @@ class ComputeConfig:
                     raise ValueError(f"compute.offload.teams: unknown team {name!r}; known: {sorted(names)}")
         for ns in self.platform_namespaces:
             _check_name("compute.platformNamespaces", ns)
+        for ns in self.shared_queue_namespaces:
+            _check_name("compute.sharedQueueNamespaces", ns)
+            if ns in {t.namespace for t in self.teams}:
+                raise ValueError(f"compute.sharedQueueNamespaces: {ns!r} is a team namespace")
         _check_name("compute.monitoringNamespace", self.monitoring_namespace)
 
     @staticmethod
@@ -339,7 +345,7 @@ class ComputeConfig:
         """Parse the structured config value; ValueError naming the key on bad input."""
         s = _Section(path, raw, (
             "cohort", "gangScheduler", "teams", "priorities", "preemption", "operators", "gpu",
-            "offload", "platformNamespaces", "monitoringNamespace", "defaults",
+            "offload", "platformNamespaces", "sharedQueueNamespaces", "monitoringNamespace", "defaults",
         ))
         try:
             return _parse_compute(s)
@@ -449,6 +455,7 @@ def _parse_compute(s: _Section) -> ComputeConfig:
         gpu=gpu,
         offload=offload,
         platform_namespaces=tuple(s.get("platformNamespaces") or ()),
+        shared_queue_namespaces=tuple(s.get("sharedQueueNamespaces") or ()),
         monitoring_namespace=s.get("monitoringNamespace", "monitoring"),
         default_cpu_request=_check_quantity(d.key("cpuRequest"), d.get("cpuRequest", "100m")),
         default_memory_request=_check_quantity(d.key("memoryRequest"), d.get("memoryRequest", "256Mi")),

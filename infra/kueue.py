@@ -49,6 +49,9 @@ class KueueArgs:
     """Preemption policy of every team ClusterQueue."""
     gpu_models: tuple[GpuModel, ...] = ()
     """GPU models: a ResourceFlavor each (and MIG resources where profiles are set)."""
+    shared_namespaces: tuple[str, ...] = ()
+    """Namespaces besides the team's own whose LocalQueues may use every team queue
+    (e.g. the notebooks namespace, where each user's server runs on their team's quota)."""
     offload: Offload | None = None
     """Offload flavor and queue, or None."""
     wait_for_pods_ready_timeout: str = "5m"
@@ -151,7 +154,10 @@ def cluster_queue_spec(args: KueueArgs, team: Team) -> dict:
     p = args.preemption
     return {
         "cohortName": args.cohort,
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.namespace}},
+        "namespaceSelector": {"matchExpressions": [{
+            "key": "kubernetes.io/metadata.name", "operator": "In",
+            "values": [team.namespace, *sorted(args.shared_namespaces)],
+        }]},
         "queueingStrategy": "BestEffortFIFO",
         "resourceGroups": resource_groups(team.quota, team.borrowing_limit, args.gpu_models),
         "preemption": {

@@ -97,13 +97,43 @@ def _cluster_queue_rules(cq: Mapping[str, Any]) -> list[str]:
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label-selector semantics; a missing selector matches nothing (as Kueue's
+    ClusterQueue.namespaceSelector), an empty one everything."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if ((op == "In" and labels.get(key) not in values)
+                or (op == "NotIn" and present and labels[key] in values)
+                or (op == "Exists" and not present) or (op == "DoesNotExist" and present)):
+            return False
+    return True
+
+
+def _namespace_labels(objects: list[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    found = {ns: {} for ns in SYSTEM_NAMESPACES}
+    for o in objects:
+        if o.get("kind") == "Namespace":
+            meta = o.get("metadata") or {}
+            found[meta.get("name")] = dict(meta.get("labels") or {})
+    # the API server sets this label on every namespace
+    return {ns: {**labels, "kubernetes.io/metadata.name": ns} for ns, labels in found.items()}
+
+
 def check_references(objects: list[Mapping[str, Any]]) -> list[Finding]:
-    """Cross-object checks: what an object names must exist in the same render."""
+    """Cross-object checks: what an object names must exist in the same render, and a
+    LocalQueue's namespace must be one its ClusterQueue admits."""
     def names(kind: str) -> set[str]:
         return {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == kind}
 
-    namespaces = names("Namespace") | SYSTEM_NAMESPACES
-    flavors, queues = names("ResourceFlavor"), names("ClusterQueue")
+    ns_labels = _namespace_labels(objects)
+    namespaces = set(ns_labels)
+    flavors = names("ResourceFlavor")
+    queues = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ClusterQueue"}
     found = []
     for obj in objects:
         kind, spec = obj.get("kind"), obj.get("spec") or {}
@@ -117,9 +147,16 @@ def check_references(objects: list[Mapping[str, Any]]) -> list[Finding]:
                     if flavor.get("name") not in flavors:
                         found.append(Finding(object=describe(obj),
                                              message=f"ResourceFlavor {flavor.get('name')!r} does not exist"))
-        if kind == "LocalQueue" and spec.get("clusterQueue") not in queues:
-            found.append(Finding(object=describe(obj),
-                                 message=f"ClusterQueue {spec.get('clusterQueue')!r} does not exist"))
+        if kind == "LocalQueue":
+            cq = queues.get(spec.get("clusterQueue"))
+            if cq is None:
+                found.append(Finding(object=describe(obj),
+                                     message=f"ClusterQueue {spec.get('clusterQueue')!r} does not exist"))
+            elif ns in ns_labels and not selector_matches(
+                    (cq.get("spec") or {}).get("namespaceSelector"), ns_labels[ns]):
+                found.append(Finding(object=describe(obj), message=(
+                    f"ClusterQueue {spec.get('clusterQueue')!r} does not admit namespace {ns!r} "
+                    "(spec.namespaceSelector); its workloads would never be admitted")))
     return found
 
 

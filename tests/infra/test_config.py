@@ -69,6 +69,7 @@ BAD = [
     ("teams.1.name", "climate", "compute.teams[].name: duplicate 'climate'"),
     ("teams", [], "compute.teams: at least one team"),
     ("quotas", {}, "compute.quotas: unknown key"),
+    ("sharedQueueNamespaces", ["team-climate"], "compute.sharedQueueNamespaces: 'team-climate' is a team namespace"),
     ("teams.0.quota.gpu", 1, "compute.teams[0].quota.gpu: unknown key"),
 ]
 

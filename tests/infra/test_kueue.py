@@ -35,7 +35,8 @@ def test_cluster_queue_outputs_carry_cohort_quota_and_preemption(monitor):
     def check(values):
         spec, lq_spec = values
         assert spec["cohortName"] == "shared"
-        assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "team-climate"}}
+        assert spec["namespaceSelector"] == {"matchExpressions": [{
+            "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-climate"]}]}
         cpu = spec["resourceGroups"][0]["flavors"][0]["resources"][0]
         assert cpu == {"name": "cpu", "nominalQuota": "4"}
         assert spec["preemption"]["withinClusterQueue"] == "Never"
@@ -116,6 +117,13 @@ def test_offload_queue_only_for_listed_teams_and_outside_cohort():
     assert cqs["offloading"]["namespaceSelector"]["matchExpressions"][0]["values"] == ["team-climate"]
     lqs = [(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in of_kind(regs, "LocalQueue")]
     assert ("team-climate", "offloading") in lqs and ("team-drugs", "offloading") not in lqs
+
+
+def test_shared_namespaces_may_use_every_team_queue():
+    regs = _render(shared_namespaces=("ai4s-notebooks",))
+    selectors = [r.inputs["spec"]["namespaceSelector"]["matchExpressions"][0]["values"]
+                 for r in of_kind(regs, "ClusterQueue")]
+    assert selectors == [["team-climate", "ai4s-notebooks"], ["team-drugs", "ai4s-notebooks"]]
 
 
 def test_priority_classes_carry_top_level_value():

@@ -19,10 +19,15 @@ from infra.validate import validate_dir
 STACKS = ["local", "gpu"]
 
 
-@pytest.fixture(scope="module", params=STACKS)
-def rendered(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(f"render-{request.param}")
-    return render_stack(request.param, out)
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> dict:
+    """Each stack rendered once for the whole module (rendering is the slow part)."""
+    return {s: render_stack(s, tmp_path_factory.mktemp(f"render-{s}")) for s in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def rendered(request, renders):
+    return renders[request.param]
 
 
 def test_stack_folders_are_complete():
@@ -82,8 +87,28 @@ def test_outputs_export_every_compute_key(rendered):
     assert rendered.outputs[outputs.TEAM_NAMESPACES] == ["team-climate", "team-drug-discovery"]
 
 
-def test_gpu_stack_differs_where_config_says(tmp_path):
-    gpu = render_stack("gpu", tmp_path / "gpu")
+def test_team_namespaces_are_destroyed_before_every_operator_and_its_objects(rendered):
+    """Destroy runs creation backwards: namespaces (and users' jobs in them) go while
+    controllers still run, and before queues/runtimes that the jobs keep in use."""
+    regs = rendered.registrations
+    team_ns = [r for r in regs if r.inputs.get("kind") == "Namespace"
+               and (r.inputs["metadata"].get("labels") or {}).get(policy.TENANT_LABEL) == "true"]
+    releases = [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"
+                and r.parent.split("::")[-1].startswith("compute-")]
+    in_use = [r for r in regs if r.inputs.get("kind") in ("ClusterQueue", "Queue", "ClusterTrainingRuntime", "ResourceFlavor")]
+    assert team_ns and len(releases) >= 3 and in_use
+    for ns in team_ns:
+        for r in releases + in_use:
+            assert depends_transitively(regs, ns.name, r.urn), f"{ns.name} is not after {r.name}"
+    by_ns = {n.inputs["metadata"]["name"]: n for n in team_ns}
+    team_lqs = [r for r in regs if r.inputs.get("kind") == "LocalQueue" and r.inputs["metadata"]["namespace"] in by_ns]
+    assert len(team_lqs) >= 2
+    for lq in team_lqs:
+        assert depends_transitively(regs, lq.name, by_ns[lq.inputs["metadata"]["namespace"]].urn)
+
+
+def test_gpu_stack_differs_where_config_says(renders):
+    gpu = renders["gpu"]
     assert gpu.outputs[outputs.GANG_SCHEDULER] == "volcano"
     assert gpu.outputs[outputs.OFFLOAD_QUEUE] == "offloading"
     assert "gpu-operator" in {r["name"] for r in gpu.releases}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from infra.validate import check_references, validate_object, validate_objects
+import pytest
+
+from infra.validate import check_references, selector_matches, validate_object, validate_objects
 from infra.versions import KUBERNETES_VALIDATION_TARGET
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
 FLAVOR = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "cpu"}}
 CQ = {
     "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "a"},
-    "spec": {"cohortName": "ai4s", "resourceGroups": [{
+    "spec": {"cohortName": "ai4s", "namespaceSelector": {}, "resourceGroups": [{
         "coveredResources": ["cpu", "memory"],
         "flavors": [{"name": "cpu", "resources": [
             {"name": "cpu", "nominalQuota": "1"}, {"name": "memory", "nominalQuota": "1Gi"}]}],
@@ -70,3 +72,26 @@ def test_flavor_in_two_groups_and_borrowing_without_cohort_are_reported():
     messages = " ".join(f.message for f in check_references([FLAVOR, cq]))
     assert "already used by another resource group" in messages
     assert "need spec.cohortName" in messages
+
+
+def test_local_queue_namespace_must_be_admitted_by_its_cluster_queue():
+    only_b = {**CQ, "spec": {**CQ["spec"], "namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-b"]}]}}}
+    messages = [f.message for f in check_references([NS, FLAVOR, only_b, LQ])]
+    assert len(messages) == 1 and "does not admit namespace 'team-a'" in messages[0]
+    no_selector = {**CQ, "spec": {k: v for k, v in CQ["spec"].items() if k != "namespaceSelector"}}
+    assert check_references([NS, FLAVOR, no_selector, LQ])  # a nil selector admits nothing
+
+
+@pytest.mark.parametrize(("selector", "matches"), [
+    ({}, True),
+    (None, False),
+    ({"matchLabels": {"team": "a"}}, True),
+    ({"matchLabels": {"team": "b"}}, False),
+    ({"matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]}]}, True),
+    ({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["a"]}]}, False),
+    ({"matchExpressions": [{"key": "gpu", "operator": "Exists"}]}, False),
+    ({"matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]}, True),
+])
+def test_selector_semantics(selector, matches):
+    assert selector_matches(selector, {"team": "a"}) is matches
