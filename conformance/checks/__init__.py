@@ -1,0 +1,1 @@
+"""Checks, one module per catalogue category; each registers functions under catalogue ids."""

@@ -1,0 +1,67 @@
+"""Security: tenant namespaces (offline, on the rendered stacks) and secure accelerator
+access (live, following the CNCF test plan: probe /dev in a pod that requests nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import Context, check, skipped, verdict
+from . import kube
+from .platform import renders
+
+
+@check("AI4S-SEC-001")
+def tenants_restricted(context: Context) -> Any:
+    from infra import policy
+
+    found, tenants = {}, {}
+    for s, r in renders(context).items():
+        tenants[s] = sorted((o.get("metadata") or {}).get("name") for o in r.objects
+                            if o.get("kind") == "Namespace"
+                            and ((o.get("metadata") or {}).get("labels") or {}).get(policy.TENANT_LABEL) == "true")
+        found[s] = [str(v) for v in policy.check_tenants(r.objects)]
+    if not any(tenants.values()):
+        return verdict(False, "", "no stack declares a tenant namespace (label "
+                       f"{policy.TENANT_LABEL}=true)", tenants=tenants)
+    total = sum(len(v) for v in found.values())
+    return verdict(total == 0, "every tenant namespace enforces PSS restricted and is isolated "
+                   "(quota, limits, default deny)", f"{total} tenant findings",
+                   tenants=tenants, findings=found)
+
+
+DEVICE_PREFIXES = ("nvidia", "dri", "kfd", "accel", "neuron")
+"""Device files of accelerators (NVIDIA, DRM render nodes, AMD KFD, accel class, Neuron)."""
+
+
+def accelerator_devices(listing: str) -> list[str]:
+    """Names in an `ls /dev` listing that belong to an accelerator."""
+    return sorted(n for n in listing.split() if n.startswith(DEVICE_PREFIXES))
+
+
+def probe_verdict(accelerator_nodes: list[str], listing: str | None) -> Any:
+    """The decision of the secure-access probe, separated so it can be tested without a cluster."""
+    if not accelerator_nodes:
+        return skipped("the cluster has no node with an allocatable accelerator; not applicable")
+    if listing is None:
+        return kube.inconclusive("the probe pod did not finish; no /dev listing",
+                                 node=accelerator_nodes[0])
+    devices = accelerator_devices(listing)
+    return verdict(not devices, "a pod without an accelerator request sees no accelerator device",
+                   f"a pod without a request sees accelerator devices: {devices}",
+                   devices=devices, node=accelerator_nodes[0], accelerator_nodes=len(accelerator_nodes))
+
+
+def probe_dev(api: kube.Api, timeout_s: float = 180) -> Any:
+    """List /dev in a pod that requests no accelerator, on an accelerator node."""
+    nodes = kube.accelerator_nodes(api)
+    if not nodes:
+        return probe_verdict(nodes, None)
+    with kube.scratch_namespace(api, "ai4s-conf-sec") as ns:
+        pod = kube.restricted_pod("dev-probe", ["sh", "-c", "ls /dev"], node_name=nodes[0])
+        return probe_verdict(nodes, kube.run_pod(api, ns, pod, timeout_s=timeout_s))
+
+
+@check("AI4S-SEC-002")
+def secure_accelerator_access(context: Context) -> Any:
+    api = kube.connect(context)
+    return probe_dev(api) if isinstance(api, kube.Api) else api
