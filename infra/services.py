@@ -75,6 +75,7 @@ def build_services(
     platform_namespaces: Sequence[str],
     monitoring_namespace: str,
     gpu: bool,
+    team_members: Mapping[str, tuple[str, ...]] | None = None,
     compute: Sequence[pulumi.Resource] = (),
 ) -> dict[str, pulumi.Input]:
     """Declare every service component; return the stack outputs they provide."""
@@ -121,6 +122,7 @@ def build_services(
         kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
         cert_manager_namespace=cfg.serving.cert_manager_namespace,
         ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
+        team_members=dict(team_members or {}), namespace_resources=tuple(compute),
     ))
 
     result: dict[str, pulumi.Input] = {
@@ -160,5 +162,6 @@ def services_for_compute(name: str, cfg: ServicesConfig, compute_config: Compute
         platform_namespaces=compute_config.platform_namespaces,
         monitoring_namespace=compute_config.monitoring_namespace,
         gpu=compute_config.gpu is not None,
+        team_members={t.namespace: tuple(t.members) for t in compute_config.teams},
         compute=[*compute.tenancy.namespaces.values(), compute.kueue],
     )

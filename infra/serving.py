@@ -9,16 +9,27 @@ chart is a separate release that the controller release waits for, which also ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release
+from pulumi_kubernetes.rbac.v1 import ClusterRole, RoleBinding
 
 from infra.services_config import ChartPin, check_dns_label, restricted_namespace_labels
 
 DEPLOYMENT_MODE = "Standard"
 """KServe 0.16's name for RawDeployment."""
+INFERENCE_ROLE = "ai4s-inference-user"
+INFERENCE_RULES = (
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices/status",
+                                                       "servingruntimes", "clusterservingruntimes"],
+     "verbs": ["get", "list", "watch"]},
+)
+"""What a team member needs to serve a model (the tenancy Role covers jobs, not serving)."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -39,16 +50,35 @@ class ServingArgs:
     """Domain for InferenceService hostnames."""
     ingress_class: str
     """IngressClass used for InferenceService Ingresses."""
+    team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Team namespace -> members (``user:<name>`` or ``group:<name>``) who may serve models."""
+    namespace_resources: tuple[pulumi.Resource, ...] = ()
+    """Resources creating the team namespaces; the RoleBindings wait for them."""
 
     def __post_init__(self) -> None:
         check_dns_label("serving.namespace", self.namespace)
         check_dns_label("serving.cert_manager_namespace", self.cert_manager_namespace)
         check_dns_label("serving.ingress_class", self.ingress_class)
+        for ns, members in self.team_members.items():
+            check_dns_label("serving.team_members", ns)
+            for member in members:
+                kind, _, who = member.partition(":")
+                if kind not in ("user", "group") or not who:
+                    raise ValueError(f"serving.team_members[{ns}]: {member!r} is not user:<name> or group:<name>")
         if self.kserve_crd_chart.version != self.kserve_chart.version:
             raise ValueError(
                 f"serving.kserve_crd_chart: version {self.kserve_crd_chart.version!r} must equal the "
                 f"controller chart's {self.kserve_chart.version!r}"
             )
+
+
+def rbac_subjects(team_members: Mapping[str, tuple[str, ...]]) -> dict[str, list[dict[str, str]]]:
+    """Namespace -> RBAC subjects of its members (namespaces without members skipped)."""
+    return {
+        ns: [{"apiGroup": "rbac.authorization.k8s.io", "kind": m.partition(":")[0].capitalize(),
+              "name": m.partition(":")[2]} for m in members]
+        for ns, members in team_members.items() if members
+    }
 
 
 def kserve_values(args: ServingArgs) -> dict:
@@ -110,4 +140,18 @@ class Serving(pulumi.ComponentResource):
             values=kserve_values(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, self.cert_manager, self.crds]),
         )
+        role = ClusterRole(
+            f"{name}-inference-role", metadata={"name": INFERENCE_ROLE},
+            rules=[dict(r) for r in INFERENCE_RULES], opts=child,
+        )
+        for ns, members in sorted(rbac_subjects(args.team_members).items()):
+            RoleBinding(
+                f"{name}-inference-{ns}",
+                metadata={"name": INFERENCE_ROLE, "namespace": ns},
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                          "name": INFERENCE_ROLE},
+                subjects=members,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *args.namespace_resources]),
+            )
         self.register_outputs({"url_template": self.url_template, "ingress_class": self.ingress_class})
+

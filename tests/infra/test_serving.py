@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from test_secrets_harness import depends_on, render_services
 
+from infra import policy
 from infra.services_config import ChartPin, services_config_from_mapping
-from infra.serving import DEPLOYMENT_MODE, ServingArgs
+from infra.serving import DEPLOYMENT_MODE, INFERENCE_ROLE, ServingArgs
+from infra.validate import validate_object
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +40,35 @@ def test_outputs_tell_users_where_models_answer(rendered):
     assert rendered.outputs["inferenceIngressClass"] == "traefik"
 
 
+def test_team_members_may_manage_inference_services_in_their_namespace(rendered):
+    (role,) = [o for o in rendered.objects_of("ClusterRole") if o["metadata"]["name"] == INFERENCE_ROLE]
+    assert "inferenceservices" in role["rules"][0]["resources"] and "create" in role["rules"][0]["verbs"]
+    bindings = {b["metadata"]["namespace"]: b for b in rendered.objects_of("RoleBinding")}
+    assert set(bindings) == {"team-climate", "team-drugs"}
+    assert bindings["team-climate"]["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "climate"}]
+    assert bindings["team-climate"]["roleRef"]["name"] == INFERENCE_ROLE
+    assert all(validate_object(o) == [] for o in [role, *bindings.values()])
+    assert policy.check(rendered.objects, rendered.releases) == []
+
+
+def test_bad_team_member_is_rejected():
+    with pytest.raises(ValueError, match=r"serving.team_members\[team-a\]"):
+        _args(team_members={"team-a": ("robot:x",)})
+
+
+def _args(**change) -> ServingArgs:
+    base = dict(cert_manager_chart=ChartPin(chart="cert-manager", version="v1.19.1", repo="https://charts.jetstack.io"),
+                kserve_crd_chart=ChartPin(chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.16.0"),
+                kserve_chart=ChartPin(chart="oci://ghcr.io/kserve/charts/kserve", version="v0.16.0"),
+                namespace="kserve", cert_manager_namespace="cert-manager", ingress_domain="a.b",
+                ingress_class="nginx")
+    return ServingArgs(**{**base, **change})
+
+
 def test_crd_and_controller_versions_must_match():
-    pin = ChartPin(chart="oci://ghcr.io/kserve/charts/kserve", version="v0.16.0")
     with pytest.raises(ValueError, match="serving.kserve_crd_chart"):
-        ServingArgs(cert_manager_chart=ChartPin(chart="cert-manager", version="v1.19.1", repo="https://charts.jetstack.io"),
-                    kserve_crd_chart=ChartPin(chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.15.2"),
-                    kserve_chart=pin, namespace="kserve", cert_manager_namespace="cert-manager",
-                    ingress_domain="a.b", ingress_class="nginx")
+        _args(kserve_crd_chart=ChartPin(chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.15.2"))
 
 
 @pytest.mark.parametrize(("raw", "message"), [
