@@ -21,24 +21,18 @@ from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
 from .recipes import ClimateRecipe, book
 
 WORKLOAD = "climate"
-SIMULATION_MODULE = "reference_workloads.climate.simulation.run"
 TRAINING_MODULE = "reference_workloads.climate.emulator.train"
 
 
 def _simulate(recipe: ClimateRecipe, run_dir: Path) -> dict[str, Any]:
-    from .simulation.dataset import dataset_content_hash
+    from .simulation.api import simulate
 
     sim = recipe.simulation
-    config_path = run_dir / "simulation" / "config.json"
-    write_json(config_path, sim.to_dict())
     data = run_dir / "simulation" / "ensemble.nc"
     with progress_bar(f"simulation on {sim.ranks} MPI ranks") as update:
-        launch.mpiexec(
-            sim.ranks, SIMULATION_MODULE,
-            ["--config", str(config_path), "--out", str(data), "--code-version", code_version()],
-            timeout=recipe.train.timeout_s, on_progress=update,
-        )
-    return {"dataset": str(data), "dataset_hash": dataset_content_hash(data)}
+        dataset_hash = simulate(sim, data, code_version=code_version(), timeout=recipe.train.timeout_s,
+                                on_progress=update)
+    return {"dataset": str(data), "dataset_hash": dataset_hash}
 
 
 def _train(recipe: ClimateRecipe, run_dir: Path, data: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
     for epoch in range(start, epochs):
         ctx.barrier()
         log.start(constants.EPOCH_START, epoch_num=epoch)
+        started = time.perf_counter()
         order = epoch_order(len(index), cfg["seed"], epoch)
         total = torch.zeros(())
         for step in range(steps_per_epoch):
@@ -117,7 +119,8 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
             torch.distributed.all_reduce(total)
         train_loss = float(total) / (steps_per_epoch * ctx.world_size)
         val_loss = _validation_loss(core, val_states, cfg["unroll"]) if ctx.is_main else float("nan")
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                        "seconds": time.perf_counter() - started, "samples": steps_per_epoch * global_batch})
         log.event("train_loss", train_loss, epoch_num=epoch)
         log.event(constants.EVAL_ACCURACY, val_loss, epoch_num=epoch, metric="validation_mse_normalised")
         log.end(constants.EPOCH_STOP, epoch_num=epoch)
