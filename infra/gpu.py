@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.config import GPU_SHARING_MODES, MIG_STRATEGIES
-from infra.versions import helm_chart, pin
+from infra.operator_release import operator_namespace, pinned_release
+from infra.versions import pin
 
 TIME_SLICING_CONFIG = "ai4s-time-slicing"
 
@@ -75,14 +76,9 @@ class GpuStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:gpu:GpuStack", name, None, opts)
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            # driver and toolkit containers load kernel modules: privileged by necessity,
-            # confined to this namespace; tenant namespaces stay restricted.
-            metadata={"name": args.namespace,
-                      "labels": {"pod-security.kubernetes.io/enforce": "privileged"}},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # driver and toolkit containers load kernel modules: privileged by necessity,
+        # confined to this namespace; tenant namespaces stay restricted.
+        self.namespace = operator_namespace(self, name, args.namespace, "privileged")
         deps: list[pulumi.Resource] = [self.namespace]
         if args.sharing == "time-slicing":
             deps.append(k8s.core.v1.ConfigMap(
@@ -91,12 +87,8 @@ class GpuStack(pulumi.ComponentResource):
                 data={"any": time_slicing_config(args.time_slicing_replicas)},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             ))
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            **helm_chart("gpu-operator"),
-            name="gpu-operator",
-            namespace=args.namespace,
-            values=operator_values(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+        self.release = pinned_release(
+            self, name, key="gpu-operator", release_name="gpu-operator", namespace=args.namespace,
+            values=operator_values(args), depends_on=deps,
         )
         self.register_outputs({"sharing": args.sharing, "version": pin("gpu-operator").version})

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from infra.versions import helm_chart, pin
+from infra.operator_release import operator_namespace, pinned_release
+from infra.versions import pin
 
 RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -30,17 +30,9 @@ class KubeRay(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeRayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:kuberay:KubeRay", name, None, opts)
         self.namespace_name = args.namespace
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata={"name": args.namespace,
-                      "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            **helm_chart("kuberay"),
-            name="kuberay-operator",
-            namespace=args.namespace,
+        self.namespace = operator_namespace(self, name, args.namespace, "restricted")
+        self.release = pinned_release(
+            self, name, key="kuberay", release_name="kuberay-operator", namespace=args.namespace,
             values={
                 "image": {"repository": "quay.io/kuberay/operator",
                           "tag": pin("kuberay").app_version, "pullPolicy": "IfNotPresent"},
@@ -48,6 +40,6 @@ class KubeRay(pulumi.ComponentResource):
                 # watch every namespace: teams create RayClusters in their own
                 "singleNamespaceInstall": False,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            depends_on=[self.namespace],
         )
         self.register_outputs({"namespace": args.namespace})

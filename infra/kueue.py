@@ -15,7 +15,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.config import GpuModel, Offload, Preemption, Priority, Quota, Team
-from infra.versions import helm_chart, pin
+from infra.operator_release import operator_namespace, pinned_release
+from infra.versions import pin
 
 API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
 CPU_FLAVOR = "cpu"
@@ -23,6 +24,8 @@ INTERLINK_FLAVOR = "interlink"
 OFFLOAD_QUEUE = "offloading"
 GPU_RESOURCE = "nvidia.com/gpu"
 # Job frameworks Kueue manages; names from Kueue's Configuration API (integrations.frameworks).
+# Kueue defers a framework whose CRD is not served yet (jobframework.WaitForAPI), so MPIJob
+# can stay enabled on stacks without the MPI Operator: MPI runs through Trainer's runtime.
 INTEGRATIONS = (
     "batch/job",
     "jobset.x-k8s.io/jobset",
@@ -184,22 +187,11 @@ class Kueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:kueue:Kueue", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.namespace_name = args.namespace
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata={"name": args.namespace, "labels": {
-                "pod-security.kubernetes.io/enforce": "restricted",
-                "app.kubernetes.io/part-of": "ai4s-platform",
-            }},
-            opts=child,
-        )
+        self.namespace = operator_namespace(self, name, args.namespace, "restricted")
         image = pin("kueue-image")
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            **helm_chart("kueue"),
-            name="kueue",
-            namespace=args.namespace,
+        self.release = pinned_release(
+            self, name, key="kueue", release_name="kueue", namespace=args.namespace,
             values={
                 "controllerManager": {"manager": {
                     "image": {"repository": f"{image.repository}/{image.name}",
@@ -210,7 +202,7 @@ class Kueue(pulumi.ComponentResource):
                 "managerConfig": {"controllerManagerConfigYaml": manager_config(args)},
                 "enablePrometheus": False,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            depends_on=[self.namespace],
         )
         # Every custom resource waits for the release that installs its CRD and webhook;
         # Pulumi destroys in reverse, so CRs go before the controller that finalizes them.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.versions import helm_chart, pin
+from infra.operator_release import operator_namespace, pinned_release
+from infra.versions import pin
 
 API_VERSION = "trainer.kubeflow.org/" + pin("trainer-api").version
 TORCH_RUNTIME = "ai4s-torch-distributed"
@@ -112,17 +113,9 @@ class Trainer(pulumi.ComponentResource):
         super().__init__("ai4s:trainer:Trainer", name, None, opts)
         resources = args.container_resources or {
             "requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata={"name": args.namespace,
-                      "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            **helm_chart("trainer"),
-            name="kubeflow-trainer",
-            namespace=args.namespace,
+        self.namespace = operator_namespace(self, name, args.namespace, "restricted")
+        self.release = pinned_release(
+            self, name, key="trainer", release_name="kubeflow-trainer", namespace=args.namespace,
             values={
                 "image": {"tag": pin("trainer").app_version},
                 "jobset": {"install": True},
@@ -130,7 +123,7 @@ class Trainer(pulumi.ComponentResource):
                 # upstream runtimes stay off: ours are restricted-PSS and sized for ai4s
                 "runtimes": {"defaultEnabled": False},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            depends_on=[self.namespace],
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         self.runtimes = {

@@ -14,7 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import Team
-from infra.versions import helm_chart, pin
+from infra.operator_release import operator_namespace, pinned_release
+from infra.versions import pin
 
 API_VERSION = "scheduling.volcano.sh/" + pin("volcano-api").version
 SCHEDULER_NAME = "volcano"
@@ -39,24 +40,16 @@ class Volcano(pulumi.ComponentResource):
         super().__init__("ai4s:volcano:Volcano", name, None, opts)
         if len(args.capabilities) != len(args.teams):
             raise ValueError("VolcanoArgs.capabilities: one entry per team is required")
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            # the admission webhook and scheduler run unprivileged; baseline is enough
-            metadata={"name": args.namespace,
-                      "labels": {"pod-security.kubernetes.io/enforce": "baseline"}},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        version = pin("volcano").app_version
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            **helm_chart("volcano"),
-            name="volcano",
-            namespace=args.namespace,
+        # the admission webhook and scheduler run unprivileged; baseline is enough
+        self.namespace = operator_namespace(self, name, args.namespace, "baseline")
+        self.release = pinned_release(
+            self, name, key="volcano", release_name="volcano", namespace=args.namespace,
             values={
-                "basic": {"image_tag_version": version, "image_pull_policy": "IfNotPresent"},
+                "basic": {"image_tag_version": pin("volcano").app_version,
+                          "image_pull_policy": "IfNotPresent"},
                 "custom": {"metrics_enable": True, "leader_elect_enable": False},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            depends_on=[self.namespace],
         )
         self.queues = {
             team.name: k8s.apiextensions.CustomResource(

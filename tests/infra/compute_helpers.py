@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from infra.config import ComputeConfig, GpuModel, Priority, Quota, Team
 from infra.render import Registration
 
@@ -47,3 +50,22 @@ H100 = GpuModel(model="h100-80gb")
 
 def minimal_config(**overrides) -> ComputeConfig:
     return ComputeConfig(**{"teams": TEAMS, "priorities": PRIORITIES, **overrides})
+
+
+DELETE = object()
+"""Pass as the value to `mutated` to remove the key."""
+
+
+def mutated(obj: dict, path: str, value: Any) -> dict:
+    """A deep copy of `obj` with the dotted `path` (list indices as numbers) set or deleted."""
+    obj = copy.deepcopy(obj)
+    node = obj
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    key = int(parts[-1]) if isinstance(node, list) else parts[-1]
+    if value is DELETE:
+        del node[key]
+    else:
+        node[key] = value
+    return obj

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
+from compute_helpers import DELETE, mutated
 
 from infra.config import ComputeConfig, Preemption, Quota, Team
 from infra.render import STACKS_DIR, load_stack_config
@@ -34,28 +34,13 @@ def test_gpu_config_is_typed():
                                         reclaim_within_cohort="Any", borrow_within_cohort="LowerPriority")
 
 
-def _set(raw: dict, path: str, value) -> dict:
-    raw = copy.deepcopy(raw)
-    node = raw
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if isinstance(node, list) else node[p]
-    if value is _DELETE:
-        del node[parts[-1]]
-    else:
-        node[parts[-1]] = value
-    return raw
-
-
-_DELETE = object()
-
 BAD = [
     ("teams.0.quota.cpu", "-2", "compute.teams[0].quota.cpu"),
     ("teams.1.quota.memory", "lots", "compute.teams[1].quota.memory"),
     ("teams.0.borrowingLimit.gpus", {"a100-80gb": -1}, "compute.teams[0].borrowingLimit.gpus.a100-80gb"),
     ("gpu.models.0.model", "rtx-9090", "compute.gpu.models[0].model"),
     ("gpu.models.0.migProfiles", ["9g.99gb"], "compute.gpu.models[0].migProfiles"),
-    ("teams.0.namespace", _DELETE, "compute.teams[0].namespace: required"),
+    ("teams.0.namespace", DELETE, "compute.teams[0].namespace: required"),
     ("teams.0.namespace", "Team_Climate", "compute.teams[0].namespace"),
     ("teams.0.members", ["alice"], "compute.teams[0].members[0]"),
     ("teams.0.quota.gpus", {"t4": 1}, "compute.teams[0].quota.gpus.t4"),
@@ -77,19 +62,19 @@ BAD = [
 @pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[b[0] + ":" + str(b[1])[:12] for b in BAD])
 def test_bad_value_fails_naming_the_key(path, value, message):
     with pytest.raises(ValueError) as err:
-        ComputeConfig.from_mapping(_set(committed("gpu"), path, value))
+        ComputeConfig.from_mapping(mutated(committed("gpu"), path, value))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_mig_profiles_require_mig_sharing():
-    raw = _set(committed("gpu"), "gpu.sharing", "time-slicing")
+    raw = mutated(committed("gpu"), "gpu.sharing", "time-slicing")
     with pytest.raises(ValueError, match="compute.gpu.sharing"):
         ComputeConfig.from_mapping(raw)
 
 
 def test_borrow_within_cohort_needs_reclaim():
-    raw = _set(committed("gpu"), "preemption.reclaimWithinCohort", "Never")
+    raw = mutated(committed("gpu"), "preemption.reclaimWithinCohort", "Never")
     with pytest.raises(ValueError, match="compute.preemption.borrowWithinCohort"):
         ComputeConfig.from_mapping(raw)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
-from compute_helpers import A100_MIG, H100, PRIORITIES, TEAMS
+from compute_helpers import A100_MIG, DELETE, H100, PRIORITIES, TEAMS, mutated
 
 from infra import crds
 from infra.config import Offload, Quota
@@ -59,21 +58,6 @@ def test_every_emitted_kind_validates(emitted):
         assert validate_object(obj) == [], obj["kind"]
 
 
-def _mutate(obj: dict, path: str, value) -> dict:
-    obj = copy.deepcopy(obj)
-    node = obj
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if isinstance(node, list) else node[p]
-    key = int(parts[-1]) if isinstance(node, list) else parts[-1]
-    if value is DELETE:
-        del node[key]
-    else:
-        node[key] = value
-    return obj
-
-
-DELETE = object()
 JOB = "spec.template.spec.replicatedJobs.1.template.spec"
 
 BROKEN = [
@@ -113,7 +97,7 @@ BROKEN = [
 @pytest.mark.parametrize(("kind", "path", "value", "needle"), BROKEN,
                          ids=[f"{b[0]}:{b[1].split('.')[-1]}" for b in BROKEN])
 def test_broken_object_is_rejected(emitted, kind, path, value, needle):
-    findings = validate_object(_mutate(emitted[kind], path, value))
+    findings = validate_object(mutated(emitted[kind], path, value))
     assert findings, f"{kind} with {path}={value!r} was accepted"
     assert any(needle in str(f) for f in findings), [str(f) for f in findings]
 
