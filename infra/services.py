@@ -122,7 +122,7 @@ def build_services(
         kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
         cert_manager_namespace=cfg.serving.cert_manager_namespace,
         ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
-        team_members=dict(team_members or {}), namespace_resources=tuple(compute),
+        ingress_namespace=cfg.serving.ingress_namespace, team_members=dict(team_members or {}), namespace_resources=tuple(compute),
     ))
 
     result: dict[str, pulumi.Input] = {

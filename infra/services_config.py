@@ -217,11 +217,14 @@ class ServingConfig:
     """Domain under which InferenceService hostnames are made."""
     ingress_class: str = "nginx"
     """IngressClass KServe uses for InferenceService Ingresses."""
+    ingress_namespace: str = "ingress-nginx"
+    """Namespace of the ingress controller; team namespaces admit it to model pods only."""
 
     def __post_init__(self) -> None:
         check_dns_label("services.serving.namespace", self.namespace)
         check_dns_label("services.serving.certManagerNamespace", self.cert_manager_namespace)
         check_dns_label("services.serving.ingressClass", self.ingress_class)
+        check_dns_label("services.serving.ingressNamespace", self.ingress_namespace)
         _check(_DOMAIN, "services.serving.ingressDomain", self.ingress_domain, "a DNS domain like ai4s.local")
 
 

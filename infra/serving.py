@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release
+from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.rbac.v1 import ClusterRole, RoleBinding
 
 from infra.services_config import ChartPin, check_dns_label, restricted_namespace_labels
@@ -30,6 +31,8 @@ INFERENCE_RULES = (
      "verbs": ["get", "list", "watch"]},
 )
 """What a team member needs to serve a model (the tenancy Role covers jobs, not serving)."""
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+PREDICTOR_PORT = 8080
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -50,6 +53,8 @@ class ServingArgs:
     """Domain for InferenceService hostnames."""
     ingress_class: str
     """IngressClass used for InferenceService Ingresses."""
+    ingress_namespace: str = "ingress-nginx"
+    """Namespace of the ingress controller, admitted to model pods in team namespaces."""
     team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Team namespace -> members (``user:<name>`` or ``group:<name>``) who may serve models."""
     namespace_resources: tuple[pulumi.Resource, ...] = ()
@@ -144,6 +149,22 @@ class Serving(pulumi.ComponentResource):
             f"{name}-inference-role", metadata={"name": INFERENCE_ROLE},
             rules=[dict(r) for r in INFERENCE_RULES], opts=child,
         )
+        for ns in sorted(args.team_members):
+            # Team namespaces are default-deny: let the ingress controller reach model pods only.
+            NetworkPolicy(
+                f"{name}-allow-ingress-{ns}",
+                metadata={"name": "allow-inference-ingress", "namespace": ns},
+                spec={
+                    "pod_selector": {"match_expressions": [{"key": ISVC_LABEL, "operator": "Exists"}]},
+                    "policy_types": ["Ingress"],
+                    "ingress": [{
+                        "from": [{"namespace_selector": {"match_labels": {
+                            "kubernetes.io/metadata.name": args.ingress_namespace}}}],
+                        "ports": [{"protocol": "TCP", "port": PREDICTOR_PORT}],
+                    }],
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_resources)),
+            )
         for ns, members in sorted(rbac_subjects(args.team_members).items()):
             RoleBinding(
                 f"{name}-inference-{ns}",

@@ -52,6 +52,15 @@ def test_team_members_may_manage_inference_services_in_their_namespace(rendered)
     assert policy.check(rendered.objects, rendered.releases) == []
 
 
+def test_ingress_controller_may_reach_model_pods_in_team_namespaces(rendered):
+    policies = [o for o in rendered.objects_of("NetworkPolicy") if o["metadata"]["name"] == "allow-inference-ingress"]
+    assert sorted(p["metadata"]["namespace"] for p in policies) == ["team-climate", "team-drugs"]
+    spec = policies[0]["spec"]
+    assert spec["podSelector"] == {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}
+    assert spec["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert all(validate_object(p) == [] for p in policies)
+
+
 def test_bad_team_member_is_rejected():
     with pytest.raises(ValueError, match=r"serving.team_members\[team-a\]"):
         _args(team_members={"team-a": ("robot:x",)})
