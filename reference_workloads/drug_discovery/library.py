@@ -150,9 +150,15 @@ def load_library(source: str | os.PathLike[str], limit: int | None = None) -> Li
     return _build(str(source), records)
 
 
-def load_chembl_activities(limit: int | None = None) -> Library:
-    """The ChEMBL FreeWilson set with its measured activity (column ``activity``, pIC50-like)."""
-    library = load_library("chembl", limit)
+def load_chembl_activities(limit: int | None = None, seed: int = 0) -> Library:
+    """The ChEMBL FreeWilson set with its measured activity (column ``activity``, pIC50-like).
+
+    The file is ordered by compound id, which correlates with activity, so ``limit`` takes a
+    seeded random subset (kept in file order) rather than the first rows.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"data.activity_limit={limit!r} is invalid: expected a positive integer or None")
+    library = load_library("chembl")
     activity = pd.read_csv(CHEMBL_ACTIVITY, dtype={"Name": str})
     by_name = dict(zip(activity["Name"], activity["Act"].astype(float), strict=True))
     frame = library.molecules.copy()
@@ -160,4 +166,6 @@ def load_chembl_activities(limit: int | None = None) -> Library:
     missing = int(frame["activity"].isna().sum())
     if missing:
         raise ValueError(f"{CHEMBL_ACTIVITY} is invalid: {missing} molecules have no activity")
+    if limit is not None and limit < len(frame):
+        frame = frame.sample(n=limit, random_state=seed).sort_values("record").reset_index(drop=True)
     return Library(molecules=frame, report=library.report)

@@ -22,7 +22,7 @@ from reference_workloads.core.eventlog import EventLog, constants
 from reference_workloads.core.hashing import hash_dataframe, sha256_file
 from reference_workloads.core.manifest import build_manifest, code_version, write_manifest
 from reference_workloads.core.progress import progress_bar
-from reference_workloads.core.recipes import config_hash, recipe_dict
+from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict
 from reference_workloads.core.stages import StageRunner
 from reference_workloads.core.tracing import init_tracing, shutdown_tracing
 
@@ -44,8 +44,11 @@ def _library(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
     from .library import load_chembl_activities, load_library
 
     out = run_dir / "data"
-    library = load_library(recipe.data.library, recipe.data.library_limit)
-    activity = load_chembl_activities(recipe.data.activity_limit)
+    try:
+        library = load_library(recipe.data.library, recipe.data.library_limit)
+    except ValueError as error:  # a bad library is a bad recipe value: one line, exit 2 in the CLI
+        raise RecipeError(str(error)) from None
+    activity = load_chembl_activities(recipe.data.activity_limit, seed=recipe.seed)
     _write_parquet(library.molecules, out / "library.parquet")
     _write_parquet(activity.molecules, out / "activity.parquet")
     reports = {"library": library.report.as_dict(), "activity": activity.report.as_dict()}

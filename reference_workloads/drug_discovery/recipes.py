@@ -27,7 +27,7 @@ class DataConfig:
     library_limit: int | None = None
     """Keep only the first N records of the library (None: all)."""
     activity_limit: int | None = None
-    """Keep only the first N records of the ChEMBL activity set (None: all ~1,000)."""
+    """Keep a seeded random N of the ChEMBL activity set (None: all ~1,000)."""
 
     def __post_init__(self) -> None:
         require(bool(self.library), "data.library", "'nci', 'chembl' or a file path", self.library)
@@ -144,7 +144,7 @@ book = RecipeBook("drug-discovery")
 def ci_tiny() -> DrugRecipe:
     """300 NCI molecules, 2 MPI ranks, 2 DDP processes: all stages in a few minutes on 2 CPU cores."""
     return DrugRecipe(
-        data=DataConfig(library_limit=300, activity_limit=400),
+        data=DataConfig(library_limit=300, activity_limit=500),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
         model=GnnConfig(hidden=48, layers=3),
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),

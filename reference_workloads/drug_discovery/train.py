@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from reference_workloads.core import ddp
 from reference_workloads.core.atomic import atomic_path, write_json
 from reference_workloads.core.determinism import seed_everything
 from reference_workloads.core.eventlog import EventLog, constants
+from reference_workloads.core.hashing import sha256_file
 from reference_workloads.core.progress import report
 
 from .featurize import Graph, collate, smiles_to_graph
@@ -67,6 +69,12 @@ def _mse(model: MolecularGnn, data: GraphSet, device: torch.device) -> float:
     return float(np.mean((predicted - data.targets.double().numpy()) ** 2))
 
 
+def run_key(config: dict[str, Any], task: Path) -> str:
+    """Checkpoints are resumed only by a job with the same config and the same task data."""
+    blob = json.dumps(config, sort_keys=True) + sha256_file(task)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: str) -> None:
     resources, cfg = config["resources"], config["train"]
     ctx = ddp.init_distributed(prefer_cuda=resources["device"] == "cuda")
@@ -89,7 +97,7 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * e / epochs))
     )
-    checkpoints = ddp.CheckpointManager(out / "checkpoints")
+    checkpoints = ddp.CheckpointManager(out / "checkpoints" / run_key(config, task))
     start = checkpoints.restore(core, optimizer, scheduler)
     extra = (checkpoints.latest() or {}).get("extra", {}) if start else {}
     history: list[dict[str, float]] = extra.get("history", [])

@@ -33,6 +33,11 @@ def test_chembl_activities_joined_by_name():
     chembl = load_chembl_activities()
     assert len(chembl.molecules) > 1000
     assert chembl.molecules["activity"].between(3, 12).all()
+    subset = load_chembl_activities(limit=200, seed=1).molecules
+    assert len(subset) == 200 and subset["record"].is_monotonic_increasing
+    # A random subset spans the activity range; the first 200 rows of the file do not.
+    assert subset["activity"].std() > 2 * chembl.molecules["activity"].head(200).std()
+    assert subset.equals(load_chembl_activities(limit=200, seed=1).molecules)
 
 
 def test_smiles_file_with_bad_lines(tmp_path):

@@ -69,3 +69,15 @@ def test_killed_run_resumes_to_the_same_weights(task, reference, tmp_path):
     assert resumed["model_hash"] == full["model_hash"]
     assert [h["val_loss"] for h in resumed["history"]] == [h["val_loss"] for h in full["history"]]
     assert '"key": "resume"' in (out / "events.log").read_text()
+
+
+def test_changed_data_never_resumes_old_checkpoints(task, reference, tmp_path):
+    folder, full = reference
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    table = pd.read_parquet(task / "task.parquet")
+    table.assign(target=table["target"].to_numpy()[::-1]).to_parquet(changed / "task.parquet", index=False)
+    (changed / "config.json").write_text((task / "config.json").read_text())
+    retrained = _train(changed, folder)  # same output folder, old checkpoints still there
+    assert len(retrained["history"]) == 3 and retrained["model_hash"] != full["model_hash"]
+    assert '"key": "resume"' not in (folder / "events.log").read_text()
