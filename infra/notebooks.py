@@ -7,8 +7,10 @@ adds, in the hub namespace, one LocalQueue per team pointing at that team's Clus
 then counts against the team's quota exactly like its batch jobs. (Kueue admits plain pods
 when its ``pod`` integration is enabled for the hub namespace.)
 
-Profiles also set the environment a notebook needs to use the platform: the tracking URI,
-the OTLP endpoint and the team's namespace and queue for jobs it submits.
+Profiles also let a notebook submit batch work to the team's own LocalQueue: each team's
+notebooks run as a ServiceAccount bound (in the team namespace) to the tenancy's
+``team-member`` Role, and get the tracking URI, the OTLP endpoint, the team namespace and
+the LocalQueue name as environment variables.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.core.v1 import Namespace, ServiceAccount
 from pulumi_kubernetes.helm.v3 import Release
+from pulumi_kubernetes.rbac.v1 import RoleBinding
 
 from infra.services_config import (
     ChartPin,
@@ -31,6 +34,8 @@ from infra.services_config import (
 from infra.versions import pin
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+TEAM_MEMBER_ROLE = "team-member"
+"""The Role part 1's tenancy creates in every team namespace (jobs, Kueue workloads, ...)."""
 KUEUE_API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
 _CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
 _MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
@@ -50,6 +55,8 @@ class NotebooksArgs:
     """Sizes offered; each team gets every size."""
     team_cluster_queues: Mapping[str, str]
     """Team -> its ClusterQueue (from the Kueue component)."""
+    team_local_queues: Mapping[str, str]
+    """Team -> the name of its LocalQueue in its own namespace (for submitted jobs)."""
     team_namespaces: Mapping[str, str]
     """Team -> its namespace (for jobs submitted from a notebook)."""
     tracking_uri: pulumi.Input[str]
@@ -65,8 +72,8 @@ class NotebooksArgs:
             raise ValueError(f"notebooks.image: {self.image!r} must be pinned as repository:tag")
         if not self.profiles:
             raise ValueError("notebooks.profiles: at least one profile is required")
-        if set(self.team_cluster_queues) != set(self.team_namespaces):
-            raise ValueError("notebooks.team_cluster_queues: need exactly one ClusterQueue per team")
+        if not set(self.team_cluster_queues) == set(self.team_local_queues) == set(self.team_namespaces):
+            raise ValueError("notebooks.team_cluster_queues: need one ClusterQueue and LocalQueue per team")
         for team, queue in self.team_cluster_queues.items():
             check_dns_label("notebooks.team_cluster_queues", team)
             check_dns_label(f"notebooks.team_cluster_queues[{team}]", queue)
@@ -90,7 +97,12 @@ def kubespawner_memory(quantity: str) -> str:
 
 
 def local_queue_name(team: str) -> str:
+    """The LocalQueue, in the hub namespace, that notebook pods of ``team`` wait in."""
     return f"notebooks-{team}"
+
+
+def service_account_name(team: str) -> str:
+    return f"notebook-{team}"
 
 
 def profile_list(args: NotebooksArgs, env: Mapping[str, str]) -> list[dict]:
@@ -104,9 +116,11 @@ def profile_list(args: NotebooksArgs, env: Mapping[str, str]) -> list[dict]:
                 "cpu_guarantee": cpu_cores(r.cpu_request), "cpu_limit": cpu_cores(r.cpu_limit),
                 "mem_guarantee": kubespawner_memory(r.memory_request),
                 "mem_limit": kubespawner_memory(r.memory_limit),
+                "service_account": service_account_name(team),
+                "automount_service_account_token": True,
                 "environment": {**env, "AI4S_TEAM": team,
                                 "AI4S_TEAM_NAMESPACE": args.team_namespaces[team],
-                                "AI4S_LOCAL_QUEUE": args.team_cluster_queues[team]},
+                                "AI4S_LOCAL_QUEUE": args.team_local_queues[team]},
             }
             if size.gpus:
                 override["extra_resource_limits"] = {"nvidia.com/gpu": str(size.gpus)}
@@ -146,6 +160,22 @@ class Notebooks(pulumi.ComponentResource):
             )
             for team, cluster_queue in sorted(args.team_cluster_queues.items())
         ]
+        accounts = []
+        for team, team_ns in sorted(args.team_namespaces.items()):
+            account = ServiceAccount(
+                f"{name}-sa-{team}",
+                metadata={"name": service_account_name(team), "namespace": ns},
+                automount_service_account_token=False,  # mounted only into that team's notebooks
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            RoleBinding(
+                f"{name}-submit-{team}",
+                metadata={"name": f"notebooks-{team}", "namespace": team_ns},
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": TEAM_MEMBER_ROLE},
+                subjects=[{"kind": "ServiceAccount", "name": service_account_name(team), "namespace": ns}],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, *args.kueue_resources]),
+            )
+            accounts.append(account)
         repository, tag = args.image.rsplit(":", 1)
 
         def values(env: dict) -> dict:
@@ -171,6 +201,6 @@ class Notebooks(pulumi.ComponentResource):
             chart=args.chart.chart, version=args.chart.version,
             repository_opts={"repo": args.chart.repo},
             values=env.apply(values),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *queues]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *queues, *accounts]),
         )
         self.register_outputs({"hub_url": self.hub_url})

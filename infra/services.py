@@ -71,6 +71,7 @@ def build_services(
     *,
     team_namespaces: Mapping[str, str],
     team_cluster_queues: Mapping[str, str],
+    team_local_queues: Mapping[str, str],
     kueue_namespace: str,
     platform_namespaces: Sequence[str],
     monitoring_namespace: str,
@@ -142,7 +143,8 @@ def build_services(
         notebooks = Notebooks(f"{name}-notebooks", NotebooksArgs(
             chart=chart_pin("jupyterhub"), image=pin("notebook-image").image,
             namespace=cfg.notebooks.namespace, profiles=cfg.notebooks.profiles,
-            team_cluster_queues=dict(team_cluster_queues), team_namespaces=dict(team_namespaces),
+            team_cluster_queues=dict(team_cluster_queues), team_local_queues=dict(team_local_queues),
+            team_namespaces=dict(team_namespaces),
             tracking_uri=tracking.tracking_uri, otlp_endpoint=observability.otlp_endpoint,
             kueue_resources=tuple(compute),
         ))
@@ -158,10 +160,12 @@ def services_for_compute(name: str, cfg: ServicesConfig, compute_config: Compute
         team_namespaces={t.name: t.namespace for t in compute_config.teams},
         # The Kueue component names each team's ClusterQueue after the team.
         team_cluster_queues={team: team for team in compute.kueue.cluster_queues},
+        # ... and each team's LocalQueue (in the team namespace) after the team too.
+        team_local_queues={t.name: t.name for t in compute_config.teams},
         kueue_namespace=compute.exports[outputs.KUEUE_NAMESPACE],
         platform_namespaces=compute_config.platform_namespaces,
         monitoring_namespace=compute_config.monitoring_namespace,
         gpu=compute_config.gpu is not None,
         team_members={t.namespace: tuple(t.members) for t in compute_config.teams},
-        compute=[*compute.tenancy.namespaces.values(), compute.kueue],
+        compute=[*compute.tenancy.namespaces.values(), compute.tenancy, compute.kueue],
     )

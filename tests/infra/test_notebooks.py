@@ -38,6 +38,23 @@ def test_every_team_gets_every_size_labelled_with_its_queue(rendered):
     assert env["AI4S_TEAM_NAMESPACE"] == "team-climate"
 
 
+def test_notebooks_submit_jobs_to_the_team_local_queue_as_a_team_account(rendered):
+    values = rendered.release("jupyterhub")["values"]
+    override = {p["slug"]: p["kubespawner_override"] for p in values["singleuser"]["profileList"]}["drugs-small"]
+    assert override["service_account"] == "notebook-drugs"
+    assert override["environment"]["AI4S_LOCAL_QUEUE"] == "drugs"
+    bindings = {b["metadata"]["namespace"]: b for b in rendered.objects_of("RoleBinding")
+                if b["metadata"]["name"].startswith("notebooks-")}
+    assert set(bindings) == set(TEAMS.values())
+    binding = bindings["team-drugs"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "team-member"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "notebook-drugs", "namespace": "ai4s-notebooks"}]
+    accounts = {a["metadata"]["name"]: a for a in rendered.objects_of("ServiceAccount")}
+    assert accounts["notebook-drugs"]["automountServiceAccountToken"] is False
+    assert all(validate_object(o) == [] for o in [binding, *accounts.values()])
+    assert depends_on(rendered, "ai4s-notebooks-hub", "ai4s-notebooks-sa-drugs")
+
+
 def test_local_queues_point_at_team_cluster_queues_and_validate(rendered):
     queues = {q["metadata"]["name"]: q for q in rendered.objects_of("LocalQueue")}
     assert set(queues) == {"notebooks-climate", "notebooks-drugs"}

@@ -110,6 +110,7 @@ def render_services(raw_config: Mapping[str, Any] | None = None, *, teams: Mappi
     def program() -> None:
         for key, value in build_services(
             "ai4s", cfg, team_namespaces=teams, team_cluster_queues={t: QUEUES.get(t, t) for t in teams},
+            team_local_queues={t: QUEUES.get(t, t) for t in teams},
             kueue_namespace="kueue-system", platform_namespaces=PLATFORM_NAMESPACES,
             monitoring_namespace="monitoring", gpu=gpu,
             team_members={ns: (f"group:{team}",) for team, ns in teams.items()},
