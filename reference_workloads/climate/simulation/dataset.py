@@ -19,7 +19,7 @@ import xarray as xr
 from reference_workloads.climate.simulation.config import SimulationConfig
 from reference_workloads.climate.simulation.ensemble import Ensemble
 from reference_workloads.core.atomic import atomic_path
-from reference_workloads.core.hashing import sha256_bytes
+from reference_workloads.core.hashing import hash_arrays, sha256_bytes
 
 # Attributes that record when and how a file was made rather than what it holds; the
 # content hash leaves them out so reruns and other rank counts hash equal.
@@ -96,6 +96,8 @@ def write_dataset(dataset: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     encoding = {name: {"_FillValue": None} for name in dataset.variables}
     with atomic_path(target) as tmp:
         dataset.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        # The temporary file is created owner-only; a dataset is meant to be shared.
+        os.chmod(tmp, 0o644)
     return target
 
 
@@ -110,17 +112,18 @@ def dataset_content_hash(source: str | os.PathLike[str] | xr.Dataset) -> str:
 
 
 def _content_hash(dataset: xr.Dataset) -> str:
-    parts: list[bytes] = []
-    for name in sorted(map(str, dataset.variables)):
-        array = np.ascontiguousarray(dataset.variables[name].values)
-        attrs = {k: v for k, v in dataset.variables[name].attrs.items() if k not in _WRITER_ATTRS}
-        header = {"name": name, "dtype": array.dtype.str, "shape": list(array.shape),
-                  "dims": list(dataset.variables[name].dims), "attrs": _plain(attrs)}
-        parts += [_canonical(header), array.tobytes()]
-    stable = {k: v for k, v in dataset.attrs.items()
-              if k not in VOLATILE_ATTRS and k not in _WRITER_ATTRS}
-    parts.append(_canonical(_plain(stable)))
-    return sha256_bytes(b"\0".join(parts))
+    arrays = {str(name): variable.values for name, variable in dataset.variables.items()}
+    metadata = {
+        "variables": {
+            str(name): {"dims": list(variable.dims),
+                        "attrs": {k: v for k, v in variable.attrs.items() if k not in _WRITER_ATTRS}}
+            for name, variable in dataset.variables.items()
+        },
+        "attrs": {k: v for k, v in dataset.attrs.items()
+                  if k not in VOLATILE_ATTRS and k not in _WRITER_ATTRS},
+    }
+    blob = {"arrays": hash_arrays(arrays), "metadata": _plain(metadata)}
+    return sha256_bytes(json.dumps(blob, sort_keys=True, separators=(",", ":")).encode())
 
 
 def _plain(value: Any) -> Any:
@@ -135,6 +138,3 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     return value
 
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()

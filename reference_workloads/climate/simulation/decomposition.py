@@ -23,9 +23,9 @@ def factor_ranks(nx: int, ny: int, nranks: int) -> tuple[int, int]:
         require(False, "ranks",
                 f"a count that splits the {nx}x{ny} grid into equal blocks, "
                 f"e.g. one of {', '.join(map(str, accepted))}", nranks)
-    # Squarest blocks first (least halo per cell); ties prefer more ranks along x, whose
-    # blocks keep longer contiguous rows.
-    return min(options, key=lambda p: (abs(nx // p[0] - ny // p[1]), -p[0]))
+    # Squarest blocks first (least halo per cell); ties prefer fewer ranks along x: rows
+    # are contiguous in memory, so y-halo messages are cheap and an unsplit x is a local copy.
+    return min(options, key=lambda p: (abs(nx // p[0] - ny // p[1]), p[0]))
 
 
 def _divides(nx: int, ny: int, nranks: int) -> bool:

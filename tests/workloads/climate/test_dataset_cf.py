@@ -77,6 +77,7 @@ def test_file_round_trip_keeps_the_hash_and_decodes_for_readers(dataset: xr.Data
         assert reread.attrs["Conventions"] == "CF-1.8"
         assert np.issubdtype(reread["time"].dtype, np.datetime64)  # CF time decodes
     assert not list(tmp_path.glob(".*"))  # no temporary left behind
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by the training stage's user
 
 
 def test_hash_ignores_volatile_attrs_but_not_content(dataset: xr.Dataset) -> None:

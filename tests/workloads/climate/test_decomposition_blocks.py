@@ -13,9 +13,9 @@ from reference_workloads.core.recipes import RecipeError
     ("nx", "ny", "nranks", "expected"),
     [
         (32, 32, 1, (1, 1)),
-        (32, 32, 2, (2, 1)),
+        (32, 32, 2, (1, 2)),  # a tie: the unsplit x axis wins
         (32, 32, 4, (2, 2)),
-        (32, 32, 8, (4, 2)),
+        (32, 32, 8, (2, 4)),
         (64, 32, 2, (2, 1)),
         (24, 32, 2, (1, 2)),  # squarer blocks (24x16) than splitting x (12x32)
         (30, 32, 4, (2, 2)),  # 15x16 blocks beat 30x8; 30 does not split in 4
