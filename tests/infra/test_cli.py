@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -12,17 +14,23 @@ from infra.cli import app
 runner = CliRunner()
 
 
-def test_render_then_validate_local(tmp_path: Path):
-    result = runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path)])
+@pytest.fixture(scope="module")
+def local_render(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli-local")
+    result = runner.invoke(app, ["render", "--stack", "local", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Helm releases written" in result.output
-    result = runner.invoke(app, ["validate", str(tmp_path)])
+    return out
+
+
+def test_render_then_validate_local(local_render: Path):
+    result = runner.invoke(app, ["validate", str(local_render)])
     assert result.exit_code == 0, result.output
     assert "0 validation errors, 0 policy violations" in result.output
 
 
-def test_validate_fails_on_a_tampered_render(tmp_path: Path):
-    assert runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path)]).exit_code == 0
+def test_validate_fails_on_a_tampered_render(local_render: Path, tmp_path: Path):
+    tmp_path = Path(shutil.copytree(local_render, tmp_path / "copy"))
     path = next((tmp_path / "objects").glob("clusterqueue.*.yaml"))
     obj = yaml.safe_load(path.read_text())
     obj["spec"]["queueingStrategy"] = "Random"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import kubernetes_validate
 import pytest
 
 from infra.validate import check_references, selector_matches, validate_object, validate_objects
@@ -95,3 +96,28 @@ def test_local_queue_namespace_must_be_admitted_by_its_cluster_queue():
 ])
 def test_selector_semantics(selector, matches):
     assert selector_matches(selector, {"team": "a"}) is matches
+
+
+@pytest.mark.parametrize("obj", [
+    NS,
+    {**NS, "bogus": 1},
+    {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"}, "spec": {"hard": "lots"}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p"},
+     "spec": {"podSelector": {}, "policyTypes": "Ingress"}},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"},
+     "rules": [{"verbs": "get"}]},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+     "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c", "imagePull": "x"}]}}}},
+], ids=["ok", "unknown-field", "type", "list-type", "rbac", "nested-unknown"])
+def test_cached_builtin_validation_agrees_with_kubernetes_validate(obj):
+    """infra.validate caches validators; the verdict must be the reference one."""
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VALIDATION_TARGET, strict=True)
+        reference = None
+    except kubernetes_validate.ValidationError as err:
+        reference = err.message
+    findings = validate_object(obj)
+    if reference is None:
+        assert findings == []
+    else:
+        assert any(f.message.endswith(reference) for f in findings), (reference, findings)
