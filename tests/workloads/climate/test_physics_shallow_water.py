@@ -60,6 +60,14 @@ def test_total_mass_is_conserved_to_round_off(kind: str) -> None:
     assert np.abs(interior(state)[H] - initial_state(config, [0, 1, 2])[H, :, 1:-1, 1:-1]).max() > 1.0
 
 
+def linear_config(nx: int, ny: int, **changes: object) -> SimulationConfig:
+    """A narrow inviscid channel with a small time step, for the linear-theory checks."""
+    base = {"nx": nx, "ny": ny, "f0": 0.0, "dt": 100.0, "initial_condition": "gravity_wave",
+            "amplitude": 0.01, "perturbation": 0.0, "viscosity": 0.0, "n_steps": 800,
+            "save_every": 800}
+    return SimulationConfig(**{**base, **changes})
+
+
 def gravity_wave_state(config: SimulationConfig, axis: str, mode: int,
                        amplitude: float) -> np.ndarray:
     """h = h0 + a cos(k s) along x or y, fluid at rest."""
@@ -93,10 +101,8 @@ def test_linear_standing_wave_matches_the_discrete_dispersion_relation(
     the test resolves the time-stepping error too.
     """
     long_axis = 64
-    config = SimulationConfig(
-        nx=long_axis if axis == "x" else 4, ny=long_axis if axis == "y" else 4,
-        f0=f0, dt=100.0, initial_condition="gravity_wave", amplitude=0.01, perturbation=0.0,
-        viscosity=0.0, n_steps=800, save_every=800)
+    config = linear_config(long_axis if axis == "x" else 4, long_axis if axis == "y" else 4,
+                           f0=f0)
     state = gravity_wave_state(config, axis, mode, amplitude=0.01)
     eta0 = interior(state)[H, 0] - config.h0
     projection = [1.0]
@@ -126,9 +132,7 @@ def test_gravity_wave_phase_speed_against_sqrt_gh(mode: int, dispersion: float) 
     m/s. The C grid's centred differences slow a wave by 1 - sin(k dx/2)/(k dx/2): 4.0e-4
     for one wave on 64 cells, 6.4e-3 for four. We assert the measured error equals that
     dispersion to 2e-5 (measured: 3.6e-8 and 1.9e-6 off, the rest is RK3 time error)."""
-    config = SimulationConfig(nx=64, ny=4, f0=0.0, dt=100.0, initial_condition="gravity_wave",
-                              amplitude=0.01, perturbation=0.0, viscosity=0.0, n_steps=800,
-                              save_every=4)
+    config = linear_config(64, 4, save_every=4)
     state = gravity_wave_state(config, "x", mode, amplitude=0.01)
     eta0 = interior(state)[H, 0] - config.h0
     series = [1.0]
@@ -154,9 +158,7 @@ def test_travelling_wave_in_a_uniform_current_has_the_discrete_doppler_shift() -
     S = (2/dx) sin(k dx/2); with the RK3 growth factor per step the complex amplitude is
     G(-i omega dt)^n. We assert agreement to 2e-7 of the amplitude over 800 steps
     (measured 4.3e-9 for k = 1, 5.1e-8 for k = 4 waves per domain)."""
-    config = SimulationConfig(nx=64, ny=4, f0=0.0, dt=100.0, initial_condition="gravity_wave",
-                              amplitude=0.01, perturbation=0.0, viscosity=0.0, n_steps=800,
-                              save_every=800)
+    config = linear_config(64, 4)
     current, amplitude, c = 10.0, 0.01, np.sqrt(config.g * config.h0)
     x_centre = (np.arange(config.nx) + 0.5) * config.dx
     x_face = (np.arange(config.nx) + 1.0) * config.dx
@@ -185,9 +187,7 @@ def test_non_rotating_shear_flow_is_an_exact_discrete_steady_state() -> None:
     flux -(zeta/h)(h u) cancels the kinetic-energy gradient d(K)/dy, which our averaging does
     exactly (both equal (u_{j+1}^2 - u_j^2) / (2 dy)). We assert h, u, v stay put to 1e-10
     relative after 400 steps (measured <= 1.1e-14)."""
-    config = SimulationConfig(nx=4, ny=64, f0=0.0, dt=100.0, initial_condition="gravity_wave",
-                              amplitude=1.0, perturbation=0.0, viscosity=0.0, n_steps=400,
-                              save_every=400)
+    config = linear_config(4, 64, n_steps=400, save_every=400)
     y_centre = (np.arange(config.ny) + 0.5) * config.dy
     shear = 10.0 * np.sin(2 * np.pi * y_centre / config.ly) + 3.0 * np.cos(
         6 * np.pi * y_centre / config.ly)
