@@ -1,0 +1,135 @@
+"""The runner: statuses, exceptions become unknown, skipped never counts as passed; and the
+evidence files it leads to are well-formed."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conformance import evidence, runner
+from conformance.registry import EnvironmentProblem, Result, Status, failed, passed, skipped
+
+from .helpers import context, requirement, small_catalogue
+
+CATALOGUE = small_catalogue(
+    requirement("AI4S-PLAT-001"), requirement("AI4S-PLAT-002"),
+    requirement("AI4S-PLAT-003", level="SHOULD"), requirement("AI4S-SEC-001", category="security"),
+    requirement("AI4S-SEC-002", category="security"), requirement("AI4S-SEC-003", category="security"),
+    requirement("AI4S-SEC-004", category="security"),
+)
+
+
+def boom(_):
+    raise ZeroDivisionError("division by zero in a check")
+
+
+def env(_):
+    raise EnvironmentProblem("mpiexec not found")
+
+
+CHECKS = {
+    "AI4S-PLAT-001": lambda _: passed("fine", measured=1.5),
+    "AI4S-PLAT-002": lambda _: skipped("does not apply here"),
+    "AI4S-PLAT-003": lambda _: failed("should-level failure", gap=2),
+    "AI4S-SEC-001": boom,
+    "AI4S-SEC-002": env,
+    "AI4S-SEC-003": lambda _: "passed",  # a buggy check returning the wrong type
+    # AI4S-SEC-004 has no check at all
+}
+
+
+@pytest.fixture
+def outcomes(tmp_path):
+    return runner.run(CATALOGUE.requirements, context(tmp_path), checks=CHECKS)
+
+
+def test_every_outcome_has_exactly_one_of_the_four_statuses(outcomes):
+    by_id = {o.requirement.id: o.result for o in outcomes}
+    assert [o.requirement.id for o in outcomes] == [r.id for r in CATALOGUE.requirements]
+    assert by_id["AI4S-PLAT-001"].status is Status.PASSED
+    assert by_id["AI4S-PLAT-002"].status is Status.SKIPPED
+    assert by_id["AI4S-PLAT-003"].status is Status.FAILED
+    assert by_id["AI4S-SEC-001"].status is Status.UNKNOWN
+    assert "ZeroDivisionError: division by zero in a check" in by_id["AI4S-SEC-001"].message
+    assert by_id["AI4S-SEC-002"].message == "environment error: mpiexec not found"
+    assert by_id["AI4S-SEC-002"].evidence["error_kind"] == "environment"
+    assert "not Result" in by_id["AI4S-SEC-003"].message
+    assert by_id["AI4S-SEC-004"].message == "no check is implemented for AI4S-SEC-004"
+
+
+def test_skipped_and_unknown_are_not_counted_as_passed(outcomes):
+    assert runner.counts(outcomes) == {"passed": 1, "failed": 1, "skipped": 1, "unknown": 4}
+
+
+def test_only_a_failed_must_fails_the_run(outcomes, tmp_path):
+    assert runner.must_failures(outcomes) == []  # the failure above is a SHOULD
+    must_fail = runner.run([CATALOGUE.get("AI4S-PLAT-001")], context(tmp_path),
+                           checks={"AI4S-PLAT-001": lambda _: failed("broken")})
+    assert [o.requirement.id for o in runner.must_failures(must_fail)] == ["AI4S-PLAT-001"]
+
+
+def test_a_check_that_raises_leaves_its_traceback_in_the_log(tmp_path):
+    ctx = context(tmp_path)
+    runner.run([CATALOGUE.get("AI4S-SEC-001")], ctx, checks=CHECKS)
+    log = "\n".join(ctx.cache["_log_lines"])
+    assert "Traceback" in log and "END   AI4S-SEC-001 unknown" in log
+
+
+def test_result_refuses_a_status_outside_the_four():
+    with pytest.raises(ValueError, match="Result.status"):
+        Result(status="ok", message="x")
+
+
+def test_cached_steps_run_once_and_keep_their_error(tmp_path):
+    ctx, calls = context(tmp_path), []
+
+    def make():
+        calls.append(1)
+        raise RuntimeError("render broke")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="render broke"):
+            ctx.cached("step", make)
+    assert calls == [1]
+
+
+def test_select_accepts_ids_and_categories_together():
+    picked = runner.select(CATALOGUE, only=["AI4S-PLAT-001", "security"])
+    assert [r.id for r in picked] == ["AI4S-PLAT-001", "AI4S-SEC-001", "AI4S-SEC-002",
+                                      "AI4S-SEC-003", "AI4S-SEC-004"]
+    assert runner.select(CATALOGUE, only=[], layers=["workload"]) == []
+
+
+def test_evidence_files_are_well_formed(outcomes, tmp_path):
+    files = evidence.write(tmp_path, CATALOGUE, outcomes, code_version="abc123",
+                           options={"quick": True})
+    doc = json.loads(files["results"].read_text())
+    assert doc["metadata"]["catalogue_version"] == "0.1.0"
+    assert doc["metadata"]["kit_code_version"] == "abc123"
+    assert doc["summary"]["passed"] == 1 and doc["summary"]["total"] == 7
+    first = doc["requirements"][0]
+    assert {k: first[k] for k in ("id", "level", "status", "notes")} == {
+        "id": "AI4S-PLAT-001", "level": "MUST", "status": "passed", "notes": "fine"}
+    assert first["evidence"] == {"measured": 1.5}
+
+    suite = ET.parse(files["junit"]).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == \
+        ("7", "1", "4", "1")
+    cases = suite.findall("testcase")
+    assert len(cases) == 7
+    kinds = [[child.tag for child in case] for case in cases]
+    assert kinds[0] == ["system-out"] and kinds[1] == ["skipped"] and kinds[2] == ["failure"]
+    assert all(k == ["error"] for k in kinds[3:])
+    assert cases[2].find("failure").get("message") == "should-level failure"
+    assert json.loads(cases[2].find("failure").text) == {"gap": 2}
+
+
+def test_e2e_log_lines_are_timestamped_and_flushed(tmp_path):
+    log = evidence.E2ELog(tmp_path / "e2e.log")
+    log("START one\nsecond line")
+    assert len((tmp_path / "e2e.log").read_text().splitlines()) == 2  # readable before close
+    log.close()
+    assert all(line[:4].isdigit() and "T" in line.split()[0]
+               for line in (tmp_path / "e2e.log").read_text().splitlines())
