@@ -44,6 +44,7 @@ class Compute(pulumi.ComponentResource):
                 time_slicing_replicas=config.gpu.time_slicing_replicas,
                 mig_strategy=config.gpu.mig_strategy,
                 driver_preinstalled=config.gpu.driver_preinstalled,
+                dcgm_exporter_tag=config.gpu.dcgm_exporter_tag,
             ), child)
         self.kueue = Kueue(f"{name}-kueue", KueueArgs(
             cohort=config.cohort,

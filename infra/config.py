@@ -238,8 +238,12 @@ class Gpu:
     """GPU Operator MIG strategy under `mig`."""
     driver_preinstalled: bool = False
     """True on managed clusters whose nodes already carry the NVIDIA driver."""
+    dcgm_exporter_tag: str = ""
+    """DCGM exporter image tag; empty keeps the one the GPU Operator release ships."""
 
     def __post_init__(self) -> None:
+        if self.dcgm_exporter_tag in ("latest",) or " " in self.dcgm_exporter_tag:
+            raise ValueError(f"compute.gpu.dcgmExporterTag: expected an exact image tag, got {self.dcgm_exporter_tag!r}")
         if not self.models:
             raise ValueError("compute.gpu.models: at least one GPU model is required")
         _check_choice("compute.gpu.sharing", self.sharing, GPU_SHARING_MODES)
@@ -393,7 +397,8 @@ def _parse_team(path: str, raw: Any) -> Team:
 
 
 def _parse_gpu(path: str, raw: Any) -> Gpu:
-    s = _Section(path, raw, ("models", "sharing", "timeSlicingReplicas", "migStrategy", "driverPreinstalled"))
+    s = _Section(path, raw, ("models", "sharing", "timeSlicingReplicas", "migStrategy",
+                             "driverPreinstalled", "dcgmExporterTag"))
     models = []
     for i, m in enumerate(s.require("models")):
         ms = _Section(f"{s.key('models')}[{i}]", m, ("model", "migProfiles"))
@@ -409,6 +414,7 @@ def _parse_gpu(path: str, raw: Any) -> Gpu:
         time_slicing_replicas=_check_int(s.key("timeSlicingReplicas"), s.get("timeSlicingReplicas", 4), 2, 64),
         mig_strategy=_check_choice(s.key("migStrategy"), s.get("migStrategy", "mixed"), MIG_STRATEGIES),
         driver_preinstalled=bool(s.get("driverPreinstalled", False)),
+        dcgm_exporter_tag=str(s.get("dcgmExporterTag", "")),
     )
 
 

@@ -20,7 +20,9 @@ API_VERSION = "trainer.kubeflow.org/" + pin("trainer-api").version
 TORCH_RUNTIME = "ai4s-torch-distributed"
 MPI_RUNTIME = "ai4s-mpi"
 ANCESTOR_LABEL = {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
-MPI_USER = 1000  # the uid owning /home/mpiuser in the MPI runtime image
+# Both runtimes run as this uid: it owns /home/mpiuser in the MPI image, and restricted
+# Pod Security needs some non-root uid for images (like pytorch/pytorch) that default to root.
+RUNTIME_UID = 1000
 CONTROLLER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"},
                         "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -59,7 +61,7 @@ def restricted_container(name: str, image: str, resources: dict, **extra) -> dic
 
 def _job(container: dict, labels: dict | None = None) -> dict:
     template = {"spec": {"template": {"spec": {
-        "securityContext": {"runAsNonRoot": True, "runAsUser": MPI_USER,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": RUNTIME_UID,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
     }}}}

@@ -49,3 +49,13 @@ def test_gpu_resources_list_whole_gpus_and_every_mig_slice():
     config = minimal_config(gpu=Gpu(models=(A100_MIG, H100), sharing="mig"))
     assert gpu_resources(config) == ("nvidia.com/gpu", "nvidia.com/mig-1g.10gb", "nvidia.com/mig-3g.40gb")
     assert gpu_resources(minimal_config()) == ()
+
+
+def test_gpu_config_reaches_the_operator_values():
+    config = minimal_config(gpu=Gpu(models=(H100,), sharing="time-slicing", time_slicing_replicas=2,
+                                    driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04"))
+    regs = run_under_mocks(lambda: Compute("compute", config)).registrations
+    values = next(r for r in regs if r.name == "compute-gpu-release").inputs["values"]
+    assert values["driver"] == {"enabled": False}
+    assert values["dcgmExporter"]["version"] == "4.8.1-ubuntu22.04"
+    assert values["devicePlugin"]["config"]["name"] == "ai4s-time-slicing"

@@ -48,6 +48,7 @@ BAD = [
     ("gangScheduler", "slurm", "compute.gangScheduler"),
     ("gpu.sharing", "vgpu", "compute.gpu.sharing"),
     ("gpu.timeSlicingReplicas", 1, "compute.gpu.timeSlicingReplicas"),
+    ("gpu.dcgmExporterTag", "latest", "compute.gpu.dcgmExporterTag"),
     ("preemption.withinClusterQueue", "Always", "compute.preemption.withinClusterQueue"),
     ("priorities.0.value", "high", "compute.priorities[0].value"),
     ("offload.teams", ["physics"], "compute.offload.teams"),
