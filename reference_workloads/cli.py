@@ -48,13 +48,14 @@ def run(
     """Run a reference workload end to end (completed stages of the run folder are skipped)."""
     from .core.launch import LaunchError
     from .core.recipes import RecipeError
+    from .core.tracking import TrackingError
 
     package = _workload(workload)
     pipeline = importlib.import_module(f"{package}.pipeline")
     out_dir = out or Path("runs") / workload / recipe
     try:
         manifest = pipeline.run(recipe, list(set_ or []), out_dir)
-    except (RecipeError, LaunchError, FileNotFoundError) as error:
+    except (RecipeError, LaunchError, TrackingError, FileNotFoundError) as error:
         _fail(error)
         return
     console.print(f"[green]done[/green]: {out_dir / 'manifest.json'}")
@@ -105,11 +106,12 @@ def casestudies(
 
     from .core.launch import LaunchError
     from .core.recipes import RecipeError
+    from .core.tracking import TrackingError
 
     names = list(only or CASE_STUDIES)
     try:
         written = regenerate(names, runs_root=runs, dest_root=dest, recipe=recipe)
-    except (RecipeError, LaunchError, KeyError) as error:
+    except (RecipeError, LaunchError, TrackingError, KeyError) as error:
         _fail(error)
         return
     for path in written:

@@ -16,6 +16,10 @@ import requests
 EMBEDDED_DB = "mlflow.db"
 
 
+class TrackingError(RuntimeError):
+    """The tracking server could not be started or reached."""
+
+
 def tracking_uri(root: str | os.PathLike[str]) -> str:
     """MLFLOW_TRACKING_URI when set, else an SQLite store kept under ``root``."""
     remote = os.environ.get("MLFLOW_TRACKING_URI")
@@ -34,7 +38,7 @@ def free_port() -> int:
 class LocalMlflowServer:
     """An ``mlflow server`` on 127.0.0.1, started and stopped by the kit."""
 
-    def __init__(self, root: str | os.PathLike[str], port: int = 0, startup_timeout: float = 90.0) -> None:
+    def __init__(self, root: str | os.PathLike[str], port: int = 0, startup_timeout: float = 300.0) -> None:
         self.root = Path(root).resolve()
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
@@ -57,7 +61,7 @@ class LocalMlflowServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited early; see {self.root / 'server.log'}")
+                raise TrackingError(f"mlflow server exited early; see {self.root / 'server.log'}")
             try:
                 if requests.get(f"{self.uri}/health", timeout=2).ok:
                     return self
@@ -65,7 +69,7 @@ class LocalMlflowServer:
                 pass
             time.sleep(0.5)
         self.__exit__(None, None, None)
-        raise RuntimeError(f"mlflow server did not answer on {self.uri} within {self.startup_timeout} s")
+        raise TrackingError(f"mlflow server did not answer on {self.uri} within {self.startup_timeout} s")
 
     def __exit__(self, *exc: object) -> None:
         if self._process is not None:
