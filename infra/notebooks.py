@@ -29,6 +29,7 @@ from infra.services_config import (
     ChartPin,
     NotebookProfile,
     check_dns_label,
+    check_pinned_image,
     restricted_namespace_labels,
 )
 from infra.versions import pin
@@ -68,8 +69,7 @@ class NotebooksArgs:
 
     def __post_init__(self) -> None:
         check_dns_label("notebooks.namespace", self.namespace)
-        if ":" not in self.image or self.image.endswith(":latest"):
-            raise ValueError(f"notebooks.image: {self.image!r} must be pinned as repository:tag")
+        check_pinned_image("notebooks.image", self.image)
         if not self.profiles:
             raise ValueError("notebooks.profiles: at least one profile is required")
         if not set(self.team_cluster_queues) == set(self.team_local_queues) == set(self.team_namespaces):

@@ -27,7 +27,13 @@ from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
 from infra.dashboards import build_dashboards
-from infra.services_config import ChartPin, Resources, check_dns_label
+from infra.services_config import (
+    ChartPin,
+    Resources,
+    check_dns_label,
+    check_pinned_image,
+    ingress_from_namespaces,
+)
 
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
@@ -313,8 +319,7 @@ class ObservabilityArgs:
     def __post_init__(self) -> None:
         for key in ("namespace", "collector_namespace", "dcgm_namespace", "kueue_namespace"):
             check_dns_label(f"observability.{key}", getattr(self, key))
-        if ":" not in self.collector_image or self.collector_image.endswith(":latest"):
-            raise ValueError(f"observability.collector_image: {self.collector_image!r} must be pinned")
+        check_pinned_image("observability.collector_image", self.collector_image)
         for ns in self.client_namespaces:
             check_dns_label("observability.client_namespaces", ns)
 
@@ -451,15 +456,10 @@ class Observability(pulumi.ComponentResource):
                                                   "app.kubernetes.io/instance": collector}},
                 "policy_types": ["Ingress"],
                 "ingress": [
-                    {"from": [{"namespace_selector": {"match_expressions": [{
-                        "key": "kubernetes.io/metadata.name", "operator": "In",
-                        "values": sorted({collector_ns, *args.client_namespaces})}]}}],
-                     "ports": [{"protocol": "TCP", "port": OTLP_GRPC_PORT},
-                               {"protocol": "TCP", "port": OTLP_HTTP_PORT}]},
+                    ingress_from_namespaces([collector_ns, *args.client_namespaces],
+                                            [OTLP_GRPC_PORT, OTLP_HTTP_PORT]),
                     # Prometheus scrapes the collector's exporter from the monitoring namespace.
-                    {"from": [{"namespace_selector": {"match_labels": {
-                        "kubernetes.io/metadata.name": ns}}}],
-                     "ports": [{"protocol": "TCP", "port": COLLECTOR_PROMETHEUS_PORT}]},
+                    ingress_from_namespaces([ns], [COLLECTOR_PROMETHEUS_PORT]),
                 ],
             },
             opts=in_ns,

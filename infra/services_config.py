@@ -13,7 +13,7 @@ one component.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -45,6 +45,23 @@ def check_dns_label(key: str, value: str) -> None:
             f"{key}: {value!r} is not a valid Kubernetes name "
             "(lowercase letters, digits and '-', at most 63 characters)"
         )
+
+
+def check_pinned_image(key: str, image: str) -> None:
+    """Raise ValueError unless ``image`` names an exact tag (``repository:tag``, not latest)."""
+    last = image.rsplit("/", 1)[-1] if isinstance(image, str) else ""
+    if ":" not in last or last.endswith(":latest"):
+        raise ValueError(f"{key}: {image!r} must be pinned as repository:tag, not latest")
+
+
+def ingress_from_namespaces(namespaces: Iterable[str], ports: Iterable[int]) -> dict:
+    """A NetworkPolicy ingress rule (snake_case, as Pulumi takes it): TCP ``ports`` from any
+    pod of ``namespaces`` (matched by the label Kubernetes sets on every namespace)."""
+    return {
+        "from": [{"namespace_selector": {"match_expressions": [{
+            "key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(namespaces))}]}}],
+        "ports": [{"protocol": "TCP", "port": port} for port in ports],
+    }
 
 
 def _check(pattern: re.Pattern[str], key: str, value: object, accepted: str) -> None:

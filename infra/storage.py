@@ -21,7 +21,13 @@ from pulumi_kubernetes.core.v1 import Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.services_config import ChartPin, Resources, check_dns_label
+from infra.services_config import (
+    ChartPin,
+    Resources,
+    check_dns_label,
+    check_pinned_image,
+    ingress_from_namespaces,
+)
 
 WORKLOAD_SECRET_NAME = "ai4s-object-storage"
 """Name of the credentials Secret written into every team and service namespace."""
@@ -60,9 +66,8 @@ class ObjectStorageArgs:
 
     def __post_init__(self) -> None:
         check_dns_label("storage.namespace", self.namespace)
-        for key, image in (("storage.image", self.image), ("storage.mc_image", self.mc_image)):
-            if ":" not in image or image.endswith(":latest"):
-                raise ValueError(f"{key}: {image!r} must be pinned as repository:tag, not latest")
+        check_pinned_image("storage.image", self.image)
+        check_pinned_image("storage.mc_image", self.mc_image)
         for team, ns in self.team_namespaces.items():
             check_dns_label("storage.team_namespaces", team)
             check_dns_label(f"storage.team_namespaces[{team}]", ns)
@@ -219,12 +224,7 @@ class ObjectStorage(pulumi.ComponentResource):
                 # The chart labels its pods app=<chart name>, release=<release name>.
                 "pod_selector": {"match_labels": {"app": "minio", "release": name}},
                 "policy_types": ["Ingress"],
-                "ingress": [{
-                    "from": [{"namespace_selector": {"match_expressions": [{
-                        "key": "kubernetes.io/metadata.name", "operator": "In",
-                        "values": sorted({ns, *allowed})}]}}],
-                    "ports": [{"protocol": "TCP", "port": S3_PORT}],
-                }],
+                "ingress": [ingress_from_namespaces([ns, *allowed], [S3_PORT])],
             },
             opts=in_ns,
         )

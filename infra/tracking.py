@@ -21,7 +21,14 @@ from pulumi_kubernetes.core.v1 import Namespace, Secret, Service
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.services_config import ChartPin, Resources, check_dns_label, restricted_namespace_labels
+from infra.services_config import (
+    ChartPin,
+    Resources,
+    check_dns_label,
+    check_pinned_image,
+    ingress_from_namespaces,
+    restricted_namespace_labels,
+)
 from infra.storage import s3_credentials
 
 MLFLOW_PORT = 5000
@@ -71,9 +78,7 @@ class TrackingArgs:
         for key in ("operator_namespace", "namespace"):
             check_dns_label(f"tracking.{key}", getattr(self, key))
         for key in ("postgres_image", "mlflow_image"):
-            image = getattr(self, key)
-            if ":" not in image or image.endswith(":latest"):
-                raise ValueError(f"tracking.{key}: {image!r} must be pinned as repository:tag, not latest")
+            check_pinned_image(f"tracking.{key}", getattr(self, key))
         for ns in self.client_namespaces:
             check_dns_label("tracking.client_namespaces", ns)
 
@@ -226,12 +231,7 @@ class Tracking(pulumi.ComponentResource):
             spec={
                 "pod_selector": {"match_labels": labels},
                 "policy_types": ["Ingress"],
-                "ingress": [{
-                    "from": [{"namespace_selector": {"match_expressions": [{
-                        "key": "kubernetes.io/metadata.name", "operator": "In",
-                        "values": sorted({ns, *args.client_namespaces})}]}}],
-                    "ports": [{"protocol": "TCP", "port": MLFLOW_PORT}],
-                }],
+                "ingress": [ingress_from_namespaces([ns, *args.client_namespaces], [MLFLOW_PORT])],
             },
             opts=in_ns,
         )

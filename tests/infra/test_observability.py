@@ -76,7 +76,7 @@ def test_collector_takes_otlp_from_team_namespaces(stack):
     assert netpol["metadata"]["namespace"] == "ai4s-services"
     otlp, scrape = netpol["spec"]["ingress"]
     assert {"team-climate", "team-drugs"} <= set(otlp["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"])
-    assert scrape["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    assert scrape["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["monitoring"]
     assert validate_object(netpol) == []
 
 
