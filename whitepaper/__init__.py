@@ -1,0 +1,1 @@
+"""The ai4s-kit whitepaper: markdown source plus a build that fills generated tables."""
