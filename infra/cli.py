@@ -11,8 +11,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Render and check the platform's Pulumi stacks without a cluster.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Render and check the platform's Pulumi stacks without a cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -24,7 +27,9 @@ def _fail(message: str, code: int = 1) -> None:
 def render(
     stack: Annotated[str, typer.Option(help="stack folder under stacks/, e.g. local or gpu")],
     out: Annotated[Path, typer.Option(help="directory to write objects/, releases/, graph.json")],
-    config: Annotated[Path | None, typer.Option(help="config file instead of Pulumi.<stack>.yaml")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="config file instead of Pulumi.<stack>.yaml")
+    ] = None,
 ) -> None:
     """Run a stack under Pulumi mocks and write every object and Helm release it would create."""
     from infra.render import render_stack
@@ -33,8 +38,10 @@ def render(
         result = render_stack(stack, out, config)
     except ValueError as err:
         _fail(str(err), 2)
-    typer.echo(f"{stack}: {len(result.objects)} objects, {len(result.releases)} Helm releases "
-               f"written to {out}")
+    typer.echo(
+        f"{stack}: {len(result.objects)} objects, {len(result.releases)} Helm releases "
+        f"written to {out}"
+    )
 
 
 @app.command()
@@ -51,14 +58,18 @@ def validate(
         objects = load_objects(dir)
     except ValueError as err:
         _fail(str(err), 2)
-    releases = [yaml.safe_load(p.read_text(encoding="utf-8"))
-                for p in sorted((dir / "releases").glob("*.yaml"))]
+    releases = [
+        yaml.safe_load(p.read_text(encoding="utf-8"))
+        for p in sorted((dir / "releases").glob("*.yaml"))
+    ]
     findings = [str(f) for f in validate_objects(objects)]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:
         typer.echo(line)
-    typer.echo(f"{len(objects)} objects, {len(releases)} releases: "
-               f"{len(findings)} validation errors, {len(violations)} policy violations")
+    typer.echo(
+        f"{len(objects)} objects, {len(releases)} releases: "
+        f"{len(findings)} validation errors, {len(violations)} policy violations"
+    )
     if findings or violations:
         raise typer.Exit(1)
 

@@ -33,56 +33,88 @@ def gpu_resources(config: ComputeConfig) -> tuple[str, ...]:
 class Compute(pulumi.ComponentResource):
     """Tenancy, Kueue, optional Volcano, KubeRay, Trainer and GPU stack."""
 
-    def __init__(self, name: str, config: ComputeConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, config: ComputeConfig, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("ai4s:compute:Compute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         extended = gpu_resources(config)
         self.gpu = None
         if config.gpu is not None:
-            self.gpu = GpuStack(f"{name}-gpu", GpuStackArgs(
-                sharing=config.gpu.sharing,
-                time_slicing_replicas=config.gpu.time_slicing_replicas,
-                mig_strategy=config.gpu.mig_strategy,
-                driver_preinstalled=config.gpu.driver_preinstalled,
-                dcgm_exporter_tag=config.gpu.dcgm_exporter_tag,
-            ), child)
-        self.kueue = Kueue(f"{name}-kueue", KueueArgs(
-            cohort=config.cohort,
-            teams=config.teams,
-            priorities=config.priorities,
-            preemption=config.preemption,
-            gpu_models=config.gpu.models if config.gpu else (),
-            shared_namespaces=config.shared_queue_namespaces,
-            offload=config.offload,
-        ), child)
+            self.gpu = GpuStack(
+                f"{name}-gpu",
+                GpuStackArgs(
+                    sharing=config.gpu.sharing,
+                    time_slicing_replicas=config.gpu.time_slicing_replicas,
+                    mig_strategy=config.gpu.mig_strategy,
+                    driver_preinstalled=config.gpu.driver_preinstalled,
+                    dcgm_exporter_tag=config.gpu.dcgm_exporter_tag,
+                ),
+                child,
+            )
+        self.kueue = Kueue(
+            f"{name}-kueue",
+            KueueArgs(
+                cohort=config.cohort,
+                teams=config.teams,
+                priorities=config.priorities,
+                preemption=config.preemption,
+                gpu_models=config.gpu.models if config.gpu else (),
+                shared_namespaces=config.shared_queue_namespaces,
+                offload=config.offload,
+            ),
+            child,
+        )
         self.volcano = None
         if config.gang_scheduler == "volcano":
-            self.volcano = Volcano(f"{name}-volcano", VolcanoArgs(
-                teams=config.teams,
-                capabilities=[team_ceiling(t, config.teams, extended) for t in config.teams],
-            ), child)
-        self.kuberay = KubeRay(f"{name}-kuberay", KubeRayArgs(), child) if config.operators.kuberay else None
+            self.volcano = Volcano(
+                f"{name}-volcano",
+                VolcanoArgs(
+                    teams=config.teams,
+                    capabilities=[team_ceiling(t, config.teams, extended) for t in config.teams],
+                ),
+                child,
+            )
+        self.kuberay = (
+            KubeRay(f"{name}-kuberay", KubeRayArgs(), child) if config.operators.kuberay else None
+        )
         self.trainer = None
         if config.operators.trainer:
             # The Volcano PodGroup policy needs Volcano's CRDs before the runtime is used.
             deps = [self.volcano.release] if self.volcano else []
-            self.trainer = Trainer(f"{name}-trainer", TrainerArgs(gang_scheduler=config.gang_scheduler),
-                                   pulumi.ResourceOptions(parent=self, depends_on=deps))
-        operators = [c for c in (self.gpu, self.kueue, self.volcano, self.kuberay, self.trainer) if c]
+            self.trainer = Trainer(
+                f"{name}-trainer",
+                TrainerArgs(gang_scheduler=config.gang_scheduler),
+                pulumi.ResourceOptions(parent=self, depends_on=deps),
+            )
+        operators = [
+            c for c in (self.gpu, self.kueue, self.volcano, self.kuberay, self.trainer) if c
+        ]
         # Team namespaces come after every operator and its cluster-scoped objects, so on
         # destroy they go first: their jobs, RayClusters and TrainJobs are deleted while the
         # controllers that clear finalizers still run, and Volcano queues and training
         # runtimes are no longer in use when their turn comes.
-        self.tenancy = Tenancy(f"{name}-tenancy", TenancyArgs(
-            teams=config.teams,
-            platform_namespaces=config.platform_namespaces,
-            monitoring_namespace=config.monitoring_namespace,
-            default_request={"cpu": config.default_cpu_request, "memory": config.default_memory_request},
-            default_limit={"cpu": config.default_cpu_limit, "memory": config.default_memory_limit},
-            gpu_resources=extended,
-        ), pulumi.ResourceOptions(parent=self, depends_on=operators))
+        self.tenancy = Tenancy(
+            f"{name}-tenancy",
+            TenancyArgs(
+                teams=config.teams,
+                platform_namespaces=config.platform_namespaces,
+                monitoring_namespace=config.monitoring_namespace,
+                default_request={
+                    "cpu": config.default_cpu_request,
+                    "memory": config.default_memory_request,
+                },
+                default_limit={
+                    "cpu": config.default_cpu_limit,
+                    "memory": config.default_memory_limit,
+                },
+                gpu_resources=extended,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=operators),
+        )
         self.local_queues = LocalQueues(
-            f"{name}-queues", LocalQueuesArgs(teams=config.teams, offload=config.offload),
+            f"{name}-queues",
+            LocalQueuesArgs(teams=config.teams, offload=config.offload),
             pulumi.ResourceOptions(parent=self, depends_on=[self.tenancy, self.kueue]),
         )
         self.exports = {

@@ -193,9 +193,15 @@ class Preemption:
     """Kueue `borrowWithinCohort.policy`."""
 
     def __post_init__(self) -> None:
-        _check_choice("Preemption.within_cluster_queue", self.within_cluster_queue, WITHIN_CLUSTER_QUEUE)
-        _check_choice("Preemption.reclaim_within_cohort", self.reclaim_within_cohort, RECLAIM_WITHIN_COHORT)
-        _check_choice("Preemption.borrow_within_cohort", self.borrow_within_cohort, BORROW_WITHIN_COHORT)
+        _check_choice(
+            "Preemption.within_cluster_queue", self.within_cluster_queue, WITHIN_CLUSTER_QUEUE
+        )
+        _check_choice(
+            "Preemption.reclaim_within_cohort", self.reclaim_within_cohort, RECLAIM_WITHIN_COHORT
+        )
+        _check_choice(
+            "Preemption.borrow_within_cohort", self.borrow_within_cohort, BORROW_WITHIN_COHORT
+        )
         if self.reclaim_within_cohort == "Never" and self.borrow_within_cohort != "Never":
             # Kueue's CRD rejects this combination; fail here with our key names instead.
             raise ValueError(
@@ -243,7 +249,9 @@ class Gpu:
 
     def __post_init__(self) -> None:
         if self.dcgm_exporter_tag in ("latest",) or " " in self.dcgm_exporter_tag:
-            raise ValueError(f"compute.gpu.dcgmExporterTag: expected an exact image tag, got {self.dcgm_exporter_tag!r}")
+            raise ValueError(
+                f"compute.gpu.dcgmExporterTag: expected an exact image tag, got {self.dcgm_exporter_tag!r}"
+            )
         if not self.models:
             raise ValueError("compute.gpu.models: at least one GPU model is required")
         _check_choice("compute.gpu.sharing", self.sharing, GPU_SHARING_MODES)
@@ -335,7 +343,9 @@ class ComputeConfig:
             names = {t.name for t in self.teams}
             for name in self.offload.teams:
                 if name not in names:
-                    raise ValueError(f"compute.offload.teams: unknown team {name!r}; known: {sorted(names)}")
+                    raise ValueError(
+                        f"compute.offload.teams: unknown team {name!r}; known: {sorted(names)}"
+                    )
         for ns in self.platform_namespaces:
             _check_name("compute.platformNamespaces", ns)
         for ns in self.shared_queue_namespaces:
@@ -347,10 +357,24 @@ class ComputeConfig:
     @staticmethod
     def from_mapping(raw: Any, path: str = CONFIG_KEY) -> ComputeConfig:
         """Parse the structured config value; ValueError naming the key on bad input."""
-        s = _Section(path, raw, (
-            "cohort", "gangScheduler", "teams", "priorities", "preemption", "operators", "gpu",
-            "offload", "platformNamespaces", "sharedQueueNamespaces", "monitoringNamespace", "defaults",
-        ))
+        s = _Section(
+            path,
+            raw,
+            (
+                "cohort",
+                "gangScheduler",
+                "teams",
+                "priorities",
+                "preemption",
+                "operators",
+                "gpu",
+                "offload",
+                "platformNamespaces",
+                "sharedQueueNamespaces",
+                "monitoringNamespace",
+                "defaults",
+            ),
+        )
         try:
             return _parse_compute(s)
         except ValueError as err:
@@ -368,13 +392,19 @@ def _unique(path: str, names: list[str]) -> None:
 def _check_quota_models(path: str, q: Quota, models: Mapping[str, GpuModel]) -> None:
     for m in q.gpus:
         if m not in models:
-            raise ValueError(f"{path}.gpus.{m}: GPU model not in compute.gpu.models ({sorted(models)})")
+            raise ValueError(
+                f"{path}.gpus.{m}: GPU model not in compute.gpu.models ({sorted(models)})"
+            )
     for m, profiles in q.mig.items():
         if m not in models:
-            raise ValueError(f"{path}.mig.{m}: GPU model not in compute.gpu.models ({sorted(models)})")
+            raise ValueError(
+                f"{path}.mig.{m}: GPU model not in compute.gpu.models ({sorted(models)})"
+            )
         for p in profiles:
             if p not in models[m].mig_profiles:
-                raise ValueError(f"{path}.mig.{m}.{p}: not in migProfiles of {m} {list(models[m].mig_profiles)}")
+                raise ValueError(
+                    f"{path}.mig.{m}.{p}: not in migProfiles of {m} {list(models[m].mig_profiles)}"
+                )
 
 
 def _parse_team(path: str, raw: Any) -> Team:
@@ -397,8 +427,18 @@ def _parse_team(path: str, raw: Any) -> Team:
 
 
 def _parse_gpu(path: str, raw: Any) -> Gpu:
-    s = _Section(path, raw, ("models", "sharing", "timeSlicingReplicas", "migStrategy",
-                             "driverPreinstalled", "dcgmExporterTag"))
+    s = _Section(
+        path,
+        raw,
+        (
+            "models",
+            "sharing",
+            "timeSlicingReplicas",
+            "migStrategy",
+            "driverPreinstalled",
+            "dcgmExporterTag",
+        ),
+    )
     models = []
     for i, m in enumerate(s.require("models")):
         ms = _Section(f"{s.key('models')}[{i}]", m, ("model", "migProfiles"))
@@ -411,8 +451,12 @@ def _parse_gpu(path: str, raw: Any) -> Gpu:
     return Gpu(
         models=tuple(models),
         sharing=_check_choice(s.key("sharing"), s.get("sharing", "none"), GPU_SHARING_MODES),
-        time_slicing_replicas=_check_int(s.key("timeSlicingReplicas"), s.get("timeSlicingReplicas", 4), 2, 64),
-        mig_strategy=_check_choice(s.key("migStrategy"), s.get("migStrategy", "mixed"), MIG_STRATEGIES),
+        time_slicing_replicas=_check_int(
+            s.key("timeSlicingReplicas"), s.get("timeSlicingReplicas", 4), 2, 64
+        ),
+        mig_strategy=_check_choice(
+            s.key("migStrategy"), s.get("migStrategy", "mixed"), MIG_STRATEGIES
+        ),
         driver_preinstalled=bool(s.get("driverPreinstalled", False)),
         dcgm_exporter_tag=str(s.get("dcgmExporterTag", "")),
     )
@@ -425,23 +469,42 @@ def _parse_compute(s: _Section) -> ComputeConfig:
     priorities = []
     for i, p in enumerate(s.get("priorities") or []):
         ps = _Section(f"{s.key('priorities')}[{i}]", p, ("name", "value", "description"))
-        priorities.append(Priority(
-            name=_check_name(ps.key("name"), ps.require("name"), 253),
-            value=_check_int(ps.key("value"), ps.require("value"), -(2**31), 1_000_000_000),
-            description=str(ps.get("description", "")),
-        ))
-    pre = _Section(s.key("preemption"), s.get("preemption") or {},
-                   ("withinClusterQueue", "reclaimWithinCohort", "borrowWithinCohort"))
+        priorities.append(
+            Priority(
+                name=_check_name(ps.key("name"), ps.require("name"), 253),
+                value=_check_int(ps.key("value"), ps.require("value"), -(2**31), 1_000_000_000),
+                description=str(ps.get("description", "")),
+            )
+        )
+    pre = _Section(
+        s.key("preemption"),
+        s.get("preemption") or {},
+        ("withinClusterQueue", "reclaimWithinCohort", "borrowWithinCohort"),
+    )
     preemption = Preemption(
-        within_cluster_queue=_check_choice(pre.key("withinClusterQueue"), pre.get("withinClusterQueue", "LowerPriority"), WITHIN_CLUSTER_QUEUE),
-        reclaim_within_cohort=_check_choice(pre.key("reclaimWithinCohort"), pre.get("reclaimWithinCohort", "Any"), RECLAIM_WITHIN_COHORT),
-        borrow_within_cohort=_check_choice(pre.key("borrowWithinCohort"), pre.get("borrowWithinCohort", "Never"), BORROW_WITHIN_COHORT),
+        within_cluster_queue=_check_choice(
+            pre.key("withinClusterQueue"),
+            pre.get("withinClusterQueue", "LowerPriority"),
+            WITHIN_CLUSTER_QUEUE,
+        ),
+        reclaim_within_cohort=_check_choice(
+            pre.key("reclaimWithinCohort"),
+            pre.get("reclaimWithinCohort", "Any"),
+            RECLAIM_WITHIN_COHORT,
+        ),
+        borrow_within_cohort=_check_choice(
+            pre.key("borrowWithinCohort"),
+            pre.get("borrowWithinCohort", "Never"),
+            BORROW_WITHIN_COHORT,
+        ),
     )
     ops = _Section(s.key("operators"), s.get("operators") or {}, ("kuberay", "trainer"))
     gpu = None if s.get("gpu") is None else _parse_gpu(s.key("gpu"), s.get("gpu"))
     offload = None
     if s.get("offload") is not None:
-        o = _Section(s.key("offload"), s.get("offload"), ("nodeLabels", "taintKey", "quota", "teams"))
+        o = _Section(
+            s.key("offload"), s.get("offload"), ("nodeLabels", "taintKey", "quota", "teams")
+        )
         defaults = Offload(quota=Quota())
         offload = Offload(
             node_labels=dict(o.get("nodeLabels") or defaults.node_labels),
@@ -449,22 +512,31 @@ def _parse_compute(s: _Section) -> ComputeConfig:
             quota=Quota.parse(o.key("quota"), o.require("quota")),
             teams=tuple(o.get("teams") or ()),
         )
-    d = _Section(s.key("defaults"), s.get("defaults") or {},
-                 ("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"))
+    d = _Section(
+        s.key("defaults"),
+        s.get("defaults") or {},
+        ("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"),
+    )
     return ComputeConfig(
         cohort=_check_name(s.key("cohort"), s.get("cohort", "ai4s"), 253),
-        gang_scheduler=_check_choice(s.key("gangScheduler"), s.get("gangScheduler", "kueue"), GANG_SCHEDULERS),
+        gang_scheduler=_check_choice(
+            s.key("gangScheduler"), s.get("gangScheduler", "kueue"), GANG_SCHEDULERS
+        ),
         teams=tuple(_parse_team(f"{s.key('teams')}[{i}]", t) for i, t in enumerate(teams)),
         priorities=tuple(priorities),
         preemption=preemption,
-        operators=Operators(kuberay=bool(ops.get("kuberay", True)), trainer=bool(ops.get("trainer", True))),
+        operators=Operators(
+            kuberay=bool(ops.get("kuberay", True)), trainer=bool(ops.get("trainer", True))
+        ),
         gpu=gpu,
         offload=offload,
         platform_namespaces=tuple(s.get("platformNamespaces") or ()),
         shared_queue_namespaces=tuple(s.get("sharedQueueNamespaces") or ()),
         monitoring_namespace=s.get("monitoringNamespace", "monitoring"),
         default_cpu_request=_check_quantity(d.key("cpuRequest"), d.get("cpuRequest", "100m")),
-        default_memory_request=_check_quantity(d.key("memoryRequest"), d.get("memoryRequest", "256Mi")),
+        default_memory_request=_check_quantity(
+            d.key("memoryRequest"), d.get("memoryRequest", "256Mi")
+        ),
         default_cpu_limit=_check_quantity(d.key("cpuLimit"), d.get("cpuLimit", "1")),
         default_memory_limit=_check_quantity(d.key("memoryLimit"), d.get("memoryLimit", "1Gi")),
     )

@@ -41,19 +41,31 @@ class GpuStackArgs:
 
     def __post_init__(self) -> None:
         if self.sharing not in GPU_SHARING_MODES:
-            raise ValueError(f"GpuStackArgs.sharing: expected one of {GPU_SHARING_MODES}, got {self.sharing!r}")
+            raise ValueError(
+                f"GpuStackArgs.sharing: expected one of {GPU_SHARING_MODES}, got {self.sharing!r}"
+            )
         if self.mig_strategy not in MIG_STRATEGIES:
-            raise ValueError(f"GpuStackArgs.mig_strategy: expected one of {MIG_STRATEGIES}, got {self.mig_strategy!r}")
+            raise ValueError(
+                f"GpuStackArgs.mig_strategy: expected one of {MIG_STRATEGIES}, got {self.mig_strategy!r}"
+            )
 
 
 def time_slicing_config(replicas: int) -> str:
     """The device plugin's sharing config (k8s-device-plugin config file format v1)."""
-    return yaml.safe_dump({"version": "v1", "sharing": {"timeSlicing": {
-        "renameByDefault": False,
-        # a pod asking for 2 slices of one GPU would get no more compute; refuse it
-        "failRequestsGreaterThanOne": True,
-        "resources": [{"name": "nvidia.com/gpu", "replicas": replicas}],
-    }}}, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "version": "v1",
+            "sharing": {
+                "timeSlicing": {
+                    "renameByDefault": False,
+                    # a pod asking for 2 slices of one GPU would get no more compute; refuse it
+                    "failRequestsGreaterThanOne": True,
+                    "resources": [{"name": "nvidia.com/gpu", "replicas": replicas}],
+                }
+            },
+        },
+        sort_keys=False,
+    )
 
 
 def operator_values(args: GpuStackArgs) -> dict:
@@ -81,14 +93,21 @@ class GpuStack(pulumi.ComponentResource):
         self.namespace = operator_namespace(self, name, args.namespace, "privileged")
         deps: list[pulumi.Resource] = [self.namespace]
         if args.sharing == "time-slicing":
-            deps.append(k8s.core.v1.ConfigMap(
-                f"{name}-time-slicing",
-                metadata={"name": TIME_SLICING_CONFIG, "namespace": args.namespace},
-                data={"any": time_slicing_config(args.time_slicing_replicas)},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-            ))
+            deps.append(
+                k8s.core.v1.ConfigMap(
+                    f"{name}-time-slicing",
+                    metadata={"name": TIME_SLICING_CONFIG, "namespace": args.namespace},
+                    data={"any": time_slicing_config(args.time_slicing_replicas)},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+                )
+            )
         self.release = pinned_release(
-            self, name, key="gpu-operator", release_name="gpu-operator", namespace=args.namespace,
-            values=operator_values(args), depends_on=deps,
+            self,
+            name,
+            key="gpu-operator",
+            release_name="gpu-operator",
+            namespace=args.namespace,
+            values=operator_values(args),
+            depends_on=deps,
         )
         self.register_outputs({"sharing": args.sharing, "version": pin("gpu-operator").version})

@@ -13,7 +13,10 @@ import pulumi
 from infra.operator_release import operator_namespace, pinned_release
 from infra.versions import pin
 
-RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -32,10 +35,17 @@ class KubeRay(pulumi.ComponentResource):
         self.namespace_name = args.namespace
         self.namespace = operator_namespace(self, name, args.namespace, "restricted")
         self.release = pinned_release(
-            self, name, key="kuberay", release_name="kuberay-operator", namespace=args.namespace,
+            self,
+            name,
+            key="kuberay",
+            release_name="kuberay-operator",
+            namespace=args.namespace,
             values={
-                "image": {"repository": "quay.io/kuberay/operator",
-                          "tag": pin("kuberay").app_version, "pullPolicy": "IfNotPresent"},
+                "image": {
+                    "repository": "quay.io/kuberay/operator",
+                    "tag": pin("kuberay").app_version,
+                    "pullPolicy": "IfNotPresent",
+                },
                 "resources": RESOURCES,
                 # watch every namespace: teams create RayClusters in their own
                 "singleNamespaceInstall": False,

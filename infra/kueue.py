@@ -114,7 +114,9 @@ def mig_flavor(model: GpuModel) -> str:
     return f"gpu-{model.model}-mig"
 
 
-def resource_groups(quota: Quota, borrow: Quota | None, gpu_models: tuple[GpuModel, ...]) -> list[dict]:
+def resource_groups(
+    quota: Quota, borrow: Quota | None, gpu_models: tuple[GpuModel, ...]
+) -> list[dict]:
     """Kueue resourceGroups for one queue: CPU/memory, whole GPUs, and MIG slices."""
 
     def entry(resource: str, nominal: str | int, limit: str | int | None) -> dict:
@@ -123,33 +125,63 @@ def resource_groups(quota: Quota, borrow: Quota | None, gpu_models: tuple[GpuMod
             item["borrowingLimit"] = limit
         return item
 
-    groups = [{
-        "coveredResources": ["cpu", "memory"],
-        "flavors": [{"name": CPU_FLAVOR, "resources": [
-            entry("cpu", quota.cpu, borrow.cpu if borrow else None),
-            entry("memory", quota.memory, borrow.memory if borrow else None),
-        ]}],
-    }]
+    groups = [
+        {
+            "coveredResources": ["cpu", "memory"],
+            "flavors": [
+                {
+                    "name": CPU_FLAVOR,
+                    "resources": [
+                        entry("cpu", quota.cpu, borrow.cpu if borrow else None),
+                        entry("memory", quota.memory, borrow.memory if borrow else None),
+                    ],
+                }
+            ],
+        }
+    ]
     if gpu_models:
-        groups.append({
-            "coveredResources": [GPU_RESOURCE],
-            "flavors": [{"name": gpu_flavor(m), "resources": [entry(
-                GPU_RESOURCE, quota.gpus.get(m.model, 0),
-                borrow.gpus.get(m.model, 0) if borrow else None,
-            )]} for m in gpu_models],
-        })
+        groups.append(
+            {
+                "coveredResources": [GPU_RESOURCE],
+                "flavors": [
+                    {
+                        "name": gpu_flavor(m),
+                        "resources": [
+                            entry(
+                                GPU_RESOURCE,
+                                quota.gpus.get(m.model, 0),
+                                borrow.gpus.get(m.model, 0) if borrow else None,
+                            )
+                        ],
+                    }
+                    for m in gpu_models
+                ],
+            }
+        )
     mig_models = [m for m in gpu_models if m.mig_profiles]
     # Kueue needs every flavor of a group to list every covered resource; a model
     # without a profile gets a zero quota for it.
     profiles = sorted({p for m in mig_models for p in m.mig_profiles})
     if mig_models:
-        groups.append({
-            "coveredResources": [f"nvidia.com/mig-{p}" for p in profiles],
-            "flavors": [{"name": mig_flavor(m), "resources": [entry(
-                f"nvidia.com/mig-{p}", quota.mig.get(m.model, {}).get(p, 0),
-                borrow.mig.get(m.model, {}).get(p, 0) if borrow else None,
-            ) for p in profiles]} for m in mig_models],
-        })
+        groups.append(
+            {
+                "coveredResources": [f"nvidia.com/mig-{p}" for p in profiles],
+                "flavors": [
+                    {
+                        "name": mig_flavor(m),
+                        "resources": [
+                            entry(
+                                f"nvidia.com/mig-{p}",
+                                quota.mig.get(m.model, {}).get(p, 0),
+                                borrow.mig.get(m.model, {}).get(p, 0) if borrow else None,
+                            )
+                            for p in profiles
+                        ],
+                    }
+                    for m in mig_models
+                ],
+            }
+        )
     return groups
 
 
@@ -157,10 +189,15 @@ def cluster_queue_spec(args: KueueArgs, team: Team) -> dict:
     p = args.preemption
     return {
         "cohortName": args.cohort,
-        "namespaceSelector": {"matchExpressions": [{
-            "key": "kubernetes.io/metadata.name", "operator": "In",
-            "values": [team.namespace, *sorted(args.shared_namespaces)],
-        }]},
+        "namespaceSelector": {
+            "matchExpressions": [
+                {
+                    "key": "kubernetes.io/metadata.name",
+                    "operator": "In",
+                    "values": [team.namespace, *sorted(args.shared_namespaces)],
+                }
+            ]
+        },
         "queueingStrategy": "BestEffortFIFO",
         "resourceGroups": resource_groups(team.quota, team.borrowing_limit, args.gpu_models),
         "preemption": {
@@ -176,10 +213,12 @@ class TopLevelCustomResource(k8s.apiextensions.CustomResource):
     (WorkloadPriorityClass has top-level `value`); `CustomResource` only accepts `spec`."""
 
     def __init__(self, name: str, obj: dict, opts: pulumi.ResourceOptions):
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            version=k8s._utilities.get_version()))  # same provider plugin as CustomResource
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(version=k8s._utilities.get_version())
+        )  # same provider plugin as CustomResource
         pulumi.CustomResource.__init__(
-            self, f"kubernetes:{obj['apiVersion']}:{obj['kind']}", name, dict(obj), opts)
+            self, f"kubernetes:{obj['apiVersion']}:{obj['kind']}", name, dict(obj), opts
+        )
 
 
 class Kueue(pulumi.ComponentResource):
@@ -191,14 +230,25 @@ class Kueue(pulumi.ComponentResource):
         self.namespace = operator_namespace(self, name, args.namespace, "restricted")
         image = pin("kueue-image")
         self.release = pinned_release(
-            self, name, key="kueue", release_name="kueue", namespace=args.namespace,
+            self,
+            name,
+            key="kueue",
+            release_name="kueue",
+            namespace=args.namespace,
             values={
-                "controllerManager": {"manager": {
-                    "image": {"repository": f"{image.repository}/{image.name}",
-                              "tag": image.version, "pullPolicy": "IfNotPresent"},
-                    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
-                                  "limits": {"cpu": "1", "memory": "1Gi"}},
-                }},
+                "controllerManager": {
+                    "manager": {
+                        "image": {
+                            "repository": f"{image.repository}/{image.name}",
+                            "tag": image.version,
+                            "pullPolicy": "IfNotPresent",
+                        },
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "256Mi"},
+                            "limits": {"cpu": "1", "memory": "1Gi"},
+                        },
+                    }
+                },
                 "managerConfig": {"controllerManagerConfigYaml": manager_config(args)},
                 "enablePrometheus": False,
             },
@@ -211,16 +261,24 @@ class Kueue(pulumi.ComponentResource):
         self.flavors = {
             fname: k8s.apiextensions.CustomResource(
                 f"{name}-flavor-{fname}",
-                api_version=API_VERSION, kind="ResourceFlavor",
-                metadata={"name": fname}, spec=spec, opts=after_crds,
+                api_version=API_VERSION,
+                kind="ResourceFlavor",
+                metadata={"name": fname},
+                spec=spec,
+                opts=after_crds,
             )
             for fname, spec in flavor_specs(args).items()
         }
         self.priorities = [
             TopLevelCustomResource(
                 f"{name}-priority-{p.name}",
-                {"apiVersion": API_VERSION, "kind": "WorkloadPriorityClass",
-                 "metadata": {"name": p.name}, "value": p.value, "description": p.description},
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "WorkloadPriorityClass",
+                    "metadata": {"name": p.name},
+                    "value": p.value,
+                    "description": p.description,
+                },
                 opts=after_crds,
             )
             for p in args.priorities
@@ -231,39 +289,59 @@ class Kueue(pulumi.ComponentResource):
         self.cluster_queues = {
             t.name: k8s.apiextensions.CustomResource(
                 f"{name}-cq-{t.name}",
-                api_version=API_VERSION, kind="ClusterQueue",
-                metadata={"name": t.name}, spec=cluster_queue_spec(args, t), opts=flavors_ready,
+                api_version=API_VERSION,
+                kind="ClusterQueue",
+                metadata={"name": t.name},
+                spec=cluster_queue_spec(args, t),
+                opts=flavors_ready,
             )
             for t in args.teams
         }
         self.offload_queue = self._offload(name, args, flavors_ready)
-        self.register_outputs({
-            "namespace": args.namespace,
-            "cluster_queues": sorted(self.cluster_queues),
-            "flavors": sorted(self.flavors),
-        })
+        self.register_outputs(
+            {
+                "namespace": args.namespace,
+                "cluster_queues": sorted(self.cluster_queues),
+                "flavors": sorted(self.flavors),
+            }
+        )
 
     def _offload(self, name: str, args: KueueArgs, flavors_ready: pulumi.ResourceOptions):
         if args.offload is None:
             return None
         return k8s.apiextensions.CustomResource(
             f"{name}-cq-{OFFLOAD_QUEUE}",
-            api_version=API_VERSION, kind="ClusterQueue",
+            api_version=API_VERSION,
+            kind="ClusterQueue",
             metadata={"name": OFFLOAD_QUEUE},
             spec={
                 # Not in the cohort: remote capacity is never lent to on-site queues.
-                "namespaceSelector": {"matchExpressions": [{
-                    "key": "kubernetes.io/metadata.name", "operator": "In",
-                    "values": sorted(t.namespace for t in offload_teams(args.teams, args.offload)),
-                }]},
+                "namespaceSelector": {
+                    "matchExpressions": [
+                        {
+                            "key": "kubernetes.io/metadata.name",
+                            "operator": "In",
+                            "values": sorted(
+                                t.namespace for t in offload_teams(args.teams, args.offload)
+                            ),
+                        }
+                    ]
+                },
                 "queueingStrategy": "BestEffortFIFO",
-                "resourceGroups": [{
-                    "coveredResources": ["cpu", "memory"],
-                    "flavors": [{"name": INTERLINK_FLAVOR, "resources": [
-                        {"name": "cpu", "nominalQuota": args.offload.quota.cpu},
-                        {"name": "memory", "nominalQuota": args.offload.quota.memory},
-                    ]}],
-                }],
+                "resourceGroups": [
+                    {
+                        "coveredResources": ["cpu", "memory"],
+                        "flavors": [
+                            {
+                                "name": INTERLINK_FLAVOR,
+                                "resources": [
+                                    {"name": "cpu", "nominalQuota": args.offload.quota.cpu},
+                                    {"name": "memory", "nominalQuota": args.offload.quota.memory},
+                                ],
+                            }
+                        ],
+                    }
+                ],
             },
             opts=flavors_ready,
         )
@@ -294,18 +372,23 @@ class LocalQueues(pulumi.ComponentResource):
     `opts.depends_on`.
     """
 
-    def __init__(self, name: str, args: LocalQueuesArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: LocalQueuesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("ai4s:kueue:LocalQueues", name, None, opts)
         # the engine orders children after their parent's dependencies anyway; naming them
         # on each queue keeps the order visible in the rendered graph
         child = pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None))
         queues = [(t, t.name, t.name) for t in args.teams]
         if args.offload is not None:
-            queues += [(t, OFFLOAD_QUEUE, OFFLOAD_QUEUE) for t in offload_teams(args.teams, args.offload)]
+            queues += [
+                (t, OFFLOAD_QUEUE, OFFLOAD_QUEUE) for t in offload_teams(args.teams, args.offload)
+            ]
         self.queues = {
             f"{team.namespace}/{lq}": k8s.apiextensions.CustomResource(
                 f"{name}-{team.name}" + ("" if lq == team.name else f"-{lq}"),
-                api_version=API_VERSION, kind="LocalQueue",
+                api_version=API_VERSION,
+                kind="LocalQueue",
                 metadata={"name": lq, "namespace": team.namespace},
                 spec={"clusterQueue": cq},
                 opts=child,

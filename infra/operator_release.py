@@ -14,22 +14,42 @@ from infra.versions import helm_chart
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 
 
-def operator_namespace(parent: pulumi.Resource, name: str, namespace: str, pod_security: str,
-                       labels: dict[str, str] | None = None) -> k8s.core.v1.Namespace:
+def operator_namespace(
+    parent: pulumi.Resource,
+    name: str,
+    namespace: str,
+    pod_security: str,
+    labels: dict[str, str] | None = None,
+) -> k8s.core.v1.Namespace:
     """`<name>-ns`: the operator's namespace at the given Pod Security level."""
     if pod_security not in POD_SECURITY_LEVELS:
-        raise ValueError(f"pod_security: expected one of {POD_SECURITY_LEVELS}, got {pod_security!r}")
+        raise ValueError(
+            f"pod_security: expected one of {POD_SECURITY_LEVELS}, got {pod_security!r}"
+        )
     return k8s.core.v1.Namespace(
         f"{name}-ns",
-        metadata={"name": namespace, "labels": {
-            PSS_ENFORCE: pod_security, "app.kubernetes.io/part-of": "ai4s-platform", **(labels or {})}},
+        metadata={
+            "name": namespace,
+            "labels": {
+                PSS_ENFORCE: pod_security,
+                "app.kubernetes.io/part-of": "ai4s-platform",
+                **(labels or {}),
+            },
+        },
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
-def pinned_release(parent: pulumi.Resource, name: str, *, key: str, release_name: str,
-                   namespace: str, values: dict,
-                   depends_on: Sequence[pulumi.Resource]) -> k8s.helm.v3.Release:
+def pinned_release(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    key: str,
+    release_name: str,
+    namespace: str,
+    values: dict,
+    depends_on: Sequence[pulumi.Resource],
+) -> k8s.helm.v3.Release:
     """`<name>-release`: the chart pinned under `key` in infra/versions.py."""
     return k8s.helm.v3.Release(
         f"{name}-release",

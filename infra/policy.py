@@ -22,8 +22,15 @@ from typing import Any
 
 TENANT_LABEL = "ai4s.dev/tenant"
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
-RULES = ("no-privileged", "no-host-access", "non-root", "resources-set", "image-pinned",
-         "tenant-restricted", "tenant-isolated")
+RULES = (
+    "no-privileged",
+    "no-host-access",
+    "non-root",
+    "resources-set",
+    "image-pinned",
+    "tenant-restricted",
+    "tenant-isolated",
+)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -125,15 +132,25 @@ def check_tenants(objects: list[Mapping[str, Any]]) -> list[Violation]:
             continue
         ns, name = meta["name"], _name(obj)
         if labels.get(PSS_ENFORCE) != "restricted":
-            out.append(Violation(rule="tenant-restricted", object=name,
-                                 message=f"label {PSS_ENFORCE} must be 'restricted', got {labels.get(PSS_ENFORCE)!r}"))
+            out.append(
+                Violation(
+                    rule="tenant-restricted",
+                    object=name,
+                    message=f"label {PSS_ENFORCE} must be 'restricted', got {labels.get(PSS_ENFORCE)!r}",
+                )
+            )
         kinds = {o.get("kind") for o in by_ns.get(ns, [])}
         for needed in ("ResourceQuota", "LimitRange"):
             if needed not in kinds:
                 out.append(Violation(rule="tenant-isolated", object=name, message=f"no {needed}"))
         if not any(_is_default_deny(o) for o in by_ns.get(ns, [])):
-            out.append(Violation(rule="tenant-isolated", object=name,
-                                 message="no default-deny NetworkPolicy for Ingress and Egress"))
+            out.append(
+                Violation(
+                    rule="tenant-isolated",
+                    object=name,
+                    message="no default-deny NetworkPolicy for Ingress and Egress",
+                )
+            )
     return out
 
 
@@ -161,13 +178,23 @@ def check_helm_values(release: Mapping[str, Any]) -> list[Violation]:
                 here = f"{path}.{key}" if path else str(key)
                 if key in ("tag", "version") and isinstance(value, str) and "image" in path.lower():
                     if value in ("", "latest"):
-                        out.append(Violation(rule="image-pinned", object=name,
-                                             message=f"values.{here} is {value!r}"))
+                        out.append(
+                            Violation(
+                                rule="image-pinned",
+                                object=name,
+                                message=f"values.{here} is {value!r}",
+                            )
+                        )
                 elif key == "image" and isinstance(value, str):
                     problem = _image_problem(value)
                     if problem:
-                        out.append(Violation(rule="image-pinned", object=name,
-                                             message=f"values.{here}: {problem}"))
+                        out.append(
+                            Violation(
+                                rule="image-pinned",
+                                object=name,
+                                message=f"values.{here}: {problem}",
+                            )
+                        )
                 else:
                     walk(value, here)
         elif isinstance(node, list):
@@ -178,7 +205,9 @@ def check_helm_values(release: Mapping[str, Any]) -> list[Violation]:
     return out
 
 
-def check(objects: Iterable[Mapping[str, Any]], releases: Iterable[Mapping[str, Any]] = ()) -> list[Violation]:
+def check(
+    objects: Iterable[Mapping[str, Any]], releases: Iterable[Mapping[str, Any]] = ()
+) -> list[Violation]:
     """Every violation in a rendered stack (an empty list means all policies pass)."""
     objects = list(objects)
     out: list[Violation] = []

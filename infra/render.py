@@ -57,13 +57,19 @@ class RecordingMonitor(mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = _sync_await(_deserialize(request.object))
-            self.registrations.append(Registration(
-                type=request.type, name=request.name, urn=response.urn, parent=request.parent,
-                custom=bool(request.custom), inputs=inputs,
-                dependencies=tuple(request.dependencies),
-                delete_before_replace=bool(request.deleteBeforeReplace),
-                retain_on_delete=bool(request.retainOnDelete),
-            ))
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    inputs=inputs,
+                    dependencies=tuple(request.dependencies),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    retain_on_delete=bool(request.retainOnDelete),
+                )
+            )
         return response
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
@@ -120,7 +126,9 @@ def load_stack_config(config_file: Path) -> dict[str, str]:
     flat = {}
     for key, value in values.items():
         if ":" not in key:
-            raise ValueError(f"{config_file}: config key {key!r} needs a namespace, e.g. ai4s:{key}")
+            raise ValueError(
+                f"{config_file}: config key {key!r} needs a namespace, e.g. ai4s:{key}"
+            )
         if isinstance(value, Mapping) and "secure" in value:
             raise ValueError(f"{config_file}: {key} is a Pulumi secret; render needs a plain value")
         flat[key] = value if isinstance(value, str) else json.dumps(value)
@@ -155,7 +163,9 @@ def run_stack(stack: str, config_file: Path | None = None) -> tuple[RecordingMon
     try:
         monitor = run_under_mocks(
             lambda: runpy.run_path(str(main), run_name="__main__"),
-            config=load_stack_config(config_file), project=project, stack=stack,
+            config=load_stack_config(config_file),
+            project=project,
+            stack=stack,
         )
     finally:
         sys.path.remove(str(stack_dir))
@@ -169,7 +179,9 @@ def kubernetes_objects(registrations: list[Registration]) -> list[dict]:
         if r.type.startswith(_NON_OBJECT_PREFIXES) or r.type in HELM_RELEASE_TYPES:
             continue
         if not r.type.startswith("kubernetes:"):
-            raise ValueError(f"render: resource {r.name!r} has type {r.type!r}, which render cannot write")
+            raise ValueError(
+                f"render: resource {r.name!r} has type {r.type!r}, which render cannot write"
+            )
         obj = {k: _plain(v) for k, v in r.inputs.items() if v is not None}
         if "apiVersion" not in obj or "kind" not in obj:
             raise ValueError(f"render: resource {r.name!r} ({r.type}) has no apiVersion/kind")
@@ -201,14 +213,18 @@ def _plain(value: Any) -> Any:
 
 def helm_releases(registrations: list[Registration]) -> list[dict]:
     """Each Helm release as chart, version, repository, namespace and values."""
-    return [{
-        "name": r.inputs.get("name", r.name),
-        "namespace": r.inputs.get("namespace", "default"),
-        "chart": _plain(r.inputs["chart"]),
-        "version": r.inputs.get("version", ""),
-        "repository": (r.inputs.get("repositoryOpts") or {}).get("repo", ""),
-        "values": _plain(r.inputs.get("values") or {}),
-    } for r in registrations if r.type in HELM_RELEASE_TYPES]
+    return [
+        {
+            "name": r.inputs.get("name", r.name),
+            "namespace": r.inputs.get("namespace", "default"),
+            "chart": _plain(r.inputs["chart"]),
+            "version": r.inputs.get("version", ""),
+            "repository": (r.inputs.get("repositoryOpts") or {}).get("repo", ""),
+            "values": _plain(r.inputs.get("values") or {}),
+        }
+        for r in registrations
+        if r.type in HELM_RELEASE_TYPES
+    ]
 
 
 def object_filename(obj: Mapping[str, Any]) -> str:
@@ -221,7 +237,10 @@ def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> 
     """Render stacks/<stack> under mocks into out_dir (objects/, releases/, graph.json)."""
     monitor, _ = run_stack(stack, config_file)
     regs = monitor.registrations
-    objects, releases = kubernetes_objects(regs), helm_releases(regs)
+    # Resources register concurrently, so their order varies run to run; sort everything
+    # written so that two renders of the same config are byte-identical.
+    objects = sorted(kubernetes_objects(regs), key=object_filename)
+    releases = sorted(helm_releases(regs), key=lambda r: (r["namespace"], r["name"]))
     out_dir = Path(out_dir)
     for sub in ("objects", "releases"):  # a previous render's leftovers would be validated too
         for stale in (out_dir / sub).glob("*.yaml"):
@@ -235,15 +254,32 @@ def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> 
         seen.add(name)
         files.append(_write(out_dir / "objects" / name, yaml.safe_dump(obj, sort_keys=True)))
     for rel in releases:
-        files.append(_write(out_dir / "releases" / f"{rel['namespace']}.{rel['name']}.yaml",
-                            yaml.safe_dump(rel, sort_keys=True)))
-    graph = [{"urn": r.urn, "type": r.type, "parent": r.parent,
-              "dependencies": list(r.dependencies)} for r in regs]
+        files.append(
+            _write(
+                out_dir / "releases" / f"{rel['namespace']}.{rel['name']}.yaml",
+                yaml.safe_dump(rel, sort_keys=True),
+            )
+        )
+    graph = [
+        {"urn": r.urn, "type": r.type, "parent": r.parent, "dependencies": sorted(r.dependencies)}
+        for r in sorted(regs, key=lambda r: r.urn)
+    ]
     files.append(_write(out_dir / "graph.json", json.dumps(graph, indent=1, sort_keys=True)))
-    files.append(_write(out_dir / "outputs.json",
-                        json.dumps(monitor.stack_outputs, indent=1, sort_keys=True, default=str)))
-    return RenderResult(stack=stack, out_dir=out_dir, objects=objects, releases=releases,
-                        registrations=regs, outputs=dict(monitor.stack_outputs), files=files)
+    files.append(
+        _write(
+            out_dir / "outputs.json",
+            json.dumps(monitor.stack_outputs, indent=1, sort_keys=True, default=str),
+        )
+    )
+    return RenderResult(
+        stack=stack,
+        out_dir=out_dir,
+        objects=objects,
+        releases=releases,
+        registrations=regs,
+        outputs=dict(monitor.stack_outputs),
+        files=files,
+    )
 
 
 def _write(path: Path, text: str) -> Path:

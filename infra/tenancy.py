@@ -24,22 +24,46 @@ from infra.policy import PSS_ENFORCE, TENANT_LABEL
 # What team members may do in their namespace: run batch work through the operators the
 # platform installs, read what runs, never touch quotas, policies or RBAC.
 MEMBER_RULES = (
-    {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "events"],
-     "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims", "secrets"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["batch"], "resources": ["jobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["trainer.kubeflow.org"], "resources": ["trainjobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["kubeflow.org"], "resources": ["mpijobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["ray.io"], "resources": ["rayjobs", "rayclusters"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues", "workloads"],
-     "verbs": ["get", "list", "watch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "pods/log", "services", "events"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps", "persistentvolumeclaims", "secrets"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["jobset.x-k8s.io"],
+        "resources": ["jobsets"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["trainer.kubeflow.org"],
+        "resources": ["trainjobs"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["kubeflow.org"],
+        "resources": ["mpijobs"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["ray.io"],
+        "resources": ["rayjobs", "rayclusters"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["kueue.x-k8s.io"],
+        "resources": ["localqueues", "workloads"],
+        "verbs": ["get", "list", "watch"],
+    },
 )
 
 
@@ -80,7 +104,9 @@ def _format(resource: str, value: Decimal) -> str:
     return str(int(value))
 
 
-def team_ceiling(team: Team, teams: tuple[Team, ...], resources: tuple[str, ...] = ()) -> dict[str, str]:
+def team_ceiling(
+    team: Team, teams: tuple[Team, ...], resources: tuple[str, ...] = ()
+) -> dict[str, str]:
     """The most Kueue can ever admit for `team`, per resource: nominal quota plus the
     borrowing limit, or the whole cohort when borrowing is unlimited."""
     own = _totals(team.quota, resources)
@@ -120,27 +146,55 @@ def network_policies(team: Team, args: TenancyArgs) -> dict[str, dict]:
         "allow-dns": {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [{
-                "to": [{"namespaceSelector": {"matchLabels": {ns_selector: "kube-system"}},
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            }],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {"matchLabels": {ns_selector: "kube-system"}},
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
         },
         "allow-monitoring-scrape": {
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {
-                "matchLabels": {ns_selector: args.monitoring_namespace}}}]}],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {ns_selector: args.monitoring_namespace}
+                            }
+                        }
+                    ]
+                }
+            ],
         },
     }
     if args.platform_namespaces:
         policies["allow-platform-egress"] = {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": {"matchExpressions": [{
-                "key": ns_selector, "operator": "In",
-                "values": sorted(args.platform_namespaces),
-            }]}}]}],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchExpressions": [
+                                    {
+                                        "key": ns_selector,
+                                        "operator": "In",
+                                        "values": sorted(args.platform_namespaces),
+                                    }
+                                ]
+                            }
+                        }
+                    ]
+                }
+            ],
         }
     return policies
 
@@ -157,14 +211,17 @@ class Tenancy(pulumi.ComponentResource):
             prefix = f"{name}-{team.name}"
             ns = k8s.core.v1.Namespace(
                 f"{prefix}-ns",
-                metadata={"name": team.namespace, "labels": {
-                    TENANT_LABEL: "true",
-                    "ai4s.dev/team": team.name,
-                    PSS_ENFORCE: "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                }},
+                metadata={
+                    "name": team.namespace,
+                    "labels": {
+                        TENANT_LABEL: "true",
+                        "ai4s.dev/team": team.name,
+                        PSS_ENFORCE: "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                        "pod-security.kubernetes.io/warn": "restricted",
+                        "pod-security.kubernetes.io/audit": "restricted",
+                    },
+                },
                 opts=after,
             )
             self.namespaces[team.name] = ns
@@ -178,11 +235,15 @@ class Tenancy(pulumi.ComponentResource):
             k8s.core.v1.LimitRange(
                 f"{prefix}-limits",
                 metadata={"name": "container-defaults", "namespace": team.namespace},
-                spec={"limits": [{
-                    "type": "Container",
-                    "defaultRequest": dict(args.default_request),
-                    "default": dict(args.default_limit),
-                }]},
+                spec={
+                    "limits": [
+                        {
+                            "type": "Container",
+                            "defaultRequest": dict(args.default_request),
+                            "default": dict(args.default_limit),
+                        }
+                    ]
+                },
                 opts=in_ns,
             )
             for pname, spec in network_policies(team, args).items():
@@ -202,8 +263,11 @@ class Tenancy(pulumi.ComponentResource):
                 k8s.rbac.v1.RoleBinding(
                     f"{prefix}-member-binding",
                     metadata={"name": "team-members", "namespace": team.namespace},
-                    role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                              "name": "team-member"},
+                    role_ref={
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": "team-member",
+                    },
                     subjects=[_subject(m) for m in team.members],
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, role]),
                 )

@@ -23,8 +23,10 @@ ANCESTOR_LABEL = {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
 # Both runtimes run as this uid: it owns /home/mpiuser in the MPI image, and restricted
 # Pod Security needs some non-root uid for images (like pytorch/pytorch) that default to root.
 RUNTIME_UID = 1000
-CONTROLLER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"},
-                        "limits": {"cpu": "1", "memory": "1Gi"}}
+CONTROLLER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -60,11 +62,20 @@ def restricted_container(name: str, image: str, resources: dict, **extra) -> dic
 
 
 def _job(container: dict, labels: dict | None = None) -> dict:
-    template = {"spec": {"template": {"spec": {
-        "securityContext": {"runAsNonRoot": True, "runAsUser": RUNTIME_UID,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [container],
-    }}}}
+    template = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUNTIME_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                }
+            }
+        }
+    }
     if labels:
         template["metadata"] = {"labels": labels}
     return template
@@ -73,35 +84,64 @@ def _job(container: dict, labels: dict | None = None) -> dict:
 def torch_runtime(args: TrainerArgs, resources: dict) -> dict:
     return {
         "mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
-        "template": {"spec": {"replicatedJobs": [{
-            "name": "node", "replicas": 1,
-            "template": _job(restricted_container("node", args.torch_image, resources),
-                             ANCESTOR_LABEL),
-        }]}},
+        "template": {
+            "spec": {
+                "replicatedJobs": [
+                    {
+                        "name": "node",
+                        "replicas": 1,
+                        "template": _job(
+                            restricted_container("node", args.torch_image, resources),
+                            ANCESTOR_LABEL,
+                        ),
+                    }
+                ]
+            }
+        },
     }
 
 
 def mpi_runtime(args: TrainerArgs, resources: dict) -> dict:
     ssh = {"tcpSocket": {"port": 2222}, "initialDelaySeconds": 5}
     spec = {
-        "mlPolicy": {"numNodes": 1, "mpi": {
-            "numProcPerNode": 1, "mpiImplementation": "OpenMPI",
-            "sshAuthMountPath": "/home/mpiuser/.ssh", "runLauncherAsNode": True,
-        }},
-        "template": {"spec": {
-            "network": {"publishNotReadyAddresses": True},
-            "successPolicy": {"operator": "All", "targetReplicatedJobs": ["launcher"]},
-            "replicatedJobs": [
-                {"name": "launcher", "replicas": 1,
-                 "template": _job(restricted_container("node", args.mpi_image, resources),
-                                  ANCESTOR_LABEL)},
-                {"name": "node", "replicas": 1,
-                 "template": _job(restricted_container(
-                     "node", args.mpi_image, resources,
-                     command=["/usr/sbin/sshd"], args=["-De", "-f", "/home/mpiuser/.sshd_config"],
-                     readinessProbe=ssh))},
-            ],
-        }},
+        "mlPolicy": {
+            "numNodes": 1,
+            "mpi": {
+                "numProcPerNode": 1,
+                "mpiImplementation": "OpenMPI",
+                "sshAuthMountPath": "/home/mpiuser/.ssh",
+                "runLauncherAsNode": True,
+            },
+        },
+        "template": {
+            "spec": {
+                "network": {"publishNotReadyAddresses": True},
+                "successPolicy": {"operator": "All", "targetReplicatedJobs": ["launcher"]},
+                "replicatedJobs": [
+                    {
+                        "name": "launcher",
+                        "replicas": 1,
+                        "template": _job(
+                            restricted_container("node", args.mpi_image, resources), ANCESTOR_LABEL
+                        ),
+                    },
+                    {
+                        "name": "node",
+                        "replicas": 1,
+                        "template": _job(
+                            restricted_container(
+                                "node",
+                                args.mpi_image,
+                                resources,
+                                command=["/usr/sbin/sshd"],
+                                args=["-De", "-f", "/home/mpiuser/.sshd_config"],
+                                readinessProbe=ssh,
+                            )
+                        ),
+                    },
+                ],
+            }
+        },
     }
     if args.gang_scheduler == "volcano":
         spec["podGroupPolicy"] = {"volcano": {}}
@@ -114,10 +154,16 @@ class Trainer(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:trainer:Trainer", name, None, opts)
         resources = args.container_resources or {
-            "requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+            "requests": {"cpu": "500m", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "4Gi"},
+        }
         self.namespace = operator_namespace(self, name, args.namespace, "restricted")
         self.release = pinned_release(
-            self, name, key="trainer", release_name="kubeflow-trainer", namespace=args.namespace,
+            self,
+            name,
+            key="trainer",
+            release_name="kubeflow-trainer",
+            namespace=args.namespace,
             values={
                 "image": {"tag": pin("trainer").app_version},
                 "jobset": {"install": True},
@@ -131,9 +177,11 @@ class Trainer(pulumi.ComponentResource):
         self.runtimes = {
             rname: k8s.apiextensions.CustomResource(
                 f"{name}-runtime-{rname}",
-                api_version=API_VERSION, kind="ClusterTrainingRuntime",
+                api_version=API_VERSION,
+                kind="ClusterTrainingRuntime",
                 metadata={"name": rname, "labels": {"trainer.kubeflow.org/framework": framework}},
-                spec=spec, opts=after_crds,
+                spec=spec,
+                opts=after_crds,
             )
             for rname, framework, spec in (
                 (TORCH_RUNTIME, "torch", torch_runtime(args, resources)),

@@ -55,7 +55,9 @@ def _builtin_validator(api_version: str, kind: str) -> jsonschema.Draft202012Val
     schema_dir = f"kubernetes-json-schema/v{version}-local-strict"
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = schema_contents(f"{schema_dir}/{kind.lower()}-{group}.json", KUBERNETES_VALIDATION_TARGET)
+        schema = schema_contents(
+            f"{schema_dir}/{kind.lower()}-{group}.json", KUBERNETES_VALIDATION_TARGET
+        )
     except FileNotFoundError:
         return None
     definitions = schema_contents(f"{schema_dir}/_definitions.json", KUBERNETES_VALIDATION_TARGET)
@@ -68,8 +70,10 @@ def _builtin_errors(obj: Mapping[str, Any]) -> list[str] | None:
     validator = _builtin_validator(str(obj["apiVersion"]), str(obj["kind"]))
     if validator is None:
         return None
-    return [f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
-            for e in sorted(validator.iter_errors(dict(obj)), key=lambda e: list(map(str, e.path)))]
+    return [
+        f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+        for e in sorted(validator.iter_errors(dict(obj)), key=lambda e: list(map(str, e.path)))
+    ]
 
 
 def validate_object(obj: Mapping[str, Any]) -> list[Finding]:
@@ -100,17 +104,23 @@ def _cluster_queue_rules(cq: Mapping[str, Any]) -> list[str]:
         for j, flavor in enumerate(group.get("flavors") or []):
             names = [r.get("name") for r in flavor.get("resources") or []]
             if names != covered:
-                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: resources {names} must "
-                             f"match coveredResources {covered} in order")
+                found.append(
+                    f"spec.resourceGroups[{i}].flavors[{j}]: resources {names} must "
+                    f"match coveredResources {covered} in order"
+                )
             if flavor.get("name") in seen:
-                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: flavor "
-                             f"{flavor.get('name')!r} already used by another resource group")
+                found.append(
+                    f"spec.resourceGroups[{i}].flavors[{j}]: flavor "
+                    f"{flavor.get('name')!r} already used by another resource group"
+                )
             seen.add(flavor.get("name"))
             if not spec.get("cohortName") and any(
                 "borrowingLimit" in r or "lendingLimit" in r for r in flavor.get("resources") or []
             ):
-                found.append(f"spec.resourceGroups[{i}].flavors[{j}]: borrowingLimit and "
-                             "lendingLimit need spec.cohortName")
+                found.append(
+                    f"spec.resourceGroups[{i}].flavors[{j}]: borrowingLimit and "
+                    "lendingLimit need spec.cohortName"
+                )
     return found
 
 
@@ -128,9 +138,12 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
         present = key in labels
-        if ((op == "In" and labels.get(key) not in values)
-                or (op == "NotIn" and present and labels[key] in values)
-                or (op == "Exists" and not present) or (op == "DoesNotExist" and present)):
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and present and labels[key] in values)
+            or (op == "Exists" and not present)
+            or (op == "DoesNotExist" and present)
+        ):
             return False
     return True
 
@@ -148,36 +161,58 @@ def _namespace_labels(objects: list[Mapping[str, Any]]) -> dict[str, dict[str, s
 def check_references(objects: list[Mapping[str, Any]]) -> list[Finding]:
     """Cross-object checks: what an object names must exist in the same render, and a
     LocalQueue's namespace must be one its ClusterQueue admits."""
+
     def names(kind: str) -> set[str]:
         return {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == kind}
 
     ns_labels = _namespace_labels(objects)
     namespaces = set(ns_labels)
     flavors = names("ResourceFlavor")
-    queues = {(o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ClusterQueue"}
+    queues = {
+        (o.get("metadata") or {}).get("name"): o for o in objects if o.get("kind") == "ClusterQueue"
+    }
     found = []
     for obj in objects:
         kind, spec = obj.get("kind"), obj.get("spec") or {}
         ns = (obj.get("metadata") or {}).get("namespace")
         if ns and ns not in namespaces:
-            found.append(Finding(object=describe(obj), message=f"namespace {ns!r} is not created by this stack"))
+            found.append(
+                Finding(
+                    object=describe(obj), message=f"namespace {ns!r} is not created by this stack"
+                )
+            )
         if kind == "ClusterQueue" and obj.get("apiVersion", "").startswith("kueue.x-k8s.io/"):
             found += [Finding(object=describe(obj), message=m) for m in _cluster_queue_rules(obj)]
             for group in spec.get("resourceGroups") or []:
                 for flavor in group.get("flavors") or []:
                     if flavor.get("name") not in flavors:
-                        found.append(Finding(object=describe(obj),
-                                             message=f"ResourceFlavor {flavor.get('name')!r} does not exist"))
+                        found.append(
+                            Finding(
+                                object=describe(obj),
+                                message=f"ResourceFlavor {flavor.get('name')!r} does not exist",
+                            )
+                        )
         if kind == "LocalQueue":
             cq = queues.get(spec.get("clusterQueue"))
             if cq is None:
-                found.append(Finding(object=describe(obj),
-                                     message=f"ClusterQueue {spec.get('clusterQueue')!r} does not exist"))
+                found.append(
+                    Finding(
+                        object=describe(obj),
+                        message=f"ClusterQueue {spec.get('clusterQueue')!r} does not exist",
+                    )
+                )
             elif ns in ns_labels and not selector_matches(
-                    (cq.get("spec") or {}).get("namespaceSelector"), ns_labels[ns]):
-                found.append(Finding(object=describe(obj), message=(
-                    f"ClusterQueue {spec.get('clusterQueue')!r} does not admit namespace {ns!r} "
-                    "(spec.namespaceSelector); its workloads would never be admitted")))
+                (cq.get("spec") or {}).get("namespaceSelector"), ns_labels[ns]
+            ):
+                found.append(
+                    Finding(
+                        object=describe(obj),
+                        message=(
+                            f"ClusterQueue {spec.get('clusterQueue')!r} does not admit namespace {ns!r} "
+                            "(spec.namespaceSelector); its workloads would never be admitted"
+                        ),
+                    )
+                )
     return found
 
 

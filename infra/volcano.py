@@ -43,10 +43,16 @@ class Volcano(pulumi.ComponentResource):
         # the admission webhook and scheduler run unprivileged; baseline is enough
         self.namespace = operator_namespace(self, name, args.namespace, "baseline")
         self.release = pinned_release(
-            self, name, key="volcano", release_name="volcano", namespace=args.namespace,
+            self,
+            name,
+            key="volcano",
+            release_name="volcano",
+            namespace=args.namespace,
             values={
-                "basic": {"image_tag_version": pin("volcano").app_version,
-                          "image_pull_policy": "IfNotPresent"},
+                "basic": {
+                    "image_tag_version": pin("volcano").app_version,
+                    "image_pull_policy": "IfNotPresent",
+                },
                 "custom": {"metrics_enable": True, "leader_elect_enable": False},
             },
             depends_on=[self.namespace],
@@ -54,7 +60,8 @@ class Volcano(pulumi.ComponentResource):
         self.queues = {
             team.name: k8s.apiextensions.CustomResource(
                 f"{name}-queue-{team.name}",
-                api_version=API_VERSION, kind="Queue",
+                api_version=API_VERSION,
+                kind="Queue",
                 metadata={"name": team.name},
                 spec={"weight": 1, "reclaimable": True, "capability": dict(cap)},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),

@@ -61,7 +61,9 @@ class CrdSchema:
         validator = jsonschema.Draft202012Validator(self.schema)
         found = [
             f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
-            for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+            for e in sorted(
+                validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))
+            )
         ]
         namespace = (obj.get("metadata") or {}).get("namespace")
         if self.scope == "Cluster" and namespace:
@@ -78,8 +80,15 @@ class CrdSchema:
                     name = (obj.get("metadata") or {}).get("name", "embedded")
                     meta = dict(template.get("metadata") or {})
                     meta.setdefault("name", name)
-                    yield where, {"apiVersion": emb.api_version, "kind": emb.kind,
-                                  "metadata": meta, "spec": template.get("spec") or {}}
+                    yield (
+                        where,
+                        {
+                            "apiVersion": emb.api_version,
+                            "kind": emb.kind,
+                            "metadata": meta,
+                            "spec": template.get("spec") or {},
+                        },
+                    )
 
 
 def _walk(node: Any, parts: list[str], where: str) -> Iterator[tuple[str, Any]]:
@@ -111,8 +120,14 @@ def load(path: Path) -> CrdSchema:
     schema = dict(raw["schema"])
     if "$defs" in raw:  # shared definitions live beside the schema, referenced as #/$defs/...
         schema["$defs"] = raw["$defs"]
-    return CrdSchema(api_version=raw["apiVersion"], kind=raw["kind"], scope=raw["scope"],
-                     schema=schema, embedded=embedded, source=path)
+    return CrdSchema(
+        api_version=raw["apiVersion"],
+        kind=raw["kind"],
+        scope=raw["scope"],
+        schema=schema,
+        embedded=embedded,
+        source=path,
+    )
 
 
 @functools.cache

@@ -49,7 +49,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path):
     assert result.exit_code == 2 and "unknown stack 'mars'" in result.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("config:\n  ai4s:compute:\n    teams:\n      - {name: a, quota: {cpu: '1'}}\n")
-    result = runner.invoke(app, ["render", "--stack", "local", "--out", str(tmp_path / "o"), "--config", str(bad)])
+    result = runner.invoke(
+        app, ["render", "--stack", "local", "--out", str(tmp_path / "o"), "--config", str(bad)]
+    )
     assert result.exit_code == 2
     assert "compute.teams[0].namespace: required" in result.output
     assert "Traceback" not in result.output

@@ -30,21 +30,32 @@ def test_gpu_config_is_typed():
     assert cfg.gpu.sharing == "mig" and cfg.gpu.models[0].mig_profiles == ("1g.10gb", "3g.40gb")
     assert cfg.teams[0].quota.mig == {"a100-80gb": {"1g.10gb": 7, "3g.40gb": 2}}
     assert cfg.offload.teams == ("climate",)
-    assert cfg.preemption == Preemption(within_cluster_queue="LowerPriority",
-                                        reclaim_within_cohort="Any", borrow_within_cohort="LowerPriority")
+    assert cfg.preemption == Preemption(
+        within_cluster_queue="LowerPriority",
+        reclaim_within_cohort="Any",
+        borrow_within_cohort="LowerPriority",
+    )
 
 
 BAD = [
     ("teams.0.quota.cpu", "-2", "compute.teams[0].quota.cpu"),
     ("teams.1.quota.memory", "lots", "compute.teams[1].quota.memory"),
-    ("teams.0.borrowingLimit.gpus", {"a100-80gb": -1}, "compute.teams[0].borrowingLimit.gpus.a100-80gb"),
+    (
+        "teams.0.borrowingLimit.gpus",
+        {"a100-80gb": -1},
+        "compute.teams[0].borrowingLimit.gpus.a100-80gb",
+    ),
     ("gpu.models.0.model", "rtx-9090", "compute.gpu.models[0].model"),
     ("gpu.models.0.migProfiles", ["9g.99gb"], "compute.gpu.models[0].migProfiles"),
     ("teams.0.namespace", DELETE, "compute.teams[0].namespace: required"),
     ("teams.0.namespace", "Team_Climate", "compute.teams[0].namespace"),
     ("teams.0.members", ["alice"], "compute.teams[0].members[0]"),
     ("teams.0.quota.gpus", {"t4": 1}, "compute.teams[0].quota.gpus.t4"),
-    ("teams.0.quota.mig", {"a100-80gb": {"7g.80gb": 1}}, "compute.teams[0].quota.mig.a100-80gb.7g.80gb"),
+    (
+        "teams.0.quota.mig",
+        {"a100-80gb": {"7g.80gb": 1}},
+        "compute.teams[0].quota.mig.a100-80gb.7g.80gb",
+    ),
     ("gangScheduler", "slurm", "compute.gangScheduler"),
     ("gpu.sharing", "vgpu", "compute.gpu.sharing"),
     ("gpu.timeSlicingReplicas", 1, "compute.gpu.timeSlicingReplicas"),
@@ -55,12 +66,18 @@ BAD = [
     ("teams.1.name", "climate", "compute.teams[].name: duplicate 'climate'"),
     ("teams", [], "compute.teams: at least one team"),
     ("quotas", {}, "compute.quotas: unknown key"),
-    ("sharedQueueNamespaces", ["team-climate"], "compute.sharedQueueNamespaces: 'team-climate' is a team namespace"),
+    (
+        "sharedQueueNamespaces",
+        ["team-climate"],
+        "compute.sharedQueueNamespaces: 'team-climate' is a team namespace",
+    ),
     ("teams.0.quota.gpu", 1, "compute.teams[0].quota.gpu: unknown key"),
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[b[0] + ":" + str(b[1])[:12] for b in BAD])
+@pytest.mark.parametrize(
+    ("path", "value", "message"), BAD, ids=[b[0] + ":" + str(b[1])[:12] for b in BAD]
+)
 def test_bad_value_fails_naming_the_key(path, value, message):
     with pytest.raises(ValueError) as err:
         ComputeConfig.from_mapping(mutated(committed("gpu"), path, value))

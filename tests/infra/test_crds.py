@@ -31,21 +31,31 @@ def emitted() -> dict[str, dict]:
 
     def program():
         offload = Offload(quota=Quota(cpu="8", memory="16Gi"))
-        Kueue("k", KueueArgs(cohort="ai4s", teams=TEAMS, priorities=PRIORITIES, gpu_models=(A100_MIG, H100),
-                             offload=offload))
+        Kueue(
+            "k",
+            KueueArgs(
+                cohort="ai4s",
+                teams=TEAMS,
+                priorities=PRIORITIES,
+                gpu_models=(A100_MIG, H100),
+                offload=offload,
+            ),
+        )
         LocalQueues("q", LocalQueuesArgs(teams=TEAMS, offload=offload))
         Volcano("v", VolcanoArgs(teams=TEAMS, capabilities=[{"cpu": "4"}, {"cpu": "2"}]))
         Trainer("t", TrainerArgs(gang_scheduler="volcano"))
 
     objects = kubernetes_objects(run_under_mocks(program).registrations)
-    found: dict[str, dict] = {}
-    for o in objects:
-        if o["kind"] == "ResourceFlavor" and o["metadata"]["name"] != "gpu-h100-80gb":
-            continue  # keep the flavor with tolerations
-        if o["kind"] == "ClusterTrainingRuntime" and o["metadata"]["name"] != "ai4s-mpi":
-            continue
-        found.setdefault(o["kind"], o)
-    return found
+    # Registration order is not deterministic; pick the richest object of each kind by name.
+    chosen = {
+        "ResourceFlavor": "gpu-h100-80gb",
+        "ClusterTrainingRuntime": "ai4s-mpi",
+        "ClusterQueue": "climate",
+        "LocalQueue": "climate",
+        "Queue": "climate",
+        "WorkloadPriorityClass": "high",
+    }
+    return {o["kind"]: o for o in objects if chosen.get(o["kind"]) == o["metadata"]["name"]}
 
 
 def test_registry_holds_every_kind_we_emit():
@@ -67,12 +77,26 @@ BROKEN = [
     ("ResourceFlavor", "metadata.namespace", "team-a", "cluster-scoped"),
     ("ClusterQueue", "spec.cohort", "ai4s", "spec"),  # v1beta1 field name, gone in v1beta2
     ("ClusterQueue", "spec.queueingStrategy", "LIFO", "queueingStrategy"),
-    ("ClusterQueue", "spec.resourceGroups.0.flavors.0.resources.0.nominalQuota", "-1", "nominalQuota"),
-    ("ClusterQueue", "spec.resourceGroups.0.flavors.0.resources.0.nominalQuota", DELETE, "nominalQuota"),
+    (
+        "ClusterQueue",
+        "spec.resourceGroups.0.flavors.0.resources.0.nominalQuota",
+        "-1",
+        "nominalQuota",
+    ),
+    (
+        "ClusterQueue",
+        "spec.resourceGroups.0.flavors.0.resources.0.nominalQuota",
+        DELETE,
+        "nominalQuota",
+    ),
     ("ClusterQueue", "spec.resourceGroups.0.coveredResources", [], "coveredResources"),
     ("ClusterQueue", "spec.preemption.withinClusterQueue", "Always", "withinClusterQueue"),
-    ("ClusterQueue", "spec.preemption",
-     {"reclaimWithinCohort": "Never", "borrowWithinCohort": {"policy": "LowerPriority"}}, "policy"),
+    (
+        "ClusterQueue",
+        "spec.preemption",
+        {"reclaimWithinCohort": "Never", "borrowWithinCohort": {"policy": "LowerPriority"}},
+        "policy",
+    ),
     ("ClusterQueue", "spec.cohortName", "Not_A_Name", "cohortName"),
     ("LocalQueue", "spec.clusterQueue", DELETE, "clusterQueue"),
     ("LocalQueue", "metadata.namespace", DELETE, "namespaced"),
@@ -83,7 +107,12 @@ BROKEN = [
     ("Queue", "spec.weight", 0, "weight"),
     ("Queue", "spec.capability.cpu", "-4", "capability"),
     ("Queue", "spec.reclaimable", "yes", "reclaimable"),
-    ("ClusterTrainingRuntime", "spec.mlPolicy.mpi.mpiImplementation", "MVAPICH", "mpiImplementation"),
+    (
+        "ClusterTrainingRuntime",
+        "spec.mlPolicy.mpi.mpiImplementation",
+        "MVAPICH",
+        "mpiImplementation",
+    ),
     ("ClusterTrainingRuntime", "spec.mlPolicy.torch", {}, "mlPolicy"),  # two policies at once
     ("ClusterTrainingRuntime", "spec.mlPolicy.numNodes", 0, "numNodes"),
     ("ClusterTrainingRuntime", "spec.podGroupPolicy.coscheduling", {}, "podGroupPolicy"),
@@ -94,8 +123,11 @@ BROKEN = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path", "value", "needle"), BROKEN,
-                         ids=[f"{b[0]}:{b[1].split('.')[-1]}" for b in BROKEN])
+@pytest.mark.parametrize(
+    ("kind", "path", "value", "needle"),
+    BROKEN,
+    ids=[f"{b[0]}:{b[1].split('.')[-1]}" for b in BROKEN],
+)
 def test_broken_object_is_rejected(emitted, kind, path, value, needle):
     findings = validate_object(mutated(emitted[kind], path, value))
     assert findings, f"{kind} with {path}={value!r} was accepted"
@@ -122,7 +154,9 @@ def test_duplicate_registration_is_refused(tmp_path: Path):
 
 
 def test_invalid_schema_file_is_refused(tmp_path: Path):
-    (tmp_path / "x.yaml").write_text("apiVersion: a/v1\nkind: X\nscope: Cluster\nschema: {type: 12}\n")
+    (tmp_path / "x.yaml").write_text(
+        "apiVersion: a/v1\nkind: X\nscope: Cluster\nschema: {type: 12}\n"
+    )
     with pytest.raises(Exception, match="12"):
         crds.registry(tmp_path)
     (tmp_path / "x.yaml").write_text("apiVersion: a/v1\nkind: X\nscope: Global\nschema: {}\n")

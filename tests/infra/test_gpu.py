@@ -15,7 +15,8 @@ from infra.render import run_under_mocks
 def test_operator_namespace_is_the_only_privileged_one(monitor):
     g = GpuStack("gpu", GpuStackArgs())
     return g.namespace.metadata.apply(
-        lambda m: _assert_equal(m["labels"]["pod-security.kubernetes.io/enforce"], "privileged"))
+        lambda m: _assert_equal(m["labels"]["pod-security.kubernetes.io/enforce"], "privileged")
+    )
 
 
 def _assert_equal(a, b):
@@ -23,14 +24,19 @@ def _assert_equal(a, b):
 
 
 def test_time_slicing_writes_config_and_release_waits_for_it():
-    regs = run_under_mocks(lambda: GpuStack("gpu", GpuStackArgs(sharing="time-slicing", time_slicing_replicas=3))).registrations
+    regs = run_under_mocks(
+        lambda: GpuStack("gpu", GpuStackArgs(sharing="time-slicing", time_slicing_replicas=3))
+    ).registrations
     names = by_name(regs)
     cm = names["gpu-time-slicing"]
     sharing = yaml.safe_load(cm.inputs["data"]["any"])["sharing"]["timeSlicing"]
     assert sharing["resources"] == [{"name": "nvidia.com/gpu", "replicas": 3}]
     rel = names["gpu-release"]
     assert cm.urn in rel.dependencies
-    assert rel.inputs["values"]["devicePlugin"]["config"] == {"name": TIME_SLICING_CONFIG, "default": "any"}
+    assert rel.inputs["values"]["devicePlugin"]["config"] == {
+        "name": TIME_SLICING_CONFIG,
+        "default": "any",
+    }
     assert (rel.inputs["chart"], rel.inputs["version"]) == ("gpu-operator", "v26.3.0")
 
 
@@ -42,7 +48,9 @@ def test_mig_mode_enables_mig_manager_with_strategy():
 
 
 def test_preinstalled_driver_and_dcgm_override():
-    values = operator_values(GpuStackArgs(driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04"))
+    values = operator_values(
+        GpuStackArgs(driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04")
+    )
     assert values["driver"] == {"enabled": False}
     assert values["dcgmExporter"] == {"enabled": True, "version": "4.8.1-ubuntu22.04"}
 

@@ -14,12 +14,18 @@ RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1
 
 def deployment(**pod_extra) -> dict:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "team-a"},
-        "spec": {"template": {"spec": {
-            "securityContext": {"runAsNonRoot": True},
-            "containers": [restricted_container("c", "ghcr.io/x/y:1.2.3", RESOURCES)],
-            **pod_extra,
-        }}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "team-a"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "securityContext": {"runAsNonRoot": True},
+                    "containers": [restricted_container("c", "ghcr.io/x/y:1.2.3", RESOURCES)],
+                    **pod_extra,
+                }
+            }
+        },
     }
 
 
@@ -41,48 +47,139 @@ def test_compliant_pod_passes():
     assert policy.check([deployment()]) == []
 
 
-@pytest.mark.parametrize(("obj", "rule"), [
-    (_container_set(deployment(), "securityContext", {"privileged": True, "runAsNonRoot": True,
-                                                      "allowPrivilegeEscalation": False,
-                                                      "capabilities": {"drop": ["ALL"]}}), "no-privileged"),
-    (_container_set(deployment(), "securityContext", {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}), "no-privileged"),
-    (_container_set(deployment(), "securityContext", {"runAsNonRoot": True, "allowPrivilegeEscalation": False}), "no-privileged"),
-    (deployment(volumes=[{"name": "h", "hostPath": {"path": "/"}}]), "no-host-access"),
-    (deployment(hostNetwork=True), "no-host-access"),
-    (_container_set(deployment(securityContext={}), "securityContext",
-                    {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}), "non-root"),
-    (_container_set(deployment(), "securityContext", {"runAsNonRoot": True, "runAsUser": 0,
-                                                      "allowPrivilegeEscalation": False,
-                                                      "capabilities": {"drop": ["ALL"]}}), "non-root"),
-    (_container_set(deployment(), "resources", {"requests": {"cpu": "1"}}), "resources-set"),
-    (_container_set(deployment(), "resources", None), "resources-set"),
-    (_container_set(deployment(), "image", "ghcr.io/x/y:latest"), "image-pinned"),
-    (_container_set(deployment(), "image", "ghcr.io/x/y"), "image-pinned"),
-    (_container_set(deployment(), "image", "localhost:5000/y"), "image-pinned"),
-], ids=["privileged", "escalation", "caps", "hostPath", "hostNetwork", "no-nonroot", "uid0",
-        "no-limits", "no-resources", "latest", "untagged", "registry-port-untagged"])
+@pytest.mark.parametrize(
+    ("obj", "rule"),
+    [
+        (
+            _container_set(
+                deployment(),
+                "securityContext",
+                {
+                    "privileged": True,
+                    "runAsNonRoot": True,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            ),
+            "no-privileged",
+        ),
+        (
+            _container_set(
+                deployment(),
+                "securityContext",
+                {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+            ),
+            "no-privileged",
+        ),
+        (
+            _container_set(
+                deployment(),
+                "securityContext",
+                {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+            ),
+            "no-privileged",
+        ),
+        (deployment(volumes=[{"name": "h", "hostPath": {"path": "/"}}]), "no-host-access"),
+        (deployment(hostNetwork=True), "no-host-access"),
+        (
+            _container_set(
+                deployment(securityContext={}),
+                "securityContext",
+                {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+            ),
+            "non-root",
+        ),
+        (
+            _container_set(
+                deployment(),
+                "securityContext",
+                {
+                    "runAsNonRoot": True,
+                    "runAsUser": 0,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            ),
+            "non-root",
+        ),
+        (_container_set(deployment(), "resources", {"requests": {"cpu": "1"}}), "resources-set"),
+        (_container_set(deployment(), "resources", None), "resources-set"),
+        (_container_set(deployment(), "image", "ghcr.io/x/y:latest"), "image-pinned"),
+        (_container_set(deployment(), "image", "ghcr.io/x/y"), "image-pinned"),
+        (_container_set(deployment(), "image", "localhost:5000/y"), "image-pinned"),
+    ],
+    ids=[
+        "privileged",
+        "escalation",
+        "caps",
+        "hostPath",
+        "hostNetwork",
+        "no-nonroot",
+        "uid0",
+        "no-limits",
+        "no-resources",
+        "latest",
+        "untagged",
+        "registry-port-untagged",
+    ],
+)
 def test_each_rule_catches_its_violation(obj, rule):
     assert rule in rules([obj])
 
 
 def test_digest_pinned_image_passes():
-    assert policy.check([_container_set(deployment(), "image", "ghcr.io/x/y@sha256:" + "a" * 64)]) == []
+    assert (
+        policy.check([_container_set(deployment(), "image", "ghcr.io/x/y@sha256:" + "a" * 64)])
+        == []
+    )
 
 
 def test_pod_spec_nested_in_custom_resource_is_checked():
-    cr = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime",
-          "metadata": {"name": "r"},
-          "spec": {"template": {"spec": {"replicatedJobs": [{"name": "n", "template": {"spec": {
-              "template": {"spec": {"containers": [{"name": "c", "image": "x:1",
-                                                    "securityContext": {"privileged": True}}]}}}}}]}}}}
+    cr = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": "r"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "replicatedJobs": [
+                        {
+                            "name": "n",
+                            "template": {
+                                "spec": {
+                                    "template": {
+                                        "spec": {
+                                            "containers": [
+                                                {
+                                                    "name": "c",
+                                                    "image": "x:1",
+                                                    "securityContext": {"privileged": True},
+                                                }
+                                            ]
+                                        }
+                                    }
+                                }
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    }
     violations = policy.check([cr])
     assert {"no-privileged", "non-root", "resources-set"} <= {v.rule for v in violations}
     assert "replicatedJobs[0]" in violations[0].message
 
 
 def tenant_ns(enforce="restricted") -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": {
-        policy.TENANT_LABEL: "true", policy.PSS_ENFORCE: enforce}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "team-a",
+            "labels": {policy.TENANT_LABEL: "true", policy.PSS_ENFORCE: enforce},
+        },
+    }
 
 
 def isolation() -> list[dict]:
@@ -90,8 +187,11 @@ def isolation() -> list[dict]:
     return [
         {"kind": "ResourceQuota", "metadata": {"name": "q", **meta}},
         {"kind": "LimitRange", "metadata": {"name": "l", **meta}},
-        {"kind": "NetworkPolicy", "metadata": {"name": "deny", **meta},
-         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+        {
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "deny", **meta},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
     ]
 
 
@@ -118,8 +218,11 @@ def test_allow_rules_do_not_count_as_default_deny():
 
 def test_helm_values_with_latest_tag_are_flagged():
     good = {"name": "r", "namespace": "n", "values": {"image": {"tag": "v1.5.1"}}}
-    bad = {"name": "r", "namespace": "n", "values": {"controller": {"image": {"tag": "latest"}},
-                                                      "sidecar": {"image": "busybox"}}}
+    bad = {
+        "name": "r",
+        "namespace": "n",
+        "values": {"controller": {"image": {"tag": "latest"}}, "sidecar": {"image": "busybox"}},
+    }
     assert policy.check([], [good]) == []
     assert [v.message for v in policy.check([], [bad])] == [
         "values.controller.image.tag is 'latest'",

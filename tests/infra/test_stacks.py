@@ -56,7 +56,13 @@ def test_everything_validates(rendered):
 
 
 def test_every_custom_resource_kind_is_registered(rendered):
-    builtin_groups = {"v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "apps/v1", "batch/v1"}
+    builtin_groups = {
+        "v1",
+        "rbac.authorization.k8s.io/v1",
+        "networking.k8s.io/v1",
+        "apps/v1",
+        "batch/v1",
+    }
     for obj in rendered.objects:
         if obj["apiVersion"] not in builtin_groups:
             crds.lookup(obj["apiVersion"], obj["kind"])
@@ -69,7 +75,11 @@ def test_all_policies_pass(rendered):
 def test_custom_resources_come_after_a_helm_release(rendered):
     regs = rendered.registrations
     releases = [r.urn for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]
-    custom = [r for r in regs if r.custom and (r.inputs.get("apiVersion"), r.inputs.get("kind")) in crds.registry()]
+    custom = [
+        r
+        for r in regs
+        if r.custom and (r.inputs.get("apiVersion"), r.inputs.get("kind")) in crds.registry()
+    ]
     assert custom
     for r in custom:
         assert any(depends_transitively(regs, r.name, rel) for rel in releases), r.name
@@ -77,7 +87,11 @@ def test_custom_resources_come_after_a_helm_release(rendered):
 
 def test_kueue_queues_wait_for_the_kueue_release_specifically(rendered):
     regs = rendered.registrations
-    kueue = next(r.urn for r in regs if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["name"] == "kueue")
+    kueue = next(
+        r.urn
+        for r in regs
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["name"] == "kueue"
+    )
     queues = [r for r in regs if r.inputs.get("kind") in ("ClusterQueue", "LocalQueue")]
     assert queues and all(depends_transitively(regs, q.name, kueue) for q in queues)
 
@@ -91,17 +105,34 @@ def test_team_namespaces_are_destroyed_before_every_operator_and_its_objects(ren
     """Destroy runs creation backwards: namespaces (and users' jobs in them) go while
     controllers still run, and before queues/runtimes that the jobs keep in use."""
     regs = rendered.registrations
-    team_ns = [r for r in regs if r.inputs.get("kind") == "Namespace"
-               and (r.inputs["metadata"].get("labels") or {}).get(policy.TENANT_LABEL) == "true"]
-    releases = [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"
-                and r.parent.split("::")[-1].startswith("compute-")]
-    in_use = [r for r in regs if r.inputs.get("kind") in ("ClusterQueue", "Queue", "ClusterTrainingRuntime", "ResourceFlavor")]
+    team_ns = [
+        r
+        for r in regs
+        if r.inputs.get("kind") == "Namespace"
+        and (r.inputs["metadata"].get("labels") or {}).get(policy.TENANT_LABEL) == "true"
+    ]
+    releases = [
+        r
+        for r in regs
+        if r.type == "kubernetes:helm.sh/v3:Release"
+        and r.parent.split("::")[-1].startswith("compute-")
+    ]
+    in_use = [
+        r
+        for r in regs
+        if r.inputs.get("kind")
+        in ("ClusterQueue", "Queue", "ClusterTrainingRuntime", "ResourceFlavor")
+    ]
     assert team_ns and len(releases) >= 3 and in_use
     for ns in team_ns:
         for r in releases + in_use:
             assert depends_transitively(regs, ns.name, r.urn), f"{ns.name} is not after {r.name}"
     by_ns = {n.inputs["metadata"]["name"]: n for n in team_ns}
-    team_lqs = [r for r in regs if r.inputs.get("kind") == "LocalQueue" and r.inputs["metadata"]["namespace"] in by_ns]
+    team_lqs = [
+        r
+        for r in regs
+        if r.inputs.get("kind") == "LocalQueue" and r.inputs["metadata"]["namespace"] in by_ns
+    ]
     assert len(team_lqs) >= 2
     for lq in team_lqs:
         assert depends_transitively(regs, lq.name, by_ns[lq.inputs["metadata"]["namespace"]].urn)
@@ -122,16 +153,25 @@ def test_bad_config_fails_naming_the_key_before_any_resource(tmp_path: Path):
     bad.write_text(yaml.safe_dump(raw))
     monitor = install_mocks(config=load_stack_config(bad), project="ai4s-local", stack="bad")
     with pytest.raises(ValueError, match=r"compute\.teams\[0\]\.quota\.cpu"):
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(STACKS_DIR / "local" / "__main__.py"))))
+        _sync_await(
+            run_pulumi_func(lambda: runpy.run_path(str(STACKS_DIR / "local" / "__main__.py")))
+        )
     assert monitor.registrations == []
 
 
-def test_render_replaces_a_previous_render(tmp_path: Path):
+def test_render_is_reproducible_and_replaces_a_previous_render(renders, tmp_path: Path):
     stale = tmp_path / "objects" / "configmap.x.stale.yaml"
     stale.parent.mkdir(parents=True)
     stale.write_text("kind: ConfigMap\n")
     render_stack("local", tmp_path)
     assert not stale.exists()
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+
+    assert tree(tmp_path) == tree(renders["local"].out_dir)
 
 
 def test_unknown_stack_and_missing_config_are_named(tmp_path: Path):

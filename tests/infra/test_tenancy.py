@@ -11,12 +11,16 @@ from infra.render import kubernetes_objects, run_under_mocks
 from infra.tenancy import Tenancy, TenancyArgs, quota_hard, team_ceiling
 from infra.validate import validate_objects
 
-DEFAULTS = {"default_request": {"cpu": "100m", "memory": "128Mi"},
-            "default_limit": {"cpu": "1", "memory": "1Gi"}}
+DEFAULTS = {
+    "default_request": {"cpu": "100m", "memory": "128Mi"},
+    "default_limit": {"cpu": "1", "memory": "1Gi"},
+}
 
 
 def _args(teams=TEAMS, **kw) -> TenancyArgs:
-    return TenancyArgs(**{"teams": teams, "platform_namespaces": ("ai4s-services",), **DEFAULTS, **kw})
+    return TenancyArgs(
+        **{"teams": teams, "platform_namespaces": ("ai4s-services",), **DEFAULTS, **kw}
+    )
 
 
 def _render(**kw):
@@ -57,7 +61,13 @@ def test_member_role_cannot_touch_quota_policy_or_rbac():
     role = of_kind(_render(), "Role")[0].inputs
     resources = {res for rule in role["rules"] for res in rule["resources"]}
     assert {"rayclusters", "trainjobs", "jobs", "jobsets"} <= resources
-    assert not resources & {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings"}
+    assert not resources & {
+        "resourcequotas",
+        "limitranges",
+        "networkpolicies",
+        "roles",
+        "rolebindings",
+    }
 
 
 def test_namespaced_objects_wait_for_their_namespace():
@@ -71,20 +81,36 @@ def test_namespaced_objects_wait_for_their_namespace():
 
 def test_policies_deny_by_default_and_allow_only_platform_needs():
     objects = kubernetes_objects(_render())
-    pols = {o["metadata"]["name"]: o["spec"] for o in objects
-            if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "team-climate"}
+    pols = {
+        o["metadata"]["name"]: o["spec"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == "team-climate"
+    }
     assert pols["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    assert pols["allow-dns"]["egress"][0]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    assert pols["allow-platform-egress"]["egress"][0]["to"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["ai4s-services"]
-    assert pols["allow-monitoring-scrape"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": "monitoring"}
+    assert pols["allow-dns"]["egress"][0]["ports"] == [
+        {"protocol": "UDP", "port": 53},
+        {"protocol": "TCP", "port": 53},
+    ]
+    assert pols["allow-platform-egress"]["egress"][0]["to"][0]["namespaceSelector"][
+        "matchExpressions"
+    ][0]["values"] == ["ai4s-services"]
+    assert pols["allow-monitoring-scrape"]["ingress"][0]["from"][0]["namespaceSelector"][
+        "matchLabels"
+    ] == {"kubernetes.io/metadata.name": "monitoring"}
 
 
 def test_quota_ceiling_is_nominal_plus_borrowing_limit():
-    t = Team(name="a", namespace="team-a", quota=Quota(cpu="1500m", memory="2Gi", gpus={"h100-80gb": 2}),
-             borrowing_limit=Quota(cpu="500m", memory="1Gi", gpus={"h100-80gb": 1}))
+    t = Team(
+        name="a",
+        namespace="team-a",
+        quota=Quota(cpu="1500m", memory="2Gi", gpus={"h100-80gb": 2}),
+        borrowing_limit=Quota(cpu="500m", memory="1Gi", gpus={"h100-80gb": 1}),
+    )
     assert team_ceiling(t, (t,), ("nvidia.com/gpu",)) == {
-        "cpu": "2", "memory": str(3 * 2**30), "nvidia.com/gpu": "3"}
+        "cpu": "2",
+        "memory": str(3 * 2**30),
+        "nvidia.com/gpu": "3",
+    }
 
 
 def test_quota_ceiling_without_borrowing_limit_is_the_whole_cohort():

@@ -22,7 +22,9 @@ def test_torch_runtime_uses_torch_policy(monitor):
 
     def check(spec):
         assert spec["mlPolicy"] == {"numNodes": 1, "torch": {"numProcPerNode": "auto"}}
-        container = spec["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]
+        container = spec["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"][
+            "spec"
+        ]["containers"][0]
         assert container["image"] == pin("torch-runtime-image").image
         assert container["securityContext"]["runAsNonRoot"] is True
 
@@ -47,7 +49,9 @@ def test_release_pins_trainer_and_installs_jobset():
 
 def test_mpi_runtime_has_launcher_and_ssh_workers_and_volcano_only_when_selected():
     def mpi(regs):
-        return next(o for o in kubernetes_objects(regs) if o["metadata"]["name"] == MPI_RUNTIME)["spec"]
+        return next(o for o in kubernetes_objects(regs) if o["metadata"]["name"] == MPI_RUNTIME)[
+            "spec"
+        ]
 
     spec = mpi(_render())
     assert spec["mlPolicy"]["mpi"]["mpiImplementation"] == "OpenMPI"
@@ -57,7 +61,10 @@ def test_mpi_runtime_has_launcher_and_ssh_workers_and_volcano_only_when_selected
 
 
 def test_runtimes_validate_and_pass_policy():
-    objects = [o for o in kubernetes_objects(_render(gang_scheduler="volcano"))
-               if o["kind"] == "ClusterTrainingRuntime"]
+    objects = [
+        o
+        for o in kubernetes_objects(_render(gang_scheduler="volcano"))
+        if o["kind"] == "ClusterTrainingRuntime"
+    ]
     assert validate_objects(objects) == []
     assert policy.check(objects) == []

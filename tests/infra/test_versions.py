@@ -9,12 +9,18 @@ from infra import versions
 
 def test_markdown_copy_is_up_to_date():
     assert versions.MARKDOWN_PATH.read_text(encoding="utf-8") == versions.render_markdown(), (
-        "infra/VERSIONS.md is stale: run `python -m infra.versions --write`")
+        "infra/VERSIONS.md is stale: run `python -m infra.versions --write`"
+    )
 
 
 def test_every_row_is_exact():
     for p in versions.PINS:
-        assert p.version and p.version != "latest" and "*" not in p.version and "x" not in p.version.split(".")[-1]
+        assert (
+            p.version
+            and p.version != "latest"
+            and "*" not in p.version
+            and "x" not in p.version.split(".")[-1]
+        )
 
 
 def test_pins_from_the_anchors():
@@ -26,8 +32,13 @@ def test_pins_from_the_anchors():
 
 
 def test_helm_chart_arguments_for_oci_and_classic_repos():
-    assert versions.helm_chart("kueue") == {"chart": "oci://registry.k8s.io/kueue/charts/kueue", "version": "0.19.2"}
-    assert versions.helm_chart("kuberay")["repository_opts"] == {"repo": "https://ray-project.github.io/kuberay-helm/"}
+    assert versions.helm_chart("kueue") == {
+        "chart": "oci://registry.k8s.io/kueue/charts/kueue",
+        "version": "0.19.2",
+    }
+    assert versions.helm_chart("kuberay")["repository_opts"] == {
+        "repo": "https://ray-project.github.io/kuberay-helm/"
+    }
     with pytest.raises(ValueError, match="not a helm-chart"):
         versions.helm_chart("torch-runtime-image")
 
@@ -42,4 +53,7 @@ def test_unknown_key_and_bad_rows_are_refused():
 
 
 def test_image_reference():
-    assert versions.pin("mpi-runtime-image").image == "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.2.1"
+    assert (
+        versions.pin("mpi-runtime-image").image
+        == "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.2.1"
+    )

@@ -14,7 +14,9 @@ CAPS = [{"cpu": "4", "memory": "8Gi"}, {"cpu": "2", "memory": "4Gi"}]
 
 
 def _render():
-    return run_under_mocks(lambda: Volcano("volcano", VolcanoArgs(teams=TEAMS, capabilities=CAPS))).registrations
+    return run_under_mocks(
+        lambda: Volcano("volcano", VolcanoArgs(teams=TEAMS, capabilities=CAPS))
+    ).registrations
 
 
 @pulumi.runtime.test
@@ -22,7 +24,11 @@ def test_queue_capability_matches_team(monitor):
     v = Volcano("volcano", VolcanoArgs(teams=TEAMS, capabilities=CAPS))
 
     def check(spec):
-        assert spec == {"weight": 1, "reclaimable": True, "capability": {"cpu": "2", "memory": "4Gi"}}
+        assert spec == {
+            "weight": 1,
+            "reclaimable": True,
+            "capability": {"cpu": "2", "memory": "4Gi"},
+        }
 
     return v.queues["drugs"].spec.apply(check)
 
