@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from reference_workloads.core.atomic import atomic_write
 
 from .catalogue import Catalogue
 from .registry import Status
@@ -23,11 +23,8 @@ E2E_LOG = "e2e.log"
 
 
 def _atomic_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         fh.write(text)
-    os.replace(tmp, path)
     return path
 
 

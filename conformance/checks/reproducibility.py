@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..registry import Context, EnvironmentProblem, check, verdict
+from ..registry import Context, EnvironmentProblem, check, unknown, verdict
 
 CLIMATE_RECIPE = "ci_tiny"
 CLIMATE_QUICK = ("simulation.n_steps=100", "train.epochs=1")
@@ -59,10 +59,17 @@ def climate_repeats_bitwise(context: Context) -> Any:
         started = time.perf_counter()
         manifest = _launching(lambda d=run_dir: pipeline.run(CLIMATE_RECIPE, overrides, d))
         runs.append({"run_dir": str(run_dir), "seconds": round(time.perf_counter() - started, 1),
-                     **{k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash")}})
+                     **{k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash", "code_version")}})
     context.cache[RUNS_CACHE] = [Path(r["run_dir"]) for r in runs]
     first, second = runs
     same = {k: first[k] == second[k] for k in ("dataset_hash", "model_hash")}
+    if not all(same.values()) and first["code_version"] != second["code_version"]:
+        # The dataset records the code version that wrote it, so a commit landing between
+        # the two runs changes its hash: the runs did not test the same code.
+        return unknown(f"the code changed between the two runs ({first['code_version']} -> "
+                       f"{second['code_version']}); rerun on an unchanging checkout",
+                       same=same, recipe=CLIMATE_RECIPE, overrides=overrides, runs=runs,
+                       reproducibility="bitwise")
     return verdict(all(same.values()), f"two {CLIMATE_RECIPE} runs: identical dataset and model hashes",
                    f"hashes differ between two identical runs: {same}",
                    recipe=CLIMATE_RECIPE, overrides=overrides, runs=runs, reproducibility="bitwise")

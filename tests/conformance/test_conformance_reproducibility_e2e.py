@@ -21,9 +21,13 @@ def test_quick_climate_reproducibility_end_to_end(tmp_path):
     doc = json.loads((out / "results.json").read_text())
     by_id = {r["id"]: r for r in doc["requirements"]}
     repro = by_id["AI4S-REPRO-001"]
-    assert repro["status"] == "passed", repro["notes"]
     first, second = repro["evidence"]["runs"]
+    # training must be bitwise repeatable whatever happens to the checkout meanwhile
     assert first["model_hash"] == second["model_hash"] and len(first["model_hash"]) == 64
+    if first["code_version"] == second["code_version"]:
+        assert repro["status"] == "passed", repro["notes"]
+    else:  # a commit landed between the runs (a shared checkout): the check must say so
+        assert repro["status"] == "unknown" and "code changed" in repro["notes"]
     assert first["run_dir"] != second["run_dir"]
     # the provenance checks inspected exactly the two runs made here
     assert by_id["AI4S-PROV-001"]["status"] == "passed"
