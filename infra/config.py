@@ -11,7 +11,7 @@ Config keys are camelCase (Pulumi convention); fields are snake_case.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +109,53 @@ class _Section:
             raise ValueError(f"{self.key(name)}: required")
         return self.raw[name]
 
+    def fields(self, spec: Mapping[str, tuple[str, Checker]]) -> dict[str, Any]:
+        """Dataclass keyword arguments for the config keys present, each checked under its
+        own key path. Absent keys are left out so the dataclass default applies: defaults
+        live in one place, the dataclasses."""
+        return {
+            field_name: check(self.key(key), self.raw[key])
+            for key, (field_name, check) in spec.items()
+            if self.raw.get(key) is not None
+        }
+
+
+Checker = Callable[[str, Any], Any]
+
+
+def _check_bool(path: str, value: Any) -> bool:
+    if not isinstance(value, bool):  # "false" as a string would otherwise read as True
+        raise ValueError(f"{path}: expected true or false, got {value!r}")
+    return value
+
+
+def _check_text(path: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: expected a string, got {value!r}")
+    return value
+
+
+def _list_of(check: Checker) -> Checker:
+    def checked(path: str, value: Any) -> tuple:
+        if not isinstance(value, list):
+            raise ValueError(f"{path}: expected a list, got {type(value).__name__}")
+        return tuple(check(f"{path}[{i}]", item) for i, item in enumerate(value))
+
+    return checked
+
+
+def _map_of(check: Checker) -> Checker:
+    def checked(path: str, value: Any) -> dict:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{path}: expected a mapping, got {type(value).__name__}")
+        return {str(k): check(f"{path}.{k}", v) for k, v in value.items()}
+
+    return checked
+
+
+def _count(path: str, value: Any) -> int:
+    return _check_int(path, value, 0, 4096)
+
 
 @dataclass(kw_only=True, frozen=True, slots=True)
 class Quota:
@@ -126,20 +173,15 @@ class Quota:
     @staticmethod
     def parse(path: str, raw: Any) -> Quota:
         s = _Section(path, raw, ("cpu", "memory", "gpus", "mig"))
-        gpus = s.get("gpus") or {}
-        if not isinstance(gpus, Mapping):
-            raise ValueError(f"{s.key('gpus')}: expected a mapping of GPU model to count")
-        mig = s.get("mig") or {}
-        if not isinstance(mig, Mapping) or not all(isinstance(v, Mapping) for v in mig.values()):
-            raise ValueError(f"{s.key('mig')}: expected a mapping model -> profile -> count")
         return Quota(
-            cpu=_check_quantity(s.key("cpu"), s.get("cpu", "0")),
-            memory=_check_quantity(s.key("memory"), s.get("memory", "0")),
-            gpus={m: _check_int(f"{s.key('gpus')}.{m}", n, 0, 4096) for m, n in gpus.items()},
-            mig={
-                m: {p: _check_int(f"{s.key('mig')}.{m}.{p}", n, 0, 4096) for p, n in prof.items()}
-                for m, prof in mig.items()
-            },
+            **s.fields(
+                {
+                    "cpu": ("cpu", _check_quantity),
+                    "memory": ("memory", _check_quantity),
+                    "gpus": ("gpus", _map_of(_count)),
+                    "mig": ("mig", _map_of(_map_of(_count))),
+                }
+            )
         )
 
 
@@ -409,20 +451,66 @@ def _check_quota_models(path: str, q: Quota, models: Mapping[str, GpuModel]) -> 
 
 def _parse_team(path: str, raw: Any) -> Team:
     s = _Section(path, raw, ("name", "namespace", "members", "quota", "borrowingLimit"))
-    name = _check_name(s.key("name"), s.require("name"))
-    namespace = _check_name(s.key("namespace"), s.require("namespace"))
-    members = s.get("members") or []
-    if not isinstance(members, list):
-        raise ValueError(f"{s.key('members')}: expected a list of 'user:<name>' or 'group:<name>'")
-    for j, m in enumerate(members):
-        _check_member(f"{s.key('members')}[{j}]", m)
-    borrow = s.get("borrowingLimit")
     return Team(
-        name=name,
-        namespace=namespace,
-        members=tuple(members),
+        name=_check_name(s.key("name"), s.require("name")),
+        namespace=_check_name(s.key("namespace"), s.require("namespace")),
         quota=Quota.parse(s.key("quota"), s.require("quota")),
-        borrowing_limit=None if borrow is None else Quota.parse(s.key("borrowingLimit"), borrow),
+        **s.fields(
+            {
+                "members": ("members", _list_of(_check_member)),
+                "borrowingLimit": ("borrowing_limit", Quota.parse),
+            }
+        ),
+    )
+
+
+def _parse_priority(path: str, raw: Any) -> Priority:
+    s = _Section(path, raw, ("name", "value", "description"))
+    return Priority(
+        name=_check_name(s.key("name"), s.require("name"), 253),
+        value=_check_int(s.key("value"), s.require("value"), -(2**31), 1_000_000_000),
+        **s.fields({"description": ("description", _check_text)}),
+    )
+
+
+def _parse_preemption(path: str, raw: Any) -> Preemption:
+    spec = {
+        "withinClusterQueue": ("within_cluster_queue", WITHIN_CLUSTER_QUEUE),
+        "reclaimWithinCohort": ("reclaim_within_cohort", RECLAIM_WITHIN_COHORT),
+        "borrowWithinCohort": ("borrow_within_cohort", BORROW_WITHIN_COHORT),
+    }
+    s = _Section(path, raw, tuple(spec))
+    return Preemption(
+        **s.fields(
+            {
+                key: (name, lambda p, v, c=choices: _check_choice(p, v, c))
+                for key, (name, choices) in spec.items()
+            }
+        )
+    )
+
+
+def _parse_operators(path: str, raw: Any) -> Operators:
+    s = _Section(path, raw, ("kuberay", "trainer"))
+    return Operators(
+        **s.fields({"kuberay": ("kuberay", _check_bool), "trainer": ("trainer", _check_bool)})
+    )
+
+
+def _parse_gpu_model(path: str, raw: Any) -> GpuModel:
+    s = _Section(path, raw, ("model", "migProfiles"))
+    model = _check_choice(s.key("model"), s.require("model"), tuple(KNOWN_GPU_MODELS))
+    profiles = KNOWN_GPU_MODELS[model][1]
+    return GpuModel(
+        model=model,
+        **s.fields(
+            {
+                "migProfiles": (
+                    "mig_profiles",
+                    _list_of(lambda p, v: _check_choice(p, v, profiles)),
+                ),
+            }
+        ),
     )
 
 
@@ -439,104 +527,71 @@ def _parse_gpu(path: str, raw: Any) -> Gpu:
             "dcgmExporterTag",
         ),
     )
-    models = []
-    for i, m in enumerate(s.require("models")):
-        ms = _Section(f"{s.key('models')}[{i}]", m, ("model", "migProfiles"))
-        model = _check_choice(ms.key("model"), ms.require("model"), tuple(KNOWN_GPU_MODELS))
-        profiles = tuple(ms.get("migProfiles") or ())
-        for p in profiles:
-            _check_choice(ms.key("migProfiles"), p, KNOWN_GPU_MODELS[model][1])
-        models.append(GpuModel(model=model, mig_profiles=profiles))
+    models = _list_of(_parse_gpu_model)(s.key("models"), s.require("models"))
     _unique(s.key("models[].model"), [m.model for m in models])
     return Gpu(
-        models=tuple(models),
-        sharing=_check_choice(s.key("sharing"), s.get("sharing", "none"), GPU_SHARING_MODES),
-        time_slicing_replicas=_check_int(
-            s.key("timeSlicingReplicas"), s.get("timeSlicingReplicas", 4), 2, 64
+        models=models,
+        **s.fields(
+            {
+                "sharing": ("sharing", lambda p, v: _check_choice(p, v, GPU_SHARING_MODES)),
+                "timeSlicingReplicas": (
+                    "time_slicing_replicas",
+                    lambda p, v: _check_int(p, v, 2, 64),
+                ),
+                "migStrategy": ("mig_strategy", lambda p, v: _check_choice(p, v, MIG_STRATEGIES)),
+                "driverPreinstalled": ("driver_preinstalled", _check_bool),
+                "dcgmExporterTag": ("dcgm_exporter_tag", _check_text),
+            }
         ),
-        mig_strategy=_check_choice(
-            s.key("migStrategy"), s.get("migStrategy", "mixed"), MIG_STRATEGIES
+    )
+
+
+def _parse_offload(path: str, raw: Any) -> Offload:
+    s = _Section(path, raw, ("nodeLabels", "taintKey", "quota", "teams"))
+    return Offload(
+        quota=Quota.parse(s.key("quota"), s.require("quota")),
+        **s.fields(
+            {
+                "nodeLabels": ("node_labels", _map_of(_check_text)),
+                "taintKey": ("taint_key", _check_text),
+                "teams": ("teams", _list_of(_check_name)),
+            }
         ),
-        driver_preinstalled=bool(s.get("driverPreinstalled", False)),
-        dcgm_exporter_tag=str(s.get("dcgmExporterTag", "")),
+    )
+
+
+def _parse_defaults(path: str, raw: Any) -> dict[str, str]:
+    s = _Section(path, raw, ("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"))
+    return s.fields(
+        {
+            "cpuRequest": ("default_cpu_request", _check_quantity),
+            "memoryRequest": ("default_memory_request", _check_quantity),
+            "cpuLimit": ("default_cpu_limit", _check_quantity),
+            "memoryLimit": ("default_memory_limit", _check_quantity),
+        }
     )
 
 
 def _parse_compute(s: _Section) -> ComputeConfig:
-    teams = s.require("teams")
-    if not isinstance(teams, list):
-        raise ValueError(f"{s.key('teams')}: expected a list of teams")
-    priorities = []
-    for i, p in enumerate(s.get("priorities") or []):
-        ps = _Section(f"{s.key('priorities')}[{i}]", p, ("name", "value", "description"))
-        priorities.append(
-            Priority(
-                name=_check_name(ps.key("name"), ps.require("name"), 253),
-                value=_check_int(ps.key("value"), ps.require("value"), -(2**31), 1_000_000_000),
-                description=str(ps.get("description", "")),
-            )
-        )
-    pre = _Section(
-        s.key("preemption"),
-        s.get("preemption") or {},
-        ("withinClusterQueue", "reclaimWithinCohort", "borrowWithinCohort"),
-    )
-    preemption = Preemption(
-        within_cluster_queue=_check_choice(
-            pre.key("withinClusterQueue"),
-            pre.get("withinClusterQueue", "LowerPriority"),
-            WITHIN_CLUSTER_QUEUE,
-        ),
-        reclaim_within_cohort=_check_choice(
-            pre.key("reclaimWithinCohort"),
-            pre.get("reclaimWithinCohort", "Any"),
-            RECLAIM_WITHIN_COHORT,
-        ),
-        borrow_within_cohort=_check_choice(
-            pre.key("borrowWithinCohort"),
-            pre.get("borrowWithinCohort", "Never"),
-            BORROW_WITHIN_COHORT,
-        ),
-    )
-    ops = _Section(s.key("operators"), s.get("operators") or {}, ("kuberay", "trainer"))
-    gpu = None if s.get("gpu") is None else _parse_gpu(s.key("gpu"), s.get("gpu"))
-    offload = None
-    if s.get("offload") is not None:
-        o = _Section(
-            s.key("offload"), s.get("offload"), ("nodeLabels", "taintKey", "quota", "teams")
-        )
-        defaults = Offload(quota=Quota())
-        offload = Offload(
-            node_labels=dict(o.get("nodeLabels") or defaults.node_labels),
-            taint_key=str(o.get("taintKey", defaults.taint_key)),
-            quota=Quota.parse(o.key("quota"), o.require("quota")),
-            teams=tuple(o.get("teams") or ()),
-        )
-    d = _Section(
-        s.key("defaults"),
-        s.get("defaults") or {},
-        ("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"),
-    )
+    names = _list_of(_check_name)
     return ComputeConfig(
-        cohort=_check_name(s.key("cohort"), s.get("cohort", "ai4s"), 253),
-        gang_scheduler=_check_choice(
-            s.key("gangScheduler"), s.get("gangScheduler", "kueue"), GANG_SCHEDULERS
+        teams=_list_of(_parse_team)(s.key("teams"), s.require("teams")),
+        **s.fields(
+            {
+                "cohort": ("cohort", lambda p, v: _check_name(p, v, 253)),
+                "gangScheduler": (
+                    "gang_scheduler",
+                    lambda p, v: _check_choice(p, v, GANG_SCHEDULERS),
+                ),
+                "priorities": ("priorities", _list_of(_parse_priority)),
+                "preemption": ("preemption", _parse_preemption),
+                "operators": ("operators", _parse_operators),
+                "gpu": ("gpu", _parse_gpu),
+                "offload": ("offload", _parse_offload),
+                "platformNamespaces": ("platform_namespaces", names),
+                "sharedQueueNamespaces": ("shared_queue_namespaces", names),
+                "monitoringNamespace": ("monitoring_namespace", _check_name),
+            }
         ),
-        teams=tuple(_parse_team(f"{s.key('teams')}[{i}]", t) for i, t in enumerate(teams)),
-        priorities=tuple(priorities),
-        preemption=preemption,
-        operators=Operators(
-            kuberay=bool(ops.get("kuberay", True)), trainer=bool(ops.get("trainer", True))
-        ),
-        gpu=gpu,
-        offload=offload,
-        platform_namespaces=tuple(s.get("platformNamespaces") or ()),
-        shared_queue_namespaces=tuple(s.get("sharedQueueNamespaces") or ()),
-        monitoring_namespace=s.get("monitoringNamespace", "monitoring"),
-        default_cpu_request=_check_quantity(d.key("cpuRequest"), d.get("cpuRequest", "100m")),
-        default_memory_request=_check_quantity(
-            d.key("memoryRequest"), d.get("memoryRequest", "256Mi")
-        ),
-        default_cpu_limit=_check_quantity(d.key("cpuLimit"), d.get("cpuLimit", "1")),
-        default_memory_limit=_check_quantity(d.key("memoryLimit"), d.get("memoryLimit", "1Gi")),
+        **_parse_defaults(s.key("defaults"), s.get("defaults") or {}),
     )

@@ -60,6 +60,10 @@ BAD = [
     ("gpu.sharing", "vgpu", "compute.gpu.sharing"),
     ("gpu.timeSlicingReplicas", 1, "compute.gpu.timeSlicingReplicas"),
     ("gpu.dcgmExporterTag", "latest", "compute.gpu.dcgmExporterTag"),
+    ("gpu.driverPreinstalled", "false", "compute.gpu.driverPreinstalled: expected true or false"),
+    ("operators", {"kuberay": "no"}, "compute.operators.kuberay"),
+    ("gpu.models", {"model": "h100-80gb"}, "compute.gpu.models: expected a list"),
+    ("offload.nodeLabels", {"virtual": 1}, "compute.offload.nodeLabels.virtual"),
     ("preemption.withinClusterQueue", "Always", "compute.preemption.withinClusterQueue"),
     ("priorities.0.value", "high", "compute.priorities[0].value"),
     ("offload.teams", ["physics"], "compute.offload.teams"),
@@ -83,6 +87,14 @@ def test_bad_value_fails_naming_the_key(path, value, message):
         ComputeConfig.from_mapping(mutated(committed("gpu"), path, value))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_absent_keys_take_the_dataclass_defaults():
+    raw = {"teams": [{"name": "a", "namespace": "team-a", "quota": {"cpu": "1"}}]}
+    parsed = ComputeConfig.from_mapping(raw)
+    assert parsed == ComputeConfig(
+        teams=(Team(name="a", namespace="team-a", quota=Quota(cpu="1")),)
+    )
 
 
 def test_mig_profiles_require_mig_sharing():
