@@ -127,3 +127,15 @@ def test_dashboards_ship_as_labelled_configmaps(gpu):
     assert shipped == build_dashboards(gpu=gpu)
     values = rendered.release("ai4s-obs")["values"]["grafana"]["sidecar"]["dashboards"]
     assert values == {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}
+
+
+def test_kserve_catalogue_names_match_the_model_server_package():
+    # The predictors run the kit's kserve model server; its histograms are what we scrape.
+    from kserve import metrics as kserve_metrics
+
+    names = {h._name for h in (kserve_metrics.PRE_HIST_TIME, kserve_metrics.PREDICT_HIST_TIME,
+                               kserve_metrics.POST_HIST_TIME)}
+    assert names == {"request_preprocess_seconds", "request_predict_seconds", "request_postprocess_seconds"}
+    assert "model_name" in kserve_metrics.PREDICT_HIST_TIME._labelnames
+    catalogue = exported_metrics(gpu=False)
+    assert {f"{n}_bucket" for n in names} <= catalogue

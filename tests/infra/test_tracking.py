@@ -92,3 +92,21 @@ def test_objects_validate_and_pass_policy(rendered):
 def test_bad_tracking_config_names_the_key(raw, message):
     with pytest.raises(ValueError, match=message):
         services_config_from_mapping(raw)
+
+
+def test_server_args_parse_with_the_pinned_mlflow_cli():
+    # The image runs the same MLflow as the kit's client (3.17.2); its CLI must accept every
+    # flag we pass (an unknown or misspelt option raises NoSuchOption).
+    import click
+    from mlflow.cli import cli
+
+    from infra.versions import pin
+
+    assert pin("mlflow-image").version == __import__("mlflow").__version__
+    server = cli.commands["server"]
+    ctx = server.make_context("server", mlflow_server_args("artifacts", ["a.b:5000"])[1:])
+    assert ctx.params["artifacts_destination"] == "s3://artifacts/mlflow"
+    assert ctx.params["serve_artifacts"] is True
+    assert ctx.params["host"] == "$(POD_IP)"
+    with pytest.raises(click.NoSuchOption):
+        server.make_context("server", ["--artifact-destination", "s3://x"])
