@@ -287,7 +287,8 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
                               outputs=[run_dir / "baseline" / f"{t}_predictions.parquet" for t in TASKS],
                               attributes=recipe_dict(recipe.baseline))
         screened = stages.run("screen", lambda: _screen(recipe, run_dir, physics),
-                              inputs={"screen": recipe_dict(recipe.screen), "model": trained["physics"]["model_hash"]},
+                              inputs={"screen": recipe_dict(recipe.screen), "model": trained["physics"]["model_hash"],
+                                      "physics_hash": physics["physics_hash"]},
                               outputs=[run_dir / "screen" / "screen.json"],
                               attributes=recipe_dict(recipe.screen))
         evaluated = stages.run("evaluate", lambda: _evaluate(recipe, run_dir, trained, baseline, screened),

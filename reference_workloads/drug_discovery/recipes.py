@@ -160,9 +160,9 @@ def laptop() -> DrugRecipe:
     return dataclasses.replace(
         base,
         data=DataConfig(),
-        physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=70),
+        physics=PhysicsSettings(n_conformers=3, mmff_max_iters=200, max_heavy_atoms=70),
         model=GnnConfig(hidden=64, layers=4),
-        train=dataclasses.replace(base.train, epochs=80, batch_size=64),
+        train=dataclasses.replace(base.train, epochs=50, batch_size=64),
         baseline=BaselineConfig(n_estimators=200),
         screen=ScreenConfig(batch_size=256),
     )
