@@ -83,7 +83,9 @@ def _job(container: dict, labels: dict | None = None) -> dict:
 
 def torch_runtime(args: TrainerArgs, resources: dict) -> dict:
     return {
-        "mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
+        # Trainer v2.2's torch policy has no fields: processes per node come from the
+        # TrainJob (default `auto`, one per GPU or one per node on CPU).
+        "mlPolicy": {"numNodes": 1, "torch": {}},
         "template": {
             "spec": {
                 "replicatedJobs": [

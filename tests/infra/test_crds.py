@@ -114,6 +114,7 @@ BROKEN = [
         "mpiImplementation",
     ),
     ("ClusterTrainingRuntime", "spec.mlPolicy.torch", {}, "mlPolicy"),  # two policies at once
+    ("ClusterTrainingRuntime", "spec.mlPolicy.flux", {}, "mlPolicy"),
     ("ClusterTrainingRuntime", "spec.mlPolicy.numNodes", 0, "numNodes"),
     ("ClusterTrainingRuntime", "spec.podGroupPolicy.coscheduling", {}, "podGroupPolicy"),
     ("ClusterTrainingRuntime", "spec.template.spec.replicatedJobs.0.name", "Launcher", "name"),
@@ -132,6 +133,14 @@ def test_broken_object_is_rejected(emitted, kind, path, value, needle):
     findings = validate_object(mutated(emitted[kind], path, value))
     assert findings, f"{kind} with {path}={value!r} was accepted"
     assert any(needle in str(f) for f in findings), [str(f) for f in findings]
+
+
+def test_torch_policy_has_no_fields_in_trainer_v2_2(emitted):
+    """numProcPerNode lives on the TrainJob since Trainer v2.2; in a runtime it is refused."""
+    runtime = mutated(emitted["ClusterTrainingRuntime"], "spec.mlPolicy", {"torch": {}})
+    assert validate_object(runtime) == []
+    runtime = mutated(runtime, "spec.mlPolicy.torch", {"numProcPerNode": "auto"})
+    assert any("mlPolicy.torch" in str(f) for f in validate_object(runtime))
 
 
 def test_unknown_custom_resource_is_an_error_not_a_pass():

@@ -21,7 +21,7 @@ def test_torch_runtime_uses_torch_policy(monitor):
     t = Trainer("trainer", TrainerArgs())
 
     def check(spec):
-        assert spec["mlPolicy"] == {"numNodes": 1, "torch": {"numProcPerNode": "auto"}}
+        assert spec["mlPolicy"] == {"numNodes": 1, "torch": {}}
         container = spec["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"][
             "spec"
         ]["containers"][0]
