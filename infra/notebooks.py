@@ -31,6 +31,7 @@ from infra.services_config import (
     check_dns_label,
     check_pinned_image,
     restricted_namespace_labels,
+    split_image,
 )
 from infra.versions import pin
 
@@ -176,12 +177,12 @@ class Notebooks(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[account, *args.kueue_resources]),
             )
             accounts.append(account)
-        repository, tag = args.image.rsplit(":", 1)
+        image = split_image(args.image)
 
         def values(env: dict) -> dict:
             return {
                 "singleuser": {
-                    "image": {"name": repository, "tag": tag},
+                    "image": {"name": image["repository"], "tag": image["tag"]},
                     "profileList": profile_list(args, env),
                     "storage": {"type": "dynamic", "capacity": "5Gi"},
                     "uid": 1000, "fsGid": 100,

@@ -33,6 +33,7 @@ from infra.services_config import (
     check_dns_label,
     check_pinned_image,
     ingress_from_namespaces,
+    split_image,
 )
 
 OTLP_GRPC_PORT = 4317
@@ -349,8 +350,7 @@ class Observability(pulumi.ComponentResource):
         collector_values = {
             "fullnameOverride": collector,
             "mode": "deployment",
-            "image": {"repository": args.collector_image.rsplit(":", 1)[0],
-                      "tag": args.collector_image.rsplit(":", 1)[1]},
+            "image": split_image(args.collector_image),
             "command": {"name": "otelcol-contrib"},
             # The chart would deep-merge its default receivers and pipelines into a `config`
             # value (and Pulumi drops the nulls that could remove them), so the collector

@@ -54,6 +54,12 @@ def check_pinned_image(key: str, image: str) -> None:
         raise ValueError(f"{key}: {image!r} must be pinned as repository:tag, not latest")
 
 
+def split_image(image: str) -> dict[str, str]:
+    """``repository:tag`` -> ``{"repository", "tag"}``, the shape most charts take."""
+    repository, tag = image.rsplit(":", 1)
+    return {"repository": repository, "tag": tag}
+
+
 def ingress_from_namespaces(namespaces: Iterable[str], ports: Iterable[int]) -> dict:
     """A NetworkPolicy ingress rule (snake_case, as Pulumi takes it): TCP ``ports`` from any
     pod of ``namespaces`` (matched by the label Kubernetes sets on every namespace)."""

@@ -27,6 +27,7 @@ from infra.services_config import (
     check_dns_label,
     check_pinned_image,
     ingress_from_namespaces,
+    split_image,
 )
 
 WORKLOAD_SECRET_NAME = "ai4s-object-storage"
@@ -79,11 +80,6 @@ class ObjectStorageArgs:
         clash = set(self.team_namespaces) & set(self.service_users)
         if clash:
             raise ValueError(f"storage.service_users: {sorted(clash)} clash with team names")
-
-
-def _split_image(image: str) -> dict[str, str]:
-    repository, tag = image.rsplit(":", 1)
-    return {"repository": repository, "tag": tag}
 
 
 def team_policy(team: str, buckets: tuple[str, ...]) -> dict:
@@ -192,8 +188,8 @@ class ObjectStorage(pulumi.ComponentResource):
         values = {
             "fullnameOverride": name,
             "mode": "standalone",
-            "image": _split_image(args.image),
-            "mcImage": _split_image(args.mc_image),
+            "image": split_image(args.image),
+            "mcImage": split_image(args.mc_image),
             "existingSecret": f"{name}-root",
             "persistence": {"enabled": True, "size": args.volume_size,
                             **({"storageClass": args.storage_class} if args.storage_class else {})},
