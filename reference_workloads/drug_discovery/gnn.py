@@ -1,8 +1,8 @@
 """A message-passing neural network over molecular graphs, in plain PyTorch.
 
-Messages are summed with ``index_add_``, which is deterministic on CPU and has a
-deterministic CUDA kernel under ``torch.use_deterministic_algorithms(True)``, so a run is
-bitwise reproducible on one device type.
+Messages are gathered with ``index_select`` and summed with ``index_add_``: deterministic on
+CPU, and on CUDA under ``torch.use_deterministic_algorithms(True)`` (documented there), so a
+run is bitwise reproducible on one device type.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class MessagePassing(nn.Module):
 
     def forward(self, state: torch.Tensor, edges: torch.Tensor, bonds: torch.Tensor) -> torch.Tensor:
         source, target = edges[0], edges[1]
-        messages = self.message(torch.cat([state[source], state[target], bonds], dim=1))
+        # index_select (not state[idx]): its backward is index_add_, deterministic on CUDA too.
+        sender, receiver = state.index_select(0, source), state.index_select(0, target)
+        messages = self.message(torch.cat([sender, receiver, bonds], dim=1))
         inbox = torch.zeros_like(state).index_add_(0, target, messages)
         return self.update(inbox, state)
 
