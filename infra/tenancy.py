@@ -23,47 +23,20 @@ from infra.policy import PSS_ENFORCE, TENANT_LABEL
 
 # What team members may do in their namespace: run batch work through the operators the
 # platform installs, read what runs, never touch quotas, policies or RBAC.
-MEMBER_RULES = (
-    {
-        "apiGroups": [""],
-        "resources": ["pods", "pods/log", "services", "events"],
-        "verbs": ["get", "list", "watch"],
-    },
-    {
-        "apiGroups": [""],
-        "resources": ["configmaps", "persistentvolumeclaims", "secrets"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["batch"],
-        "resources": ["jobs"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["jobset.x-k8s.io"],
-        "resources": ["jobsets"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["trainer.kubeflow.org"],
-        "resources": ["trainjobs"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["kubeflow.org"],
-        "resources": ["mpijobs"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["ray.io"],
-        "resources": ["rayjobs", "rayclusters"],
-        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-    },
-    {
-        "apiGroups": ["kueue.x-k8s.io"],
-        "resources": ["localqueues", "workloads"],
-        "verbs": ["get", "list", "watch"],
-    },
+READ = ["get", "list", "watch"]
+WRITE = [*READ, "create", "update", "patch", "delete"]
+MEMBER_RULES = tuple(
+    {"apiGroups": [group], "resources": resources, "verbs": verbs}
+    for group, resources, verbs in (
+        ("", ["pods", "pods/log", "services", "events"], READ),
+        ("", ["configmaps", "persistentvolumeclaims", "secrets"], WRITE),
+        ("batch", ["jobs"], WRITE),
+        ("jobset.x-k8s.io", ["jobsets"], WRITE),
+        ("trainer.kubeflow.org", ["trainjobs"], WRITE),
+        ("kubeflow.org", ["mpijobs"], WRITE),
+        ("ray.io", ["rayjobs", "rayclusters"], WRITE),
+        ("kueue.x-k8s.io", ["localqueues", "workloads"], READ),
+    )
 )
 
 
