@@ -23,7 +23,10 @@ from reference_workloads.core.hashing import hash_arrays, sha256_bytes
 
 # Attributes that record when and how a file was made rather than what it holds; the
 # content hash leaves them out so reruns and other rank counts hash equal.
-VOLATILE_ATTRS = frozenset({"history", "date_created"})
+# Provenance that says how or when the data was made, not what it is: recorded in the file
+# and in the run manifest, left out of the content hash so a documentation-only commit or a
+# rerun tomorrow does not change the dataset's identity.
+VOLATILE_ATTRS = frozenset({"history", "date_created", "code_version"})
 # Added by the NetCDF writer, not by us: ignored so a file and its in-memory dataset agree.
 _WRITER_ATTRS = frozenset({"_FillValue", "coordinates", "_NCProperties"})
 
