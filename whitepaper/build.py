@@ -5,6 +5,7 @@ Placeholders (`{{kind:name}}`) and where their content comes from:
 - `{{table:casestudies}}`, `{{table:climate_skill}}`, `{{table:drug_metrics}}`:
   casestudies/<name>/results/summary.json and the results files published next to it;
 - `{{table:conformance_catalogue}}`: conformance/catalogue.yaml;
+- `{{table:conformance_results}}`: build/conformance/results.json of the latest run;
 - `{{table:versions}}`: infra/versions.py;
 - `{{figure:<name>}}`: a figure published by a case study, copied next to the output;
 - `{{value:<case study>:<dotted.path>}}`: one number of a case study's summary.
@@ -66,6 +67,8 @@ class Sources:
     """Folder with <case study>/results/summary.json."""
     catalogue_path: Path = ROOT / "conformance" / "catalogue.yaml"
     """The conformance catalogue."""
+    conformance_results: Path = ROOT / "build" / "conformance" / "results.json"
+    """results.json of the latest `python -m conformance` run (its default --out)."""
 
     def summary(self, name: str) -> dict[str, Any] | None:
         path = self.casestudies_root / name / "results" / "summary.json"
@@ -139,6 +142,20 @@ def catalogue_table(src: Sources) -> str:
                  rows) + f"\n\nCatalogue version {doc['version']}, kit release {doc['kit_release']}."
 
 
+def conformance_results_table(src: Sources) -> str:
+    if not src.conformance_results.is_file():
+        return "*(conformance not yet run: `nox -s conformance`)*"
+    doc = json.loads(src.conformance_results.read_text(encoding="utf-8"))
+    meta, summary = doc["metadata"], doc["summary"]
+    rows = [[r["id"], r["level"], r["status"], r["notes"]] for r in doc["requirements"]]
+    options = meta.get("options") or {}
+    return table(["id", "level", "status", "notes"], rows) + (
+        f"\n\nRun of {meta['generated']} on code {str(meta['kit_code_version'])[:12]}"
+        f"{' with --quick' if options.get('quick') else ''}"
+        f"{'' if options.get('kubeconfig') else ', without a cluster'}: "
+        + ", ".join(f"{summary[s]} {s}" for s in ("passed", "failed", "skipped", "unknown")) + ".")
+
+
 def versions_table(_: Sources) -> str:
     from infra.versions import KUBERNETES_VALIDATION_TARGET, PINS
 
@@ -150,6 +167,7 @@ def versions_table(_: Sources) -> str:
 TABLES: dict[str, Callable[[Sources], str]] = {
     "casestudies": casestudies_table, "climate_skill": climate_skill_table,
     "drug_metrics": drug_metrics_table, "conformance_catalogue": catalogue_table,
+    "conformance_results": conformance_results_table,
     "versions": versions_table,
 }
 FIGURES: dict[str, tuple[str, str, str]] = {
@@ -250,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [whitepaper/build]")
     parser.add_argument("--casestudies", type=Path, default=Sources().casestudies_root,
                         help="case-study root to read results from")
+    parser.add_argument("--conformance", type=Path, default=Sources().conformance_results,
+                        help="results.json of a conformance run [build/conformance/results.json]")
     args = parser.parse_args(argv)
     try:
-        files = build(args.out, Sources(casestudies_root=args.casestudies))
+        files = build(args.out, Sources(casestudies_root=args.casestudies,
+                                        conformance_results=args.conformance))
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

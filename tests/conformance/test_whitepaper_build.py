@@ -132,3 +132,28 @@ def test_cli_writes_the_default_files(tmp_path, capsys):
     assert wp.main(["--out", str(tmp_path / "cli"), "--casestudies", str(tmp_path / "none")]) == 0
     assert {p.name for p in (tmp_path / "cli").iterdir()} == {"whitepaper.md", "whitepaper.html"}
     assert "none (run `ai4s casestudies`)" in capsys.readouterr().out
+
+
+def test_conformance_results_table_comes_from_a_results_json(tmp_path):
+    from conformance import evidence, runner
+    from conformance.registry import Context, failed, passed, skipped
+
+    catalogue = load()
+    picked = [catalogue.get(i) for i in ("AI4S-PLAT-001", "AI4S-QUAL-001", "AI4S-QUAL-002")]
+    checks = {"AI4S-PLAT-001": lambda _: passed("renders"), "AI4S-QUAL-001": lambda _: skipped("no results"),
+              "AI4S-QUAL-002": lambda _: failed("below forest")}
+    outcomes = runner.run(picked, Context(work_dir=tmp_path, log=lambda _: None), checks=checks)
+    files = evidence.write(tmp_path / "conf", catalogue, outcomes, code_version="cafe" * 10,
+                           options={"quick": True, "kubeconfig": False})
+    sources = wp.Sources(casestudies_root=tmp_path / "none", conformance_results=files["results"])
+    text = wp.build(tmp_path / "out", sources)["markdown"].read_text()
+    rows = table_rows(text, "id")  # the catalogue table comes first; find the results table after it
+    results = table_rows(text[text.index("The latest run of the suite"):], "id")
+    assert len(rows) == len(catalogue.requirements)
+    assert [(r[0], r[2], r[3]) for r in results] == [
+        ("AI4S-PLAT-001", "passed", "renders"), ("AI4S-QUAL-001", "skipped", "no results"),
+        ("AI4S-QUAL-002", "failed", "below forest")]
+    assert "on code cafecafecafe with --quick, without a cluster: 1 passed, 1 failed, 1 skipped, 0 unknown." in text
+    missing = wp.build(tmp_path / "out2", wp.Sources(casestudies_root=tmp_path / "none",
+                                                     conformance_results=tmp_path / "nope.json"))
+    assert "conformance not yet run: `nox -s conformance`" in missing["markdown"].read_text()
