@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..registry import Context, Result, skipped, unknown
+from ..registry import Context, Result, skipped
 
 PROBE_IMAGE = "docker.io/library/busybox:1.37.0"
 """Image of the probe pods: pinned, tiny, with a shell."""
@@ -41,10 +41,6 @@ class Api:
 
 def no_cluster() -> Result:
     return skipped("no cluster: pass --kubeconfig PATH or set KUBECONFIG to run the live checks")
-
-
-def inconclusive(message: str, **evidence: Any) -> Result:
-    return unknown(message, **evidence)
 
 
 def connect(context: Context) -> Api | Result:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..registry import Context, check, failed, passed, skipped, verdict
+from ..registry import Context, check, failed, passed, skipped, unknown, verdict
 from . import kube
 from .platform import renders
 
@@ -112,7 +112,7 @@ def gang_verdict(*, pods_started: int, workload_seen: bool, admitted: bool) -> A
         return failed(f"a gang larger than the quota was admitted or started ({pods_started} pods)",
                       **evidence)
     if not workload_seen:
-        return kube.inconclusive("Kueue never created a Workload for the Job; is the Job "
+        return unknown("Kueue never created a Workload for the Job; is the Job "
                                  "integration enabled?", **evidence)
     return passed(f"a {GANG_PODS}-pod gang over quota waited unadmitted; no pod started", **evidence)
 

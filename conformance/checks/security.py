@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Context, check, skipped, verdict
+from ..registry import Context, check, skipped, unknown, verdict
 from . import kube
 from .platform import renders
 
@@ -43,7 +43,7 @@ def probe_verdict(accelerator_nodes: list[str], listing: str | None) -> Any:
     if not accelerator_nodes:
         return skipped("the cluster has no node with an allocatable accelerator; not applicable")
     if listing is None:
-        return kube.inconclusive("the probe pod did not finish; no /dev listing",
+        return unknown("the probe pod did not finish; no /dev listing",
                                  node=accelerator_nodes[0])
     devices = accelerator_devices(listing)
     return verdict(not devices, "a pod without an accelerator request sees no accelerator device",
