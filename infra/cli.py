@@ -48,11 +48,11 @@ def render(
 def validate(
     dir: Annotated[Path, typer.Argument(help="directory written by `render`")],
 ) -> None:
-    """Validate rendered objects (schemas, references) and run the policy checks."""
+    """Validate rendered objects (schemas, references, release namespaces) and run the policies."""
     import yaml
 
     from infra import policy
-    from infra.validate import load_objects, validate_objects
+    from infra.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
         objects = load_objects(dir)
@@ -62,7 +62,9 @@ def validate(
         yaml.safe_load(p.read_text(encoding="utf-8"))
         for p in sorted((dir / "releases").glob("*.yaml"))
     ]
-    findings = [str(f) for f in validate_objects(objects)]
+    findings = [
+        str(f) for f in validate_objects(objects) + check_release_namespaces(objects, releases)
+    ]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:
         typer.echo(line)

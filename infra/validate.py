@@ -216,6 +216,22 @@ def check_references(objects: list[Mapping[str, Any]]) -> list[Finding]:
     return found
 
 
+def check_release_namespaces(
+    objects: Iterable[Mapping[str, Any]], releases: Iterable[Mapping[str, Any]]
+) -> list[Finding]:
+    """Every Helm release installs into a namespace the same render creates (releases are
+    not allowed to create namespaces behind the stack's back)."""
+    namespaces = set(_namespace_labels(list(objects)))
+    return [
+        Finding(
+            object=f"helm {rel.get('namespace')}/{rel.get('name')}",
+            message=f"namespace {rel.get('namespace')!r} is not created by this stack",
+        )
+        for rel in releases
+        if rel.get("namespace") not in namespaces
+    ]
+
+
 def validate_objects(objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
     """Schema findings of every object plus cross-object reference findings."""
     objects = list(objects)

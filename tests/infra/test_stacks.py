@@ -14,7 +14,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import crds, outputs, policy
 from infra.render import STACKS_DIR, install_mocks, load_stack_config, render_stack
-from infra.validate import validate_dir
+from infra.validate import check_release_namespaces, validate_dir
 
 STACKS = ["local", "gpu"]
 
@@ -53,6 +53,7 @@ def test_render_writes_every_object_and_release(rendered):
 
 def test_everything_validates(rendered):
     assert [str(f) for f in validate_dir(rendered.out_dir)] == []
+    assert check_release_namespaces(rendered.objects, rendered.releases) == []
 
 
 def test_every_custom_resource_kind_is_registered(rendered):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from infra.validate import check_references, selector_matches, validate_object, validate_objects
+from infra.validate import (
+    check_references,
+    check_release_namespaces,
+    selector_matches,
+    validate_object,
+    validate_objects,
+)
 from infra.versions import KUBERNETES_VALIDATION_TARGET
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
@@ -202,3 +208,9 @@ def test_cached_builtin_validation_agrees_with_kubernetes_validate(obj):
         assert findings == []
     else:
         assert any(f.message.endswith(reference) for f in findings), (reference, findings)
+
+
+def test_release_namespace_must_be_created_by_the_stack():
+    rel = {"name": "kueue", "namespace": "kueue-system"}
+    found = check_release_namespaces([NS], [rel, {"name": "x", "namespace": "team-a"}])
+    assert [f.object for f in found] == ["helm kueue-system/kueue"]
