@@ -147,6 +147,8 @@ class SimulationConfig:
     def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
         """Build from JSON data; an unknown key fails naming it and the valid ones."""
         names = [f.name for f in dataclasses.fields(cls)]
+        require(isinstance(data, dict), "simulation", "a JSON object of SimulationConfig fields",
+                type(data).__name__)
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise RecipeError(

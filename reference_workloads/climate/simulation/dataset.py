@@ -21,8 +21,6 @@ from reference_workloads.climate.simulation.ensemble import Ensemble
 from reference_workloads.core.atomic import atomic_path
 from reference_workloads.core.hashing import hash_arrays, sha256_bytes
 
-# Attributes that record when and how a file was made rather than what it holds; the
-# content hash leaves them out so reruns and other rank counts hash equal.
 # Provenance that says how or when the data was made, not what it is: recorded in the file
 # and in the run manifest, left out of the content hash so a documentation-only commit or a
 # rerun tomorrow does not change the dataset's identity.

@@ -46,13 +46,11 @@ def make_gather(comm: Any, decomposition: Decomposition):
     from mpi4py import MPI
 
     def gather(local: np.ndarray) -> np.ndarray | None:
-        received = None
-        if comm.Get_rank() == ROOT:
-            received = np.empty((decomposition.nranks, *local.shape), dtype=np.float64)
-        comm.Gather([local, MPI.DOUBLE], [received, MPI.DOUBLE] if received is not None
-                    else None, root=ROOT)
-        if received is None:
+        if comm.Get_rank() != ROOT:
+            comm.Gather([local, MPI.DOUBLE], None, root=ROOT)
             return None
+        received = np.empty((decomposition.nranks, *local.shape), dtype=np.float64)
+        comm.Gather([local, MPI.DOUBLE], [received, MPI.DOUBLE], root=ROOT)
         fields = np.empty((*local.shape[:-2], decomposition.ny, decomposition.nx))
         for rank in range(decomposition.nranks):
             rows, cols = decomposition.block(rank)
@@ -84,27 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     decomposition = Decomposition.for_ranks(config.nx, config.ny, comm.Get_size())
     exchange = HaloExchange(comm, decomposition)
-    try:
-        rank = exchange.cart.Get_rank()
-        ensemble = run_ensemble(
-            config, block=decomposition.block(rank), fill_halo=exchange,
-            gather=make_gather(exchange.cart, decomposition),
-            progress=print_progress if rank == ROOT else None,
-        )
-        if rank == ROOT:
-            from reference_workloads.climate.simulation.dataset import (
-                build_dataset,
-                write_dataset,
-            )
+    # No try/finally: an exception here makes `python -m mpi4py` abort every rank, while a
+    # collective clean-up in a finally block could wait forever for the failed rank.
+    rank = exchange.cart.Get_rank()
+    ensemble = run_ensemble(
+        config, block=decomposition.block(rank), fill_halo=exchange,
+        gather=make_gather(exchange.cart, decomposition),
+        progress=print_progress if rank == ROOT else None,
+    )
+    if rank == ROOT:
+        from reference_workloads.climate.simulation.dataset import build_dataset, write_dataset
 
-            assert ensemble is not None
-            dataset = build_dataset(config, ensemble, code_version=args.code_version,
-                                    nranks=decomposition.nranks)
-            write_dataset(dataset, args.out)
-        # Nobody returns before the file is in place.
-        exchange.cart.Barrier()
-    finally:
-        exchange.free()
+        assert ensemble is not None
+        dataset = build_dataset(config, ensemble, code_version=args.code_version,
+                                nranks=decomposition.nranks)
+        write_dataset(dataset, args.out)
+    # Nobody returns before the file is in place.
+    exchange.cart.Barrier()
+    exchange.free()
     return 0
 
 

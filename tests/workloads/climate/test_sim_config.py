@@ -94,3 +94,8 @@ def test_physical_parameters_leave_out_only_the_rank_count() -> None:
     params = config.physical_parameters()
     assert set(params) == {f.name for f in dataclasses.fields(config)} - {"ranks"}
     assert params == dataclasses.replace(config, ranks=4).physical_parameters()
+
+
+def test_from_dict_rejects_json_that_is_not_an_object() -> None:
+    with pytest.raises(RecipeError, match="simulation='list' is invalid: expected a JSON object"):
+        SimulationConfig.from_dict([["nx", 4]])  # type: ignore[arg-type]
