@@ -79,6 +79,12 @@ def run_ensemble(config: SimulationConfig, *, block: tuple[slice, slice], fill_h
             fields = gather(np.ascontiguousarray(interior(state)))
             if fields is None:
                 continue
+            if not np.isfinite(fields).all():
+                raise FloatingPointError(
+                    f"simulation diverged by step {save * config.save_every} in trajectories "
+                    f"{members[0]}-{members[-1]}: non-finite state; lower dt={config.dt} or "
+                    f"raise viscosity={config.viscosity}"
+                )
             if out is None:
                 out = _allocate_output(config)
             _store(out, fields, config, slice(first, first + len(members)), save)

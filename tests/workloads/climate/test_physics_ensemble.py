@@ -9,7 +9,7 @@ from reference_workloads.climate.simulation import ensemble as ensemble_module
 from reference_workloads.climate.simulation.config import SimulationConfig
 from reference_workloads.climate.simulation.ensemble import serial_ensemble
 from reference_workloads.climate.simulation.initial import initial_fields
-from reference_workloads.climate.simulation.physics import to_cell_centres
+from reference_workloads.climate.simulation.physics import fill_periodic_halo, to_cell_centres
 
 CONFIG = SimulationConfig(nx=16, ny=12, n_trajectories=5, n_steps=30, save_every=10)
 
@@ -43,3 +43,19 @@ def test_progress_counts_member_snapshots_up_to_the_total(monkeypatch: pytest.Mo
     assert calls[-1] == (total, total)
     assert all(t == total for _, t in calls)
     assert [d for d, _ in calls] == sorted({d for d, _ in calls})
+
+
+def test_a_diverging_run_stops_with_a_one_line_error() -> None:
+    """A blow-up must not land in a dataset as NaNs: the gathered state is checked at every
+    save. Here a halo fill that corrupts the state stands in for an instability."""
+    def corrupting_fill(state: np.ndarray) -> None:
+        fill_periodic_halo(state)
+        state[0, 0, 3, 3] = np.inf
+
+    whole = (slice(0, CONFIG.ny), slice(0, CONFIG.nx))
+    with pytest.raises(FloatingPointError) as caught, np.errstate(all="ignore"):
+        ensemble_module.run_ensemble(CONFIG, block=whole, fill_halo=corrupting_fill,
+                                     gather=lambda fields: fields)
+    message = str(caught.value)
+    assert message.startswith("simulation diverged by step 10 in trajectories 0-4")
+    assert "\n" not in message
