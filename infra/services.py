@@ -155,6 +155,12 @@ def build_services(
 def services_for_compute(name: str, cfg: ServicesConfig, compute_config: ComputeConfig,
                          compute: Compute) -> dict[str, pulumi.Input]:
     """:func:`build_services` wired to a stack's compute block (part 1)."""
+    if cfg.notebooks.enabled and cfg.notebooks.namespace not in compute_config.shared_queue_namespaces:
+        # Team ClusterQueues admit only their namespace and these shared ones.
+        raise ValueError(
+            f"compute.sharedQueueNamespaces: must include services.notebooks.namespace "
+            f"{cfg.notebooks.namespace!r}, or notebook pods could never be admitted"
+        )
     return build_services(
         name, cfg,
         team_namespaces={t.name: t.namespace for t in compute_config.teams},

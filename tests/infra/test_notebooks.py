@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_secrets_harness import TEAMS, depends_on, render_services
 
@@ -103,3 +105,15 @@ def test_unconvertible_quantities_are_rejected(convert, value):
 def test_bad_notebook_config_names_the_key(raw, message):
     with pytest.raises(ValueError, match=message):
         services_config_from_mapping(raw)
+
+
+def test_a_stack_must_let_team_queues_admit_the_notebooks_namespace():
+    from infra.config import CONFIG_KEY, ComputeConfig
+    from infra.render import STACKS_DIR, load_stack_config
+    from infra.services import services_for_compute
+
+    raw = load_stack_config(STACKS_DIR / "gpu" / "Pulumi.gpu.yaml")
+    compute = ComputeConfig.from_mapping({**json.loads(raw[f"ai4s:{CONFIG_KEY}"]), "sharedQueueNamespaces": []})
+    cfg = services_config_from_mapping({"notebooks": {"enabled": True}})
+    with pytest.raises(ValueError, match="compute.sharedQueueNamespaces: must include services.notebooks.namespace"):
+        services_for_compute("s", cfg, compute, compute=None)
