@@ -23,7 +23,8 @@ OK = "ok"
 TOO_LARGE = "too_large"
 EMBED_FAILED = "embed_failed"
 NO_MMFF_PARAMS = "no_mmff_params"
-STATUSES = (OK, TOO_LARGE, EMBED_FAILED, NO_MMFF_PARAMS)
+MMFF_FAILED = "mmff_failed"
+STATUSES = (OK, TOO_LARGE, EMBED_FAILED, NO_MMFF_PARAMS, MMFF_FAILED)
 
 # The physics labels and 3-D descriptors one molecule yields.
 LABELS = (
@@ -89,12 +90,20 @@ def compute_molecule(smiles: str, settings: PhysicsSettings, *, seed: int) -> di
     params.randomSeed = molecule_seed(seed, smiles)
     params.numThreads = 1  # bitwise results must not depend on thread scheduling
     params.pruneRmsThresh = -1.0
-    conformer_ids = list(AllChem.EmbedMultipleConfs(mol, settings.n_conformers, params))
+    # RDKit raises on some exotic structures (e.g. bounds-matrix invariant violations for
+    # chelated metals); such a molecule is a reported failure, never a crash of all ranks.
+    try:
+        conformer_ids = list(AllChem.EmbedMultipleConfs(mol, settings.n_conformers, params))
+    except RuntimeError:
+        return _empty(EMBED_FAILED)
     if not conformer_ids:
         return _empty(EMBED_FAILED)
     if not ff.MMFFHasAllMoleculeParams(mol):
         return _empty(NO_MMFF_PARAMS)
-    results = ff.MMFFOptimizeMoleculeConfs(mol, numThreads=1, maxIters=settings.mmff_max_iters)
+    try:
+        results = ff.MMFFOptimizeMoleculeConfs(mol, numThreads=1, maxIters=settings.mmff_max_iters)
+    except RuntimeError:
+        return _empty(MMFF_FAILED)
     energies = [energy for _, energy in results]
     # Ties broken by conformer id, so the choice is deterministic.
     best_position = min(range(len(energies)), key=lambda i: (energies[i], i))

@@ -162,7 +162,7 @@ def laptop() -> DrugRecipe:
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=3, mmff_max_iters=200, max_heavy_atoms=70),
         model=GnnConfig(hidden=64, layers=4),
-        train=dataclasses.replace(base.train, epochs=50, batch_size=64),
+        train=dataclasses.replace(base.train, epochs=40, batch_size=64),
         baseline=BaselineConfig(n_estimators=200),
         screen=ScreenConfig(batch_size=256),
     )

@@ -8,6 +8,7 @@ import pytest
 from rdkit import Chem
 
 from reference_workloads.drug_discovery.physics import (
+    EMBED_FAILED,
     NO_MMFF_PARAMS,
     OK,
     TOO_LARGE,
@@ -58,6 +59,13 @@ def test_failures_are_statuses_with_nan_labels():
     no_params = compute_molecule("CB(C)C", SETTINGS, seed=0)  # MMFF94 has no boron type
     assert no_params["status"] == NO_MMFF_PARAMS
     assert no_params["molblock"] == ""
+
+
+def test_rdkit_invariant_violation_is_a_status_not_a_crash():
+    # NCI record 4097, a mercury chelate: RDKit's bounds-matrix builder raises on it.
+    chelate = "c1cc2c3c(c1)ccc[n+]3[Hg]1([O]2)[O]c2cccc3ccc[n+]1c23"
+    row = compute_molecule(chelate, SETTINGS, seed=0)
+    assert row["status"] == EMBED_FAILED and math.isnan(row["rgyr"])
 
 
 def test_bad_settings_and_smiles():
