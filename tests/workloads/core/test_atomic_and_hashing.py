@@ -50,3 +50,11 @@ def test_state_dict_and_dataframe_hashes():
     frame = pd.DataFrame({"smiles": ["C", "CC"], "energy": [1.0, 2.0]})
     assert hash_dataframe(frame) == hash_dataframe(frame.copy())
     assert hash_dataframe(frame) != hash_dataframe(frame.iloc[::-1].reset_index(drop=True))
+
+
+def test_published_files_are_not_owner_only(tmp_path):
+    write_json(tmp_path / "a.json", {})
+    with atomic_path(tmp_path / "b.bin") as tmp:
+        tmp.write_bytes(b"x")
+    for name in ("a.json", "b.bin"):
+        assert (tmp_path / name).stat().st_mode & 0o044 == 0o044
