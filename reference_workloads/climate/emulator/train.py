@@ -24,6 +24,7 @@ from ...core.atomic import atomic_path, write_json
 from ...core.determinism import seed_everything
 from ...core.eventlog import EventLog, constants
 from ...core.hashing import hash_state_dict
+from ...core.metrics import TrainingMetrics
 from ...core.progress import report
 from .data import PairIndex, batch, epoch_order, load_states, normalisation
 from .model import FourierNeuralOperator
@@ -73,6 +74,7 @@ def _validation_loss(core: FourierNeuralOperator, states: torch.Tensor, unroll: 
 def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None:
     ctx = ddp.init_distributed()
     log = EventLog(eventlog, ctx.rank)
+    metrics = TrainingMetrics("ai4s-climate-training", {"workload": "climate"}) if ctx.is_main else None
     cfg = config["train"]
     seed_everything(cfg["seed"], ctx.rank, threads=cfg["threads_per_process"])
     n_train, n_val = cfg["train_trajectories"], cfg["val_trajectories"]
@@ -124,6 +126,8 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
         log.event("train_loss", train_loss, epoch_num=epoch)
         log.event(constants.EVAL_ACCURACY, val_loss, epoch_num=epoch, metric="validation_mse_normalised")
         log.end(constants.EPOCH_STOP, epoch_num=epoch)
+        if metrics is not None:
+            metrics.epoch(samples=history[-1]["samples"], seconds=history[-1]["seconds"], loss=train_loss)
         checkpoints.save(ctx, epoch, core, optimizer, scheduler, extra={"history": history})
         if ctx.is_main:
             print(json.dumps({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss}), flush=True)
@@ -143,6 +147,8 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
         })
     ctx.barrier()
     log.close()
+    if metrics is not None:
+        metrics.close()
 
 
 def load_trained(path: Path) -> FourierNeuralOperator:
