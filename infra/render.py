@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi import Output
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
@@ -51,7 +52,6 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, resource_mocks: mocks.Mocks | None = None) -> None:
         super().__init__(resource_mocks or _EchoMocks())
         self.registrations: list[Registration] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -72,21 +72,33 @@ class RecordingMonitor(mocks.MockMonitor):
             )
         return response
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
-        if "pulumi:pulumi:Stack" in request.urn:
-            self.stack_outputs.update(_sync_await(_deserialize(request.outputs)))
-        return super().RegisterResourceOutputs(request)
-
 
 async def _deserialize(struct) -> dict[str, Any]:
     return rpc.deserialize_properties(struct, keep_unknowns=False)
 
 
+RANDOM_TYPE_PREFIX = "random:"
+FAKE_RANDOM_PREFIX = "render-fake-"
+"""Start of the value every random resource gets under the render mocks: recognisably not
+a real secret, so a rendered file that shows one is a leak, not a credential."""
+
+
+def fake_random_result(name: str) -> str:
+    """The stand-in `result` of random resource `name` (deterministic: renders repeat)."""
+    return f"{FAKE_RANDOM_PREFIX}{name}"
+
+
 class _EchoMocks(mocks.Mocks):
-    """Every resource's state is its inputs; invokes return nothing."""
+    """Every resource's state is its inputs, and a random resource's `result` is a clearly
+    fake value (the provider would compute it; left out, it would be null and every
+    password rendered as missing). The result is a secret, as the random provider's
+    schema makes it (the engine, absent here, would apply that). Invokes return nothing."""
 
     def new_resource(self, args: mocks.MockResourceArgs):
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ.startswith(RANDOM_TYPE_PREFIX):
+            state["result"] = rpc.wrap_rpc_secret(fake_random_result(args.name))
+        return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs):
         return {}
@@ -117,6 +129,25 @@ def run_under_mocks(
     return monitor
 
 
+def stack_exports() -> dict[str, Any]:
+    """What the program that just ran exported with `pulumi.export`, resolved, with every
+    export that is or holds a Pulumi secret written as REDACTED.
+
+    The exports live on the root Stack resource. Component outputs are not exports, and
+    the engine's URN of a top-level component contains `pulumi:pulumi:Stack` too, so the
+    monitor's RegisterResourceOutputs calls cannot tell the two apart."""
+    root = settings.get_root_resource()
+    exports = dict(getattr(root, "outputs", None) or {})
+
+    async def resolve(value: Any) -> Any:
+        output = Output.from_input(value)
+        if await output.is_secret():
+            return REDACTED
+        return _plain(await output.future())
+
+    return {key: _sync_await(resolve(value)) for key, value in exports.items()}
+
+
 def load_stack_config(config_file: Path) -> dict[str, str]:
     """Pulumi.<stack>.yaml -> the flat map the engine hands a program (objects as JSON)."""
     raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
@@ -145,11 +176,13 @@ class RenderResult:
     releases: list[dict]
     registrations: list[Registration]
     outputs: dict[str, Any]
+    """The stack's exports (`pulumi.export`), secrets redacted: outputs.json."""
     files: list[Path] = field(default_factory=list)
 
 
 def run_stack(stack: str, config_file: Path | None = None) -> tuple[RecordingMonitor, Path]:
-    """Run stacks/<stack>/__main__.py under mocks with its committed config (or another)."""
+    """Run stacks/<stack>/__main__.py under mocks with its committed config (or another);
+    its exports are then `stack_exports()`."""
     stack_dir = STACKS_DIR / stack
     main = stack_dir / "__main__.py"
     if not main.is_file():
@@ -236,6 +269,7 @@ def object_filename(obj: Mapping[str, Any]) -> str:
 def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> RenderResult:
     """Render stacks/<stack> under mocks into out_dir (objects/, releases/, graph.json)."""
     monitor, _ = run_stack(stack, config_file)
+    exports = stack_exports()
     regs = monitor.registrations
     # Resources register concurrently, so their order varies run to run; sort everything
     # written so that two renders of the same config are byte-identical.
@@ -268,7 +302,7 @@ def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> 
     files.append(
         _write(
             out_dir / "outputs.json",
-            json.dumps(monitor.stack_outputs, indent=1, sort_keys=True, default=str),
+            json.dumps(exports, indent=1, sort_keys=True, default=str),
         )
     )
     return RenderResult(
@@ -277,7 +311,7 @@ def render_stack(stack: str, out_dir: Path, config_file: Path | None = None) -> 
         objects=objects,
         releases=releases,
         registrations=regs,
-        outputs=dict(monitor.stack_outputs),
+        outputs=exports,
         files=files,
     )
 

@@ -13,7 +13,14 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import crds, outputs, policy
-from infra.render import STACKS_DIR, install_mocks, load_stack_config, render_stack
+from infra.render import (
+    FAKE_RANDOM_PREFIX,
+    REDACTED,
+    STACKS_DIR,
+    install_mocks,
+    load_stack_config,
+    render_stack,
+)
 from infra.validate import check_release_namespaces, validate_dir
 
 STACKS = ["local", "gpu"]
@@ -100,6 +107,34 @@ def test_kueue_queues_wait_for_the_kueue_release_specifically(rendered):
 def test_outputs_export_every_compute_key(rendered):
     assert set(outputs.COMPUTE_KEYS) <= set(rendered.outputs)
     assert rendered.outputs[outputs.TEAM_NAMESPACES] == ["team-climate", "team-drug-discovery"]
+
+
+def test_outputs_json_is_exactly_the_stacks_exports(rendered):
+    written = json.loads((rendered.out_dir / "outputs.json").read_text())
+    assert written == rendered.outputs
+    assert set(written) == set(outputs.COMPUTE_KEYS) | set(outputs.SERVICES_KEYS)
+    assert written[outputs.S3_BUCKETS] == ["datasets", "artifacts", "checkpoints", "results"]
+    assert written[outputs.TRACKING_URI].startswith("http://")
+    assert written[outputs.OTLP_ENDPOINT].startswith("http://")
+    assert written[outputs.DASHBOARDS] and all(
+        url.startswith(written[outputs.GRAFANA_URL]) for url in written[outputs.DASHBOARDS].values()
+    )
+
+
+def test_generated_passwords_render_redacted_and_never_in_clear(rendered):
+    """Every random resource has a (fake) result under the render mocks: each Secret key
+    it feeds is written as the placeholder, and the value itself is in no file."""
+    randoms = [r for r in rendered.registrations if r.type.startswith("random:")]
+    assert len(randoms) >= 4
+    secrets = [o for o in rendered.objects if o["kind"] == "Secret"]
+    assert secrets
+    for secret in secrets:
+        data = secret.get("stringData") or secret.get("data")
+        assert data and all(v is not None for v in data.values()), secret["metadata"]
+    root = next(s for s in secrets if s["metadata"]["name"].endswith("storage-root"))
+    assert root["stringData"]["rootPassword"] == REDACTED
+    for path in rendered.files:
+        assert FAKE_RANDOM_PREFIX not in path.read_text(), path
 
 
 def test_team_namespaces_are_destroyed_before_every_operator_and_its_objects(rendered):
