@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,13 @@ from pathlib import Path
 
 import requests
 
+from reference_workloads.core.tracking import free_port
+
 LOOPBACK = "127.0.0.1"
 MODEL_NAME = "drug-surrogate"
 INPUT_NAME = "smiles"
 OUTPUT_NAME = "prediction"
 MAX_SMILES_LENGTH = 1000  # longer strings are not drug-like molecules; refuse before parsing
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 def _smiles_list(values: object, where: str, max_batch: int) -> list[str]:
