@@ -159,7 +159,8 @@ def _screen(recipe: DrugRecipe, run_dir: Path, physics: dict[str, Any]) -> dict[
     task = pd.read_parquet(run_dir / "tasks" / "physics.parquet")
     trained_on = set(task.loc[task["part"] != "test", "record"].tolist())
     screen = recipe.screen
-    with running_server(run_dir / "training" / "physics" / "surrogate", max_batch=screen.max_batch) as url:
+    with running_server(run_dir / "training" / "physics" / "surrogate", max_batch=screen.max_batch,
+                        device=recipe.resources.device) as url:
         run = score_library(url, scored["smiles"].tolist(), batch_size=screen.batch_size, protocol=screen.protocol)
     report = screening_report(
         scored, recipe.train.physics_target, run, top_fraction=screen.top_fraction,

@@ -49,7 +49,7 @@ def _smiles_list(values: object, where: str, max_batch: int) -> list[str]:
     return values
 
 
-def build_model(model_dir: str, name: str, max_batch: int):
+def build_model(model_dir: str, name: str, max_batch: int, device: str = "cpu"):
     """A kserve.Model subclass around the surrogate (kserve imported lazily: it is heavy)."""
     import kserve
     from kserve.errors import InvalidInput
@@ -63,7 +63,7 @@ def build_model(model_dir: str, name: str, max_batch: int):
             self.surrogate: Surrogate | None = None
 
         def load(self) -> bool:
-            self.surrogate = Surrogate(model_dir)
+            self.surrogate = Surrogate(model_dir, device=device)
             self.ready = True
             return self.ready
 
@@ -117,7 +117,7 @@ class BodySizeLimit:
 
 
 def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_NAME,
-          max_batch: int = 1024, max_body_bytes: int = 4 << 20) -> None:
+          max_batch: int = 1024, max_body_bytes: int = 4 << 20, device: str = "cpu") -> None:
     """Start the KServe ModelServer in this process (blocks until SIGTERM or SIGINT)."""
     import kserve
     from kserve.model_server import app
@@ -129,7 +129,7 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
             super().setup_event_loop()
 
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
-    model = build_model(model_dir, name, max_batch)
+    model = build_model(model_dir, name, max_batch, device)
     model.load()
     server = LoopbackModelServer(
         http_port=port, enable_grpc=False, workers=1, enable_latency_logging=False
@@ -138,13 +138,14 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
 
 
 @contextmanager
-def running_server(model_dir: str | os.PathLike[str], *, port: int | None = None,
-                   max_batch: int = 1024, startup_timeout: float = 120.0) -> Iterator[str]:
+def running_server(model_dir: str | os.PathLike[str], *, port: int | None = None, max_batch: int = 1024,
+                   device: str = "cpu", startup_timeout: float = 120.0) -> Iterator[str]:
     """Start the server in a subprocess on loopback; yield its base URL; always stop it."""
     port = port or free_port()
     command = [
         sys.executable, "-m", "reference_workloads.drug_discovery.serve",
         "--model-dir", str(model_dir), "--port", str(port), "--max-batch", str(max_batch),
+        "--device", device,
     ]
     log = Path(model_dir) / "server.log"
     with log.open("ab") as sink:
@@ -181,13 +182,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default=LOOPBACK, help="bind address (loopback by default)")
     parser.add_argument("--max-batch", type=int, default=1024)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     options = parser.parse_args(argv)
     # kserve parses sys.argv when imported; hide our flags from it.
     sys.argv = sys.argv[:1]
     import torch
 
     torch.set_num_threads(1)
-    serve(options.model_dir, port=options.port, host=options.host, max_batch=options.max_batch)
+    serve(options.model_dir, port=options.port, host=options.host, max_batch=options.max_batch,
+          device=options.device)
 
 
 if __name__ == "__main__":
