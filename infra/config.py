@@ -59,7 +59,9 @@ def _check_quantity(path: str, value: Any) -> str:
     return text
 
 
-def _check_name(path: str, value: Any, max_len: int = 63) -> str:
+def check_dns_label(path: str, value: Any, max_len: int = 63) -> str:
+    """`value` if it is an RFC 1123 label of at most `max_len` characters (a namespace or
+    object name), else ValueError naming `path`. Shared by compute and services config."""
     if not isinstance(value, str) or len(value) > max_len or not _DNS_LABEL.match(value):
         raise ValueError(
             f"{path}: expected a DNS label (lower-case letters, digits, '-', at most "
@@ -201,8 +203,8 @@ class Team:
     """Most the team may borrow from the cohort; None means unlimited."""
 
     def __post_init__(self) -> None:
-        _check_name("Team.name", self.name)
-        _check_name("Team.namespace", self.namespace)
+        check_dns_label("Team.name", self.name)
+        check_dns_label("Team.namespace", self.namespace)
         for m in self.members:
             _check_member("Team.members", m)
 
@@ -219,7 +221,7 @@ class Priority:
     """When to use it."""
 
     def __post_init__(self) -> None:
-        _check_name("Priority.name", self.name, 253)
+        check_dns_label("Priority.name", self.name, 253)
         _check_int("Priority.value", self.value, -(2**31), 1_000_000_000)
 
 
@@ -369,7 +371,7 @@ class ComputeConfig:
     """LimitRange default memory limit."""
 
     def __post_init__(self) -> None:
-        _check_name("compute.cohort", self.cohort, 253)
+        check_dns_label("compute.cohort", self.cohort, 253)
         _check_choice("compute.gangScheduler", self.gang_scheduler, GANG_SCHEDULERS)
         if not self.teams:
             raise ValueError("compute.teams: at least one team is required")
@@ -389,12 +391,12 @@ class ComputeConfig:
                         f"compute.offload.teams: unknown team {name!r}; known: {sorted(names)}"
                     )
         for ns in self.platform_namespaces:
-            _check_name("compute.platformNamespaces", ns)
+            check_dns_label("compute.platformNamespaces", ns)
         for ns in self.shared_queue_namespaces:
-            _check_name("compute.sharedQueueNamespaces", ns)
+            check_dns_label("compute.sharedQueueNamespaces", ns)
             if ns in {t.namespace for t in self.teams}:
                 raise ValueError(f"compute.sharedQueueNamespaces: {ns!r} is a team namespace")
-        _check_name("compute.monitoringNamespace", self.monitoring_namespace)
+        check_dns_label("compute.monitoringNamespace", self.monitoring_namespace)
 
     @staticmethod
     def from_mapping(raw: Any, path: str = CONFIG_KEY) -> ComputeConfig:
@@ -452,8 +454,8 @@ def _check_quota_models(path: str, q: Quota, models: Mapping[str, GpuModel]) -> 
 def _parse_team(path: str, raw: Any) -> Team:
     s = _Section(path, raw, ("name", "namespace", "members", "quota", "borrowingLimit"))
     return Team(
-        name=_check_name(s.key("name"), s.require("name")),
-        namespace=_check_name(s.key("namespace"), s.require("namespace")),
+        name=check_dns_label(s.key("name"), s.require("name")),
+        namespace=check_dns_label(s.key("namespace"), s.require("namespace")),
         quota=Quota.parse(s.key("quota"), s.require("quota")),
         **s.fields(
             {
@@ -467,7 +469,7 @@ def _parse_team(path: str, raw: Any) -> Team:
 def _parse_priority(path: str, raw: Any) -> Priority:
     s = _Section(path, raw, ("name", "value", "description"))
     return Priority(
-        name=_check_name(s.key("name"), s.require("name"), 253),
+        name=check_dns_label(s.key("name"), s.require("name"), 253),
         value=_check_int(s.key("value"), s.require("value"), -(2**31), 1_000_000_000),
         **s.fields({"description": ("description", _check_text)}),
     )
@@ -554,7 +556,7 @@ def _parse_offload(path: str, raw: Any) -> Offload:
             {
                 "nodeLabels": ("node_labels", _map_of(_check_text)),
                 "taintKey": ("taint_key", _check_text),
-                "teams": ("teams", _list_of(_check_name)),
+                "teams": ("teams", _list_of(check_dns_label)),
             }
         ),
     )
@@ -573,12 +575,12 @@ def _parse_defaults(path: str, raw: Any) -> dict[str, str]:
 
 
 def _parse_compute(s: _Section) -> ComputeConfig:
-    names = _list_of(_check_name)
+    names = _list_of(check_dns_label)
     return ComputeConfig(
         teams=_list_of(_parse_team)(s.key("teams"), s.require("teams")),
         **s.fields(
             {
-                "cohort": ("cohort", lambda p, v: _check_name(p, v, 253)),
+                "cohort": ("cohort", lambda p, v: check_dns_label(p, v, 253)),
                 "gangScheduler": (
                     "gang_scheduler",
                     lambda p, v: _check_choice(p, v, GANG_SCHEDULERS),
@@ -590,7 +592,7 @@ def _parse_compute(s: _Section) -> ComputeConfig:
                 "offload": ("offload", _parse_offload),
                 "platformNamespaces": ("platform_namespaces", names),
                 "sharedQueueNamespaces": ("shared_queue_namespaces", names),
-                "monitoringNamespace": ("monitoring_namespace", _check_name),
+                "monitoringNamespace": ("monitoring_namespace", check_dns_label),
             }
         ),
         **_parse_defaults(s.key("defaults"), s.get("defaults") or {}),

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra.findings import Finding, describe
+
 TENANT_LABEL = "ai4s.dev/tenant"
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 RULES = (
@@ -34,24 +36,14 @@ RULES = (
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
-class Violation:
-    """One broken rule."""
+class Violation(Finding):
+    """One broken rule; `object` is `<kind> <namespace>/<name>` or `helm <release>`."""
 
     rule: str
     """One of RULES."""
-    object: str
-    """`<kind> <namespace>/<name>` or `helm <release>`."""
-    message: str
-    """What is wrong and where."""
 
     def __str__(self) -> str:
-        return f"[{self.rule}] {self.object}: {self.message}"
-
-
-def _name(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{obj.get('kind')} {ns}{meta.get('name', '?')}"
+        return f"[{self.rule}] {Finding.__str__(self)}"
 
 
 def pod_specs(node: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -130,7 +122,7 @@ def check_tenants(objects: list[Mapping[str, Any]]) -> list[Violation]:
         labels = meta.get("labels") or {}
         if obj.get("kind") != "Namespace" or labels.get(TENANT_LABEL) != "true":
             continue
-        ns, name = meta["name"], _name(obj)
+        ns, name = meta["name"], describe(obj, api_version=False)
         if labels.get(PSS_ENFORCE) != "restricted":
             out.append(
                 Violation(
@@ -213,7 +205,7 @@ def check(
     out: list[Violation] = []
     for obj in objects:
         for where, spec in pod_specs(obj):
-            out.extend(check_pod_spec(_name(obj), where, spec))
+            out.extend(check_pod_spec(describe(obj, api_version=False), where, spec))
     out.extend(check_tenants(objects))
     for rel in releases:
         out.extend(check_helm_values(rel))

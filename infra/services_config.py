@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from infra.config import check_dns_label
+
 SERVICES_CONFIG_KEY = "services"
 """Config key (in the ``ai4s`` namespace) of the services block of Pulumi.<stack>.yaml."""
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _STORAGE_SIZE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w)$")
@@ -36,15 +37,6 @@ def _camel(name: str) -> str:
 
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
-
-
-def check_dns_label(key: str, value: str) -> None:
-    """Raise ValueError unless ``value`` is an RFC 1123 label (a valid namespace or name)."""
-    if not isinstance(value, str) or not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{key}: {value!r} is not a valid Kubernetes name "
-            "(lowercase letters, digits and '-', at most 63 characters)"
-        )
 
 
 def check_pinned_image(key: str, image: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +19,8 @@ from kubernetes_validate.utils import all_versions, major_minor, schema_contents
 from referencing import Registry, Resource
 
 from infra import crds
+from infra.findings import Finding, describe
 from infra.versions import KUBERNETES_VALIDATION_TARGET
-
-
-@dataclass(kw_only=True, frozen=True, slots=True)
-class Finding:
-    """One validation error of one object."""
-
-    object: str
-    """`<apiVersion> <kind> <namespace>/<name>` of the object."""
-    message: str
-    """What is wrong, with the field path."""
-
-    def __str__(self) -> str:
-        return f"{self.object}: {self.message}"
-
-
-def describe(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{obj.get('apiVersion')} {obj.get('kind')} {where}{meta.get('name', '?')}"
 
 
 @functools.cache

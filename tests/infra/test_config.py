@@ -124,3 +124,17 @@ def test_config_file_with_secret_or_bare_key_is_rejected(tmp_path: Path):
     bad.write_text("config:\n  ai4s:token:\n    secure: AAAA\n")
     with pytest.raises(ValueError, match="Pulumi secret"):
         load_stack_config(bad)
+
+
+@pytest.mark.parametrize("name", ["Team-A", "-lead", "a" * 64, "x_y", ""])
+def test_compute_and_services_reject_a_bad_name_with_the_same_message(name):
+    """One DNS-label rule for both config halves: a name fails the same way in each."""
+    from infra.services_config import services_config_from_mapping
+
+    with pytest.raises(ValueError) as compute_err:
+        Team(name="climate", namespace=name, quota=Quota(cpu="1", memory="1Gi"))
+    with pytest.raises(ValueError) as services_err:
+        services_config_from_mapping({"tracking": {"namespace": name}})
+    assert str(services_err.value) == str(compute_err.value).replace(
+        "Team.namespace", "services.tracking.namespace"
+    )

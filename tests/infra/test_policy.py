@@ -228,3 +228,14 @@ def test_helm_values_with_latest_tag_are_flagged():
         "values.controller.image.tag is 'latest'",
         "values.sidecar.image: image 'busybox' has no tag (resolves to latest)",
     ]
+
+
+def test_violations_are_validation_findings_with_a_rule():
+    """Policy and validation report one kind of finding, so callers treat both alike."""
+    from infra.findings import Finding
+
+    bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+           "spec": {"containers": [{"name": "c", "image": "busybox:latest"}]}}
+    found = policy.check([bad], [])
+    assert found and all(isinstance(v, Finding) for v in found)
+    assert all(str(v).startswith(f"[{v.rule}] Pod n/p: ") for v in found)

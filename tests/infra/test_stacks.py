@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import runpy
 from pathlib import Path
@@ -44,6 +45,32 @@ def test_stack_folders_are_complete():
         assert (folder / f"Pulumi.{stack}.yaml").is_file()
         assert len((folder / "__main__.py").read_text().splitlines()) < 60
     assert (STACKS_DIR / "README.md").is_file()
+
+
+def _code_lines(path: Path) -> list[str]:
+    """Statements of a module: its docstring and blank lines left out."""
+    tree = ast.parse(path.read_text())
+    body = tree.body[1:] if ast.get_docstring(tree) else tree.body
+    return [ast.unparse(node) for node in body]
+
+
+def test_stacks_share_one_program_and_differ_only_in_config():
+    programs = {s: _code_lines(STACKS_DIR / s / "__main__.py") for s in STACKS}
+    assert programs["local"] == programs["gpu"]
+    assert len(programs["local"]) <= 3
+
+
+def test_bad_services_config_fails_before_any_compute_resource(tmp_path: Path):
+    raw = yaml.safe_load((STACKS_DIR / "local" / "Pulumi.local.yaml").read_text())
+    raw["config"]["ai4s:services"].setdefault("storage", {})["volumeSize"] = "-5Gi"
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    monitor = install_mocks(config=load_stack_config(bad), project="ai4s-local", stack="bad")
+    with pytest.raises(ValueError, match=r"services\.storage\.volumeSize"):
+        _sync_await(
+            run_pulumi_func(lambda: runpy.run_path(str(STACKS_DIR / "local" / "__main__.py")))
+        )
+    assert monitor.registrations == []
 
 
 def test_render_writes_every_object_and_release(rendered):
