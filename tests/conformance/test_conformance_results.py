@@ -79,6 +79,7 @@ def test_all_result_checks_pass_on_a_good_publication(tmp_path, studies):
     assert drug.evidence["measured"]["spearman_gnn_minus_random_forest"] == pytest.approx(0.07)
     climate = quality.climate_beats_persistence(ctx)
     assert climate.evidence["nrmse_horizon"] == CLIMATE_HEADLINE["nrmse_horizon"]
+    assert climate.evidence["measured"]["relative_margin_at_horizon"] == pytest.approx(1 - 0.05 / 0.09)
 
 
 def test_missing_results_are_skipped_with_the_command(tmp_path):
