@@ -11,12 +11,11 @@ import numpy as np
 
 from ..core import launch
 from ..core.atomic import write_json
-from ..core.eventlog import EventLog, constants
+from ..core.eventlog import constants
 from ..core.manifest import build_manifest, code_version, write_manifest
 from ..core.progress import progress_bar
 from ..core.recipes import config_hash, recipe_dict
-from ..core.stages import StageRunner
-from ..core.tracing import init_tracing, shutdown_tracing
+from ..core.runs import workload_run
 from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
 from .recipes import ClimateRecipe, book
 
@@ -126,17 +125,11 @@ def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root
 def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
     """Run the named recipe with overrides into ``out_dir``; completed stages are skipped."""
     recipe = book.get(recipe_name, overrides)
-    run_dir = out_dir.resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    eventlog = EventLog(run_dir / "events.log")
-    init_tracing(run_dir, f"ai4s-{WORKLOAD}")
-    stages = StageRunner(run_dir, eventlog)
-    try:
-        eventlog.event(constants.SUBMISSION_BENCHMARK, f"ai4s-{WORKLOAD}")
-        eventlog.event(constants.SEED, recipe.train.seed, simulation_seed=recipe.simulation.seed)
-        eventlog.event(constants.GLOBAL_BATCH_SIZE, recipe.train.global_batch_size)
-        eventlog.start(constants.RUN_START, recipe=recipe_name, config_hash=config_hash(recipe))
-        sim = recipe.simulation
+    sim = recipe.simulation
+    with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.train.seed,
+                      simulation_seed=sim.seed) as ctx:
+        run_dir, stages = ctx.run_dir, ctx.stages
+        ctx.eventlog.event(constants.GLOBAL_BATCH_SIZE, recipe.train.global_batch_size)
         simulated = stages.run(
             "simulate", lambda: _simulate(recipe, run_dir),
             inputs={"simulation": sim.to_dict(), "code": code_version()},
@@ -173,18 +166,4 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
                    "leads_not_beating_persistence": results["leads_not_beating_persistence"]},
         )
         write_manifest(run_dir, manifest)
-        eventlog.end(constants.RUN_STOP, status="success")
         return manifest
-    except BaseException:
-        eventlog.end(constants.RUN_STOP, status="aborted")
-        raise
-    finally:
-        eventlog.close()
-        shutdown_tracing()
-
-
-def persistence_margin(results: dict[str, Any]) -> np.ndarray:
-    """Emulator / persistence normalised RMSE per lead (below 1 means the emulator wins)."""
-    emulator = np.asarray(results["emulator"]["rmse_normalised"][1:])
-    persistence = np.asarray(results["persistence"]["rmse_normalised"][1:])
-    return emulator / persistence

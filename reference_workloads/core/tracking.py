@@ -56,20 +56,28 @@ class LocalMlflowServer:
             "--backend-store-uri", f"sqlite:///{self.root / EMBEDDED_DB}",
             "--artifacts-destination", (self.root / "artifacts").as_uri(),
         ]
-        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
+        log = open(self.root / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise TrackingError(f"mlflow server exited early; see {self.root / 'server.log'}")
-            try:
-                if requests.get(f"{self.uri}/health", timeout=2).ok:
-                    return self
-            except requests.RequestException:
-                pass
+            # Another server may answer on a recycled port: ours is up only once it says so.
+            if self._listening() and self._healthy():
+                return self
             time.sleep(0.5)
         self.__exit__(None, None, None)
         raise TrackingError(f"mlflow server did not answer on {self.uri} within {self.startup_timeout} s")
+
+    def _listening(self) -> bool:
+        log = (self.root / "server.log").read_text(errors="replace")
+        return f"running on http://127.0.0.1:{self.port}" in log or f"Listening at: http://127.0.0.1:{self.port}" in log
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.uri}/health", timeout=2).ok
+        except requests.RequestException:
+            return False
 
     def __exit__(self, *exc: object) -> None:
         if self._process is not None:
