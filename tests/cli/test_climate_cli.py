@@ -22,8 +22,8 @@ def _run(out, *extra):
 @pytest.fixture(scope="module")
 def served_run(tmp_path_factory):
     """ci_tiny with tracking=server: the kit starts and stops an mlflow server on loopback."""
-    root = tmp_path_factory.mktemp("climate")
-    out = root / "first"
+    root = tmp_path_factory.mktemp("runs")
+    out = root / "climate" / "ci_tiny"  # where `ai4s casestudies --runs root` looks
     return root, out, _run(out, "--set", "tracking=server")
 
 
@@ -47,7 +47,7 @@ def test_pipeline_writes_every_stage_output_and_tracks_the_model(served_run):
     assert stages["stage.simulate"]["nx"] == 32 and stages["stage.simulate"]["mpi_ranks"] == 2
     assert "stage.train" in stages and "stage.evaluate" in stages and "stage.track" in stages
 
-    store = root / "mlflow" / "server" / "mlflow.db"
+    store = root / "climate" / "mlflow" / "server" / "mlflow.db"
     with sqlite3.connect(store) as db:
         tags = dict(db.execute(
             "select key, value from registered_model_tags where name='ai4s-climate-emulator'").fetchall())
@@ -65,7 +65,7 @@ def test_same_recipe_twice_gives_identical_dataset_and_model_hashes(served_run, 
     second = _run(root / "second")  # embedded store this time; tracking does not touch the hashes
     assert second["dataset_hash"] == first["dataset_hash"]  # bitwise
     assert second["model_hash"] == first["model_hash"]  # bitwise
-    assert (root / "mlflow" / "mlflow.db").exists()
+    assert (root / "mlflow" / "mlflow.db").exists()  # beside the second run folder
 
 
 @pytest.mark.timeout(300)
@@ -101,3 +101,27 @@ def test_unknown_recipe_and_workload_are_named():
     assert result.exit_code == 2 and "recipe='huge' is invalid: expected one of ci_tiny, h100x1, laptop" in result.output
     result = runner.invoke(app, ["run", "weather"])
     assert result.exit_code != 0 and "workload='weather' is invalid" in result.output
+
+
+@pytest.mark.timeout(600)
+def test_case_study_is_published_with_summary_figures_and_an_ro_crate(served_run, tmp_path):
+    from rocrate.rocrate import ROCrate
+
+    root, out, manifest = served_run
+    result = runner.invoke(app, ["casestudies", "--only", "climate", "--recipe", "ci_tiny",
+                                 "--runs", str(root), "--dest", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    published = tmp_path / "climate" / "results"
+    summary = json.loads((published / "summary.json").read_text())
+    assert summary["hashes"]["model_hash"] == manifest["model_hash"]
+    assert summary["command"] == "ai4s casestudies --only climate --recipe ci_tiny"
+    headline = summary["headline"]
+    assert headline["horizon_steps"] == 10 and headline["epochs"] == 3
+    assert headline["beats_persistence_at_every_lead"] == (headline["leads_not_beating_persistence"] == [])
+    for name in ("manifest.json", "events.log", "results.json", "skill_vs_lead.png", "snapshots.png"):
+        assert (published / name).exists(), name
+    crate = ROCrate(published)
+    run = crate.get("#run")
+    assert run.type == "CreateAction"
+    assert {"summary.json", "results.json", "skill_vs_lead.png"} <= {entity.id for entity in run["result"]}
+    assert crate.get("#ai4s-kit")["version"] == manifest["code_version"]
