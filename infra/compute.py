@@ -43,13 +43,7 @@ class Compute(pulumi.ComponentResource):
         if config.gpu is not None:
             self.gpu = GpuStack(
                 f"{name}-gpu",
-                GpuStackArgs(
-                    sharing=config.gpu.sharing,
-                    time_slicing_replicas=config.gpu.time_slicing_replicas,
-                    mig_strategy=config.gpu.mig_strategy,
-                    driver_preinstalled=config.gpu.driver_preinstalled,
-                    dcgm_exporter_tag=config.gpu.dcgm_exporter_tag,
-                ),
+                GpuStackArgs(**config.gpu.operator_settings()),
                 child,
             )
         self.kueue = Kueue(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 CONFIG_NAMESPACE = "ai4s"
 CONFIG_KEY = "compute"
@@ -275,32 +275,52 @@ class GpuModel:
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
-class Gpu:
-    """GPU stack: operator, sharing mode and the models present."""
+class GpuOperatorSettings:
+    """How the GPU Operator runs: sharing mode, MIG strategy, driver, DCGM exporter tag.
 
-    models: tuple[GpuModel, ...]
-    """GPU models, one ResourceFlavor each."""
+    Stack config (`compute.gpu`) and the GPU stack component's args both are these
+    settings, so a setting cannot be added to one and forgotten in the other."""
+
+    _KEY: ClassVar[str] = "compute.gpu"
+    """What error messages name the settings as."""
+
     sharing: str = "none"
     """`none`, `time-slicing` or `mig`."""
     time_slicing_replicas: int = 4
     """Pods sharing one GPU under time-slicing."""
     mig_strategy: str = "mixed"
-    """GPU Operator MIG strategy under `mig`."""
+    """GPU Operator MIG strategy under `mig`: `single` or `mixed`."""
     driver_preinstalled: bool = False
     """True on managed clusters whose nodes already carry the NVIDIA driver."""
     dcgm_exporter_tag: str = ""
     """DCGM exporter image tag; empty keeps the one the GPU Operator release ships."""
 
     def __post_init__(self) -> None:
+        key = self._KEY
         if self.dcgm_exporter_tag in ("latest",) or " " in self.dcgm_exporter_tag:
             raise ValueError(
-                f"compute.gpu.dcgmExporterTag: expected an exact image tag, got {self.dcgm_exporter_tag!r}"
+                f"{key}.dcgmExporterTag: expected an exact image tag, got {self.dcgm_exporter_tag!r}"
             )
+        _check_choice(f"{key}.sharing", self.sharing, GPU_SHARING_MODES)
+        _check_choice(f"{key}.migStrategy", self.mig_strategy, MIG_STRATEGIES)
+        _check_int(f"{key}.timeSlicingReplicas", self.time_slicing_replicas, 2, 64)
+
+    def operator_settings(self) -> dict[str, Any]:
+        """Just these settings, as keyword arguments (e.g. for the GPU stack's args)."""
+        return {f.name: getattr(self, f.name) for f in fields(GpuOperatorSettings)}
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Gpu(GpuOperatorSettings):
+    """GPU stack: operator settings and the models present."""
+
+    models: tuple[GpuModel, ...]
+    """GPU models, one ResourceFlavor each."""
+
+    def __post_init__(self) -> None:
         if not self.models:
             raise ValueError("compute.gpu.models: at least one GPU model is required")
-        _check_choice("compute.gpu.sharing", self.sharing, GPU_SHARING_MODES)
-        _check_choice("compute.gpu.migStrategy", self.mig_strategy, MIG_STRATEGIES)
-        _check_int("compute.gpu.timeSlicingReplicas", self.time_slicing_replicas, 2, 64)
+        GpuOperatorSettings.__post_init__(self)
         has_mig = any(m.mig_profiles for m in self.models)
         if has_mig != (self.sharing == "mig"):
             raise ValueError(

@@ -10,12 +10,13 @@ ConfigMap (each GPU is advertised `replicas` times, and Kueue quotas count those
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.config import GPU_SHARING_MODES, MIG_STRATEGIES
+from infra.config import GpuOperatorSettings
 from infra.operator_release import operator_namespace, pinned_release
 from infra.versions import pin
 
@@ -23,31 +24,13 @@ TIME_SLICING_CONFIG = "ai4s-time-slicing"
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
-class GpuStackArgs:
-    """Inputs of the GPU stack component."""
+class GpuStackArgs(GpuOperatorSettings):
+    """Inputs of the GPU stack component: the operator settings, and where it runs."""
+
+    _KEY: ClassVar[str] = "GpuStackArgs"
 
     namespace: str = "gpu-operator"
     """Namespace of the operator and its node agents."""
-    sharing: str = "none"
-    """`none`, `time-slicing` or `mig`."""
-    time_slicing_replicas: int = 4
-    """Pods sharing one GPU under time-slicing."""
-    mig_strategy: str = "mixed"
-    """`single` or `mixed` (GPU Operator `mig.strategy`)."""
-    driver_preinstalled: bool = False
-    """Skip the driver container where nodes already have the NVIDIA driver."""
-    dcgm_exporter_tag: str = ""
-    """Override the DCGM exporter image tag; empty keeps the operator release's tested one."""
-
-    def __post_init__(self) -> None:
-        if self.sharing not in GPU_SHARING_MODES:
-            raise ValueError(
-                f"GpuStackArgs.sharing: expected one of {GPU_SHARING_MODES}, got {self.sharing!r}"
-            )
-        if self.mig_strategy not in MIG_STRATEGIES:
-            raise ValueError(
-                f"GpuStackArgs.mig_strategy: expected one of {MIG_STRATEGIES}, got {self.mig_strategy!r}"
-            )
 
 
 def time_slicing_config(replicas: int) -> str:

@@ -199,8 +199,7 @@ class Notebooks(pulumi.ComponentResource):
             lambda v: {"MLFLOW_TRACKING_URI": v[0], "OTEL_EXPORTER_OTLP_ENDPOINT": v[1]})
         self.release = Release(
             f"{name}-hub", name="jupyterhub", namespace=ns,
-            chart=args.chart.chart, version=args.chart.version,
-            repository_opts={"repo": args.chart.repo},
+            **args.chart.release_args(),
             values=env.apply(values),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *queues, *accounts]),
         )

@@ -376,8 +376,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.collector = Release(
             f"{name}-collector", name=collector, namespace=collector_ns,
-            chart=args.collector_chart.chart, version=args.collector_chart.version,
-            repository_opts={"repo": args.collector_chart.repo}, values=collector_values,
+            **args.collector_chart.release_args(), values=collector_values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, config_map]),
         )
 
@@ -424,8 +423,7 @@ class Observability(pulumi.ComponentResource):
         }
         self.prometheus = Release(
             f"{name}-kps", name=name, namespace=ns,
-            chart=args.prometheus_chart.chart, version=args.prometheus_chart.version,
-            repository_opts={"repo": args.prometheus_chart.repo}, values=prometheus_values,
+            **args.prometheus_chart.release_args(), values=prometheus_values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, admin_secret]),
         )
         CustomResource(

@@ -103,6 +103,14 @@ class ChartPin:
         if not self.repo and not self.chart.startswith("oci://"):
             raise ValueError(f"repo: chart {self.chart!r} needs a repository URL or an oci:// name")
 
+    def release_args(self) -> dict[str, Any]:
+        """Keyword arguments naming this chart for ``helm.v3.Release`` (chart, version and,
+        for a classic repository, repository_opts)."""
+        named: dict[str, Any] = {"chart": self.chart, "version": self.version}
+        if self.repo:
+            named["repository_opts"] = {"repo": self.repo}
+        return named
+
 
 @dataclass(kw_only=True, frozen=True, slots=True)
 class Resources:

@@ -124,8 +124,7 @@ class Serving(pulumi.ComponentResource):
         )
         self.cert_manager = Release(
             f"{name}-cert-manager", name="cert-manager", namespace=args.cert_manager_namespace,
-            chart=args.cert_manager_chart.chart, version=args.cert_manager_chart.version,
-            repository_opts={"repo": args.cert_manager_chart.repo},
+            **args.cert_manager_chart.release_args(),
             values={"crds": {"enabled": True}, "prometheus": {"enabled": True}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cm_ns]),
         )
@@ -136,12 +135,12 @@ class Serving(pulumi.ComponentResource):
         )
         self.crds = Release(
             f"{name}-kserve-crd", name="kserve-crd", namespace=args.namespace,
-            chart=args.kserve_crd_chart.chart, version=args.kserve_crd_chart.version,
+            **args.kserve_crd_chart.release_args(),
             values={}, opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
         )
         self.kserve = Release(
             f"{name}-kserve", name="kserve", namespace=args.namespace,
-            chart=args.kserve_chart.chart, version=args.kserve_chart.version,
+            **args.kserve_chart.release_args(),
             values=kserve_values(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, self.cert_manager, self.crds]),
         )

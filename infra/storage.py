@@ -205,9 +205,7 @@ class ObjectStorage(pulumi.ComponentResource):
             f"{name}-release",
             name=name,
             namespace=ns,
-            chart=args.chart.chart,
-            version=args.chart.version,
-            repository_opts={"repo": args.chart.repo},
+            **args.chart.release_args(),
             values=values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, *user_secrets]),
         )

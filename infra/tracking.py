@@ -119,9 +119,7 @@ class Tracking(pulumi.ComponentResource):
             f"{name}-cnpg",
             name="cnpg",
             namespace=args.operator_namespace,
-            chart=args.operator_chart.chart,
-            version=args.operator_chart.version,
-            repository_opts={"repo": args.operator_chart.repo},
+            **args.operator_chart.release_args(),
             values={"crds": {"create": True}, "monitoring": {"podMonitorEnabled": False}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
         )

@@ -63,3 +63,27 @@ def test_no_time_slicing_config_without_time_slicing():
 def test_bad_sharing_mode_is_rejected_by_name():
     with pytest.raises(ValueError, match="GpuStackArgs.sharing"):
         GpuStackArgs(sharing="vgpu")
+
+
+def test_component_args_carry_every_operator_setting_of_the_stack_config():
+    from compute_helpers import H100
+
+    from infra.config import Gpu
+
+    gpu = Gpu(models=(H100,), sharing="time-slicing", time_slicing_replicas=8,
+              mig_strategy="single", driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04")
+    args = GpuStackArgs(**gpu.operator_settings())
+    assert {k: getattr(args, k) for k in gpu.operator_settings()} == gpu.operator_settings()
+    assert set(gpu.operator_settings()) == {
+        "sharing", "time_slicing_replicas", "mig_strategy", "driver_preinstalled", "dcgm_exporter_tag"
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "key"),
+    [("time_slicing_replicas", 1, "timeSlicingReplicas"), ("dcgm_exporter_tag", "latest", "dcgmExporterTag"),
+     ("mig_strategy", "all", "migStrategy")],
+)
+def test_component_args_validate_like_the_stack_config(field, value, key):
+    with pytest.raises(ValueError, match=rf"GpuStackArgs\.{key}"):
+        GpuStackArgs(**{field: value})

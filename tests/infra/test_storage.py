@@ -106,3 +106,14 @@ def test_bad_storage_config_names_the_key(raw, message):
 def test_defaults_and_camel_case_keys():
     cfg = services_config_from_mapping({"storage": {"volumeSize": "50Gi", "storageClass": "fast"}})
     assert cfg.storage == StorageConfig(volume_size="50Gi", storage_class="fast")
+
+
+def test_chart_pin_names_a_classic_or_an_oci_chart_for_helm():
+    from infra.services_config import ChartPin
+
+    classic = ChartPin(chart="minio", version="5.4.0", repo="https://charts.min.io/")
+    assert classic.release_args() == {
+        "chart": "minio", "version": "5.4.0", "repository_opts": {"repo": "https://charts.min.io/"},
+    }
+    oci = ChartPin(chart="oci://ghcr.io/kserve/charts/kserve", version="v0.16.0")
+    assert oci.release_args() == {"chart": "oci://ghcr.io/kserve/charts/kserve", "version": "v0.16.0"}
