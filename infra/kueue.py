@@ -23,6 +23,16 @@ CPU_FLAVOR = "cpu"
 INTERLINK_FLAVOR = "interlink"
 OFFLOAD_QUEUE = "offloading"
 GPU_RESOURCE = "nvidia.com/gpu"
+RELEASE_NAME = "kueue"
+# Kueue's metrics endpoint: the controller serves /metrics over HTTPS on METRICS_PORT behind
+# controller-runtime's authn/authz filter (a bearer token allowed `get` on the non-resource
+# URL /metrics), through the Service the chart always creates. The stack pins the Service's
+# port here rather than relying on the chart default, so the scrape job can select it.
+METRICS_PORT = 8443
+METRICS_PORT_NAME = "https"
+METRICS_SERVICE = f"{RELEASE_NAME}-controller-manager-metrics-service"
+"""The chart's `<fullname>-controller-manager-metrics-service`; fullname is the release name
+when that contains the chart name."""
 # Job frameworks Kueue manages; names from Kueue's Configuration API (integrations.frameworks).
 # Kueue defers a framework whose CRD is not served yet (jobframework.WaitForAPI), so MPIJob
 # can stay enabled on stacks without the MPI Operator: MPI runs through Trainer's runtime.
@@ -67,7 +77,7 @@ def manager_config(args: KueueArgs) -> str:
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
         "health": {"healthProbeBindAddress": ":8081"},
-        "metrics": {"bindAddress": ":8443"},
+        "metrics": {"bindAddress": f":{METRICS_PORT}"},
         "webhook": {"port": 9443},
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         # Presence of waitForPodsReady turns on all-or-nothing admission: a workload whose
@@ -233,7 +243,7 @@ class Kueue(pulumi.ComponentResource):
             self,
             name,
             key="kueue",
-            release_name="kueue",
+            release_name=RELEASE_NAME,
             namespace=args.namespace,
             values={
                 "controllerManager": {
@@ -250,6 +260,17 @@ class Kueue(pulumi.ComponentResource):
                     }
                 },
                 "managerConfig": {"controllerManagerConfigYaml": manager_config(args)},
+                "metricsService": {
+                    "type": "ClusterIP",
+                    "ports": [{"name": METRICS_PORT_NAME, "port": METRICS_PORT,
+                               "protocol": "TCP", "targetPort": METRICS_PORT}],
+                },
+                # The platform's Prometheus scrapes METRICS_SERVICE with its own job (see
+                # infra.observability.scrape_configs). The chart's enablePrometheus would add
+                # a ServiceMonitor, which needs kube-prometheus-stack's CRDs (installed by the
+                # services block, after this release) and which that Prometheus, selecting
+                # every ServiceMonitor, would scrape a second time; its Role binds
+                # kube-prometheus's `prometheus-k8s` account, which this stack does not have.
                 "enablePrometheus": False,
             },
             depends_on=[self.namespace],

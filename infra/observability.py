@@ -26,6 +26,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
+from infra import kueue
 from infra.dashboards import build_dashboards
 from infra.services_config import (
     ChartPin,
@@ -39,7 +40,6 @@ from infra.services_config import (
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 COLLECTOR_PROMETHEUS_PORT = 8889
-KUEUE_METRICS_SERVICE = "kueue-controller-manager-metrics-service"
 DCGM_SERVICE = "nvidia-dcgm-exporter"
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -211,12 +211,14 @@ def scrape_configs(*, collector_target: str, kueue_namespace: str, dcgm_namespac
         {
             "job_name": "kueue", "scrape_interval": interval, "scheme": "https",
             "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"names": [kueue_namespace]}}],
-            # Kueue serves metrics over HTTPS behind authn/authz with a self-signed cert.
+            # Kueue serves metrics over HTTPS (self-signed cert) behind authn/authz: Prometheus
+            # presents its service account token, which kube-prometheus-stack's ClusterRole
+            # allows `get` on /metrics.
             "tls_config": {"insecure_skip_verify": True},
             "authorization": {"type": "Bearer", "credentials_file": SA_TOKEN},
             "relabel_configs": [
-                {"source_labels": ["__meta_kubernetes_service_name"], "regex": KUEUE_METRICS_SERVICE,
-                 "action": "keep"},
+                {"source_labels": ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"],
+                 "regex": f"{kueue.METRICS_SERVICE};{kueue.METRICS_PORT_NAME}", "action": "keep"},
             ],
         },
     ]

@@ -8,7 +8,8 @@ import pytest
 from test_secrets_harness import depends_on, render_services
 
 from infra import crds, policy
-from infra.observability import KUEUE_METRICS_SERVICE, rule_groups, scrape_configs
+from infra.kueue import METRICS_PORT_NAME, METRICS_SERVICE
+from infra.observability import rule_groups, scrape_configs
 from infra.services import check_reachable
 from infra.services_config import services_config_from_mapping
 from infra.validate import validate_object
@@ -58,8 +59,9 @@ def test_broken_prometheus_rules_are_rejected(stack):
 def test_kueue_job_keeps_only_the_metrics_service():
     (job,) = [j for j in scrape_configs(collector_target="c:1", kueue_namespace="kq", dcgm_namespace=None,
                                         interval="30s") if j["job_name"] == "kueue"]
-    assert job["relabel_configs"][0] == {"source_labels": ["__meta_kubernetes_service_name"],
-                                         "regex": KUEUE_METRICS_SERVICE, "action": "keep"}
+    assert job["relabel_configs"][0] == {
+        "source_labels": ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"],
+        "regex": f"{METRICS_SERVICE};{METRICS_PORT_NAME}", "action": "keep"}
     assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["kq"]
 
 
