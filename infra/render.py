@@ -105,14 +105,18 @@ class _EchoMocks(mocks.Mocks):
 
 
 def install_mocks(
-    *, config: Mapping[str, str] | None = None, project: str = "ai4s", stack: str = "test"
+    *,
+    config: Mapping[str, str] | None = None,
+    project: str = "ai4s",
+    stack: str = "test",
+    resource_mocks: mocks.Mocks | None = None,
 ) -> RecordingMonitor:
     """Point the Pulumi runtime at a fresh recording mock monitor (also used by tests
-    with `@pulumi.runtime.test`)."""
+    with `@pulumi.runtime.test`); `resource_mocks` replaces the render mocks."""
     settings.set_root_resource(None)  # a fresh root Stack for every run in this process
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(resource_mocks)
     set_all_config(dict(config or {}), [])
-    mocks.set_mocks(_EchoMocks(), project=project, stack=stack, preview=False, monitor=monitor)
+    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     return monitor
 
 
@@ -122,9 +126,12 @@ def run_under_mocks(
     config: Mapping[str, str] | None = None,
     project: str = "ai4s",
     stack: str = "test",
+    resource_mocks: mocks.Mocks | None = None,
 ) -> RecordingMonitor:
     """Run `program` as a Pulumi program under mocks; return the recording monitor."""
-    monitor = install_mocks(config=config, project=project, stack=stack)
+    monitor = install_mocks(
+        config=config, project=project, stack=stack, resource_mocks=resource_mocks
+    )
     _sync_await(run_pulumi_func(program))
     return monitor
 

@@ -14,11 +14,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.render import RecordingMonitor, Registration, helm_releases, kubernetes_objects
+from infra.render import Registration, helm_releases, kubernetes_objects, run_under_mocks
 from infra.services import build_services
 from infra.services_config import ServicesConfig, services_config_from_mapping
 
@@ -87,13 +85,8 @@ class Rendered:
 
 def run_program(program: Callable[[], Any], config: Mapping[str, str] | None = None) -> Rendered:
     """Run ``program`` under the recording monitor with :class:`SecretMocks`."""
-    settings.set_root_resource(None)
-    monitor = RecordingMonitor()
     secret_mocks = SecretMocks()
-    monitor.mocks = secret_mocks
-    set_all_config(dict(config or {}), [])
-    mocks.set_mocks(secret_mocks, project="ai4s", stack="test", preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(program))
+    monitor = run_under_mocks(program, config=config, resource_mocks=secret_mocks)
     # set_mocks made a root Stack; pulumi.export put the program's outputs on it.
     exports = settings.get_root_resource().outputs
     resolved = _sync_await(pulumi.Output.from_input(dict(exports)).future())
