@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,23 @@ def _experiment_id(client: Any, name: str, artifact_root: Path | None) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
+@contextmanager
+def scoped_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow at ``uri`` for a block, then restore the process's previous choice.
+
+    mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; left set, a later run in the
+    same process would inherit this run's store, or a server that has since stopped.
+    """
+    import mlflow
+
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
 def log_run(
     *,
     uri: str,
@@ -139,25 +157,25 @@ def log_run(
     import torch
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(tracking_uri=uri)
-    local_store = uri.startswith("sqlite:") or uri.startswith("file:")
-    experiment_id = _experiment_id(client, experiment, artifact_root if local_store else None)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in flatten_params(params).items()})
-        mlflow.set_tags(dict(lineage_tags))
-        for name, values in metrics_by_step.items():
-            for step, value in enumerate(values):
-                mlflow.log_metric(name, float(value), step=step)
-        mlflow.log_metrics({k: float(v) for k, v in final_metrics.items()})
-        for path in artifacts:
-            mlflow.log_artifact(str(path))
-        info = mlflow.pytorch.log_model(
-            pytorch_model=model, name="model", serialization_format="pickle",
-            input_example=input_example,
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-        )
-        version = mlflow.register_model(info.model_uri, registered_name, tags=dict(lineage_tags))
-    for key, value in lineage_tags.items():
-        client.set_registered_model_tag(registered_name, key, value)
-    return {"run_id": run.info.run_id, "model_version": str(version.version), "model_uri": info.model_uri}
+    with scoped_tracking_uri(uri):
+        client = MlflowClient(tracking_uri=uri)
+        local_store = uri.startswith("sqlite:") or uri.startswith("file:")
+        experiment_id = _experiment_id(client, experiment, artifact_root if local_store else None)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+            mlflow.log_params({k: str(v)[:500] for k, v in flatten_params(params).items()})
+            mlflow.set_tags(dict(lineage_tags))
+            for name, values in metrics_by_step.items():
+                for step, value in enumerate(values):
+                    mlflow.log_metric(name, float(value), step=step)
+            mlflow.log_metrics({k: float(v) for k, v in final_metrics.items()})
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+            info = mlflow.pytorch.log_model(
+                pytorch_model=model, name="model", serialization_format="pickle",
+                input_example=input_example,
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            )
+            version = mlflow.register_model(info.model_uri, registered_name, tags=dict(lineage_tags))
+        for key, value in lineage_tags.items():
+            client.set_registered_model_tag(registered_name, key, value)
+        return {"run_id": run.info.run_id, "model_version": str(version.version), "model_uri": info.model_uri}

@@ -1,5 +1,6 @@
 """MLflow tracking against a real local server on loopback and the embedded SQLite store."""
 
+import os
 import socket
 
 import mlflow
@@ -56,6 +57,7 @@ def test_embedded_store_lives_under_the_given_root_unless_a_uri_is_set(tmp_path,
     uri = tracking_uri(tmp_path / "mlflow")
     assert uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     logged = _log(uri, tmp_path, "ai4s-test-embedded")
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # a later run must not inherit this store
     _check(uri, logged, "ai4s-test-embedded")
     assert any((tmp_path / "artifacts").rglob("results.json"))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
