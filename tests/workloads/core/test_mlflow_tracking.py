@@ -9,7 +9,12 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from reference_workloads.core.tracking import LocalMlflowServer, log_run, tracking_uri
+from reference_workloads.core.tracking import (
+    LocalMlflowServer,
+    log_run,
+    scoped_tracking_uri,
+    tracking_uri,
+)
 
 
 def _log(uri, tmp_path, name):
@@ -34,7 +39,8 @@ def _check(uri, logged, name):
     assert client.get_registered_model(name).tags["config_hash"] == "c" * 64
     version = client.get_model_version(name, logged["model_version"])
     assert version.tags["code_version"] == "abc"
-    loaded = mlflow.pytorch.load_model(f"models:/{name}/{logged['model_version']}")
+    with scoped_tracking_uri(uri):
+        loaded = mlflow.pytorch.load_model(f"models:/{name}/{logged['model_version']}")
     assert isinstance(loaded, torch.nn.Linear)
     artifacts = [a.path for a in client.list_artifacts(logged["run_id"])]
     assert "results.json" in artifacts
@@ -46,7 +52,6 @@ def test_log_run_to_a_local_mlflow_server_on_loopback(tmp_path, monkeypatch):
     with LocalMlflowServer(tmp_path / "server") as server:
         assert server.uri.startswith("http://127.0.0.1:")
         logged = _log(server.uri, tmp_path, "ai4s-test-served")
-        mlflow.set_tracking_uri(server.uri)
         _check(server.uri, logged, "ai4s-test-served")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
