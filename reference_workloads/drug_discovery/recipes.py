@@ -155,7 +155,7 @@ def ci_tiny() -> DrugRecipe:
 
 @book.register
 def laptop() -> DrugRecipe:
-    """The whole NCI library (~5,000 molecules) and ChEMBL set on a laptop: ~15 min on 2 cores."""
+    """The whole NCI library (~5,000 molecules) and ChEMBL set: ~25 min on 2 shared cores."""
     base = ci_tiny()
     return dataclasses.replace(
         base,
