@@ -86,18 +86,28 @@ def stream(
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        _terminate(process)
         reader.join(5)
         raise LaunchError(f"{command[0]} timed out after {timeout} s:\n" + "\n".join(tail)) from None
     except BaseException:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        _terminate(process)
         raise
     reader.join(5)
     if code != 0:
         raise LaunchError(f"{' '.join(command[:6])} ... exited with {code}:\n" + "\n".join(tail))
     return "\n".join(tail)
+
+
+def _terminate(process: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM first, so mpiexec and torchrun can stop their own ranks, then SIGKILL."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
 
 
 def mpiexec_command(nranks: int, module: str, args: Sequence[str]) -> list[str]:
