@@ -18,13 +18,11 @@ import pandas as pd
 
 from reference_workloads.core import launch
 from reference_workloads.core.atomic import atomic_path, write_json
-from reference_workloads.core.eventlog import EventLog, constants
 from reference_workloads.core.hashing import hash_dataframe, sha256_file
 from reference_workloads.core.manifest import build_manifest, code_version, write_manifest
 from reference_workloads.core.progress import progress_bar
 from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict
-from reference_workloads.core.stages import StageRunner
-from reference_workloads.core.tracing import init_tracing, shutdown_tracing
+from reference_workloads.core.runs import workload_run
 
 from .recipes import DrugRecipe, book
 
@@ -252,16 +250,9 @@ def _track(recipe: DrugRecipe, recipe_name: str, run_dir: Path, lineage: dict[st
 def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
     """Run the named recipe with overrides into ``out_dir``; returns the manifest."""
     recipe = book.get(recipe_name, overrides)
-    run_dir = Path(out_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    eventlog = EventLog(run_dir / "events.log")
-    init_tracing(run_dir, f"ai4s-{WORKLOAD}")
-    stages = StageRunner(run_dir, eventlog)
     code = code_version()
-    try:
-        eventlog.event(constants.SUBMISSION_BENCHMARK, f"ai4s-{WORKLOAD}")
-        eventlog.event(constants.SEED, recipe.seed)
-        eventlog.start(constants.RUN_START, recipe=recipe_name, config_hash=config_hash(recipe))
+    with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.seed) as ctx:
+        run_dir, stages = ctx.run_dir, ctx.stages
         data = stages.run("library", lambda: _library(recipe, run_dir),
                           inputs={"data": recipe_dict(recipe.data), "code": code},
                           outputs=[run_dir / "data" / "library.parquet"],
@@ -317,11 +308,4 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
         write_manifest(run_dir, manifest)
         write_json(run_dir / "results.json", {**results, "hashes": {k: manifest[k] for k in
                                                                      ("dataset_hash", "model_hash", "config_hash")}})
-        eventlog.end(constants.RUN_STOP, status="success")
         return manifest
-    except BaseException:
-        eventlog.end(constants.RUN_STOP, status="aborted")
-        raise
-    finally:
-        eventlog.close()
-        shutdown_tracing()
