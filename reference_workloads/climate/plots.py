@@ -22,18 +22,23 @@ def _save(figure: Any, path: Path) -> None:
 
 
 def plot_skill(results: dict[str, Any], path: Path) -> None:
-    """nRMSE, RMSE of h and ACC of h against lead time for the emulator and both baselines."""
-    leads = results["lead_steps"]
-    hours = [lead * results["lead_time_s"] / 3600 for lead in leads]
+    """nRMSE, RMSE of h and ACC of h against lead time for the emulator and both baselines.
+
+    Errors are drawn on a log scale from lead 1 (lead 0 is the exact initial state), so the
+    emulator and persistence stay apart next to the much larger climatology error.
+    """
+    hours = [lead * results["lead_time_s"] / 3600 for lead in results["lead_steps"]]
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for name, colour in _STYLE.items():
-        axes[0].plot(hours, results[name]["nrmse"], color=colour, label=name)
-        axes[1].plot(hours, results[name]["rmse"]["h"], color=colour, label=name)
-        axes[2].plot(hours, results[name]["acc"]["h"], color=colour, label=name)
-    for axis, title in zip(axes, ("nRMSE (PDEBench)", "RMSE of h (m)", "ACC of h"), strict=True):
+        axes[0].plot(hours[1:], results[name]["nrmse"][1:], color=colour, marker=".", label=name)
+        axes[1].plot(hours[1:], results[name]["rmse"]["h"][1:], color=colour, marker=".", label=name)
+        axes[2].plot(hours, results[name]["acc"]["h"], color=colour, marker=".", label=name)
+    for axis, title in zip(axes, ("nRMSE (PDEBench), log", "RMSE of h (m), log", "ACC of h"), strict=True):
         axis.set_title(title)
         axis.set_xlabel("lead time (h)")
-        axis.grid(alpha=0.3)
+        axis.grid(alpha=0.3, which="both")
+    axes[0].set_yscale("log")
+    axes[1].set_yscale("log")
     axes[0].legend()
     _save(figure, path)
 
