@@ -22,7 +22,7 @@ def write_crate(folder: Path, *, name: str, summary: dict[str, Any], manifest: d
     )
     crate.root_dataset["license"] = "Apache-2.0"
     crate.root_dataset["conformsTo"] = {"@id": PROCESS_RUN_CRATE}
-    profile = crate.add(ContextEntity(crate, PROCESS_RUN_CRATE, properties={
+    crate.add(ContextEntity(crate, PROCESS_RUN_CRATE, properties={
         "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"}))
     software = crate.add(ContextEntity(crate, "#ai4s-kit", properties={
         "@type": "SoftwareApplication", "name": "ai4s-kit",
@@ -44,6 +44,5 @@ def write_crate(folder: Path, *, name: str, summary: dict[str, Any], manifest: d
         ),
     }))
     crate.root_dataset["mentions"] = [{"@id": "#run"}]
-    del profile
     crate.metadata.write(folder)
     return folder / "ro-crate-metadata.json"

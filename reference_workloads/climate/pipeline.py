@@ -23,13 +23,13 @@ WORKLOAD = "climate"
 TRAINING_MODULE = "reference_workloads.climate.emulator.train"
 
 
-def _simulate(recipe: ClimateRecipe, run_dir: Path) -> dict[str, Any]:
+def _simulate(recipe: ClimateRecipe, run_dir: Path, code: str) -> dict[str, Any]:
     from .simulation.api import simulate
 
     sim = recipe.simulation
     data = run_dir / "simulation" / "ensemble.nc"
     with progress_bar(f"simulation on {sim.ranks} MPI ranks") as update:
-        dataset_hash = simulate(sim, data, code_version=code_version(), timeout=recipe.train.timeout_s,
+        dataset_hash = simulate(sim, data, code_version=code, timeout=recipe.train.timeout_s,
                                 on_progress=update)
     return {"dataset": str(data), "dataset_hash": dataset_hash}
 
@@ -74,14 +74,15 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
 
 
 def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root: Path,
-           hashes: dict[str, str], training: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+           hashes: dict[str, str], code: str, training: dict[str, Any],
+           evaluation: dict[str, Any]) -> dict[str, Any]:
     from .emulator.train import load_trained
 
     results = json.loads(Path(evaluation["results"]).read_text())
     history = training["history"]
     lineage = {
         "dataset_hash": hashes["dataset_hash"], "model_hash": hashes["model_hash"],
-        "config_hash": config_hash(recipe), "code_version": code_version(),
+        "config_hash": config_hash(recipe), "code_version": code,
         "recipe": recipe_name, "workload": WORKLOAD,
     }
     horizon = recipe.eval.horizon
@@ -126,13 +127,14 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
     """Run the named recipe with overrides into ``out_dir``; completed stages are skipped."""
     recipe = book.get(recipe_name, overrides)
     sim = recipe.simulation
+    code = code_version()
     with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.train.seed,
                       simulation_seed=sim.seed) as ctx:
         run_dir, stages = ctx.run_dir, ctx.stages
         ctx.eventlog.event(constants.GLOBAL_BATCH_SIZE, recipe.train.global_batch_size)
         simulated = stages.run(
-            "simulate", lambda: _simulate(recipe, run_dir),
-            inputs={"simulation": sim.to_dict(), "code": code_version()},
+            "simulate", lambda: _simulate(recipe, run_dir, code),
+            inputs={"simulation": sim.to_dict(), "code": code},
             outputs=[run_dir / "simulation" / "ensemble.nc"],
             attributes={**sim.physical_parameters(), "mpi_ranks": sim.ranks},
         )
@@ -152,7 +154,7 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
         )
         tracked = stages.run(
             "track", lambda: _track(recipe, recipe_name, run_dir, run_dir.parent / "mlflow", hashes,
-                                    trained, evaluated),
+                                    code, trained, evaluated),
             inputs={**hashes, "tracking": recipe.tracking,
                     "uri": os.environ.get("MLFLOW_TRACKING_URI", "")},
             attributes={"tracking": recipe.tracking},

@@ -64,7 +64,6 @@ def simulation_scaling(repeats: int) -> dict[str, Any]:
 
 def ddp_scaling(repeats: int) -> dict[str, Any]:
     """DDP training throughput: 1 process vs 2 processes at the same global batch (epoch time)."""
-    from reference_workloads.climate.emulator.train import build_model  # noqa: F401 - import check
     from reference_workloads.climate.recipes import book
     from reference_workloads.climate.simulation.dataset import build_dataset, write_dataset
     from reference_workloads.climate.simulation.ensemble import serial_ensemble
