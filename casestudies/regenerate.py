@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reference_workloads.cli import WORKLOADS
+from reference_workloads.registry import WORKLOADS
 from reference_workloads.core.atomic import atomic_dir, write_json
 
 from .provenance import write_crate

@@ -14,23 +14,36 @@ from rich.table import Table
 app = typer.Typer(help="ai4s-kit: AI-for-Science reference workloads and platform.", no_args_is_help=True)
 console = Console()
 
-WORKLOADS = {
-    "climate": "reference_workloads.climate",
-    "drug-discovery": "reference_workloads.drug_discovery",
-}
+from .registry import WORKLOADS
+
 DEFAULT_RECIPE = "laptop"
 
 RecipeOption = Annotated[str, typer.Option("--recipe", "-r", help="Named recipe; see `ai4s recipes`.")]
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", "-s", help="Override a recipe field: section.field=value (repeatable).")
 ]
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Run folder [default: runs/<workload>/<recipe>].")]
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="Run folder [default: runs/<workload>/<recipe>, plus the config hash when --set is given].")]
 
 
 def _workload(name: str) -> str:
     if name not in WORKLOADS:
         raise typer.BadParameter(f"workload={name!r} is invalid: expected one of {', '.join(WORKLOADS)}")
     return WORKLOADS[name]
+
+
+def default_run_dir(workload: str, recipe: str, overrides: list[str]) -> Path:
+    """``runs/<workload>/<recipe>``; overridden recipes get their own folder, named by config hash.
+
+    Stage keys already keep results of different settings apart; a folder of its own also
+    keeps their manifests, event logs and published files apart.
+    """
+    if not overrides:
+        return Path("runs") / workload / recipe
+    from .core.recipes import config_hash
+
+    book = importlib.import_module(f"{_workload(workload)}.recipes").book
+    return Path("runs") / workload / f"{recipe}-{config_hash(book.get(recipe, overrides))[:12]}"
 
 
 def _fail(error: Exception) -> None:
@@ -52,8 +65,8 @@ def run(
 
     package = _workload(workload)
     pipeline = importlib.import_module(f"{package}.pipeline")
-    out_dir = out or Path("runs") / workload / recipe
     try:
+        out_dir = out or default_run_dir(workload, recipe, list(set_ or []))
         manifest = pipeline.run(recipe, list(set_ or []), out_dir)
     except (RecipeError, LaunchError, TrackingError, FileNotFoundError) as error:
         _fail(error)

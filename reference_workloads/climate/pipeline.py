@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -12,10 +13,12 @@ import numpy as np
 from ..core import launch
 from ..core.atomic import write_json
 from ..core.eventlog import constants
+from ..core.hashing import sha256_file
 from ..core.manifest import build_manifest, code_version, write_manifest
 from ..core.progress import progress_bar
-from ..core.recipes import config_hash, recipe_dict
+from ..core.recipes import config_hash, recipe_dict, repetition_seeds
 from ..core.runs import workload_run
+from ..core.stages import Stage, StageCall
 from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
 from .recipes import ClimateRecipe, book
 
@@ -23,30 +26,32 @@ WORKLOAD = "climate"
 TRAINING_MODULE = "reference_workloads.climate.emulator.train"
 
 
-def _simulate(recipe: ClimateRecipe, run_dir: Path, code: str) -> dict[str, Any]:
+def _simulate(call: StageCall) -> dict[str, Any]:
     from .simulation.api import simulate
 
-    sim = recipe.simulation
-    data = run_dir / "simulation" / "ensemble.nc"
+    sim = call.recipe.simulation
+    data = call.folder / "ensemble.nc"
     with progress_bar(f"simulation on {sim.ranks} MPI ranks") as update:
-        dataset_hash = simulate(sim, data, code_version=code, timeout=recipe.train.timeout_s,
-                                on_progress=update)
-    return {"dataset": str(data), "dataset_hash": dataset_hash}
+        dataset_hash = simulate(sim, data, code_version=call.code_version,
+                                timeout=call.recipe.train.timeout_s, on_progress=update)
+    return {"dataset": call.relative(data), "dataset_hash": dataset_hash}
 
 
-def _train(recipe: ClimateRecipe, run_dir: Path, data: Path) -> dict[str, Any]:
-    out = run_dir / "training"
+def _train(call: StageCall) -> dict[str, Any]:
+    recipe, out = call.recipe, call.folder
     config_path = out / "config.json"
-    write_json(config_path, recipe_dict(recipe))
+    write_json(config_path, recipe.declared())
+    data = call.run_dir / call.upstream["simulate"]["dataset"]
     with progress_bar(f"training on {recipe.train.nproc} DDP processes") as update:
         launch.torchrun(
             recipe.train.nproc, TRAINING_MODULE,
             ["--config", str(config_path), "--data", str(data), "--out", str(out),
-             "--eventlog", str(run_dir / "events.log")],
+             "--eventlog", str(call.run_dir / "events.log"),
+             "--checkpoints", str(call.scratch / "checkpoints"), "--key", call.key],
             timeout=recipe.train.timeout_s, on_progress=update,
         )
     summary = json.loads((out / "training.json").read_text())
-    return {"model": str(out / "model.pt"), **summary}
+    return {"model": call.relative(out / "model.pt"), **summary}
 
 
 def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
@@ -71,6 +76,26 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
     plot_snapshots(forecasts, recipe.eval.horizon, out / "snapshots.png")
     return {"results": str(out / "results.json"),
             "figures": [str(out / "skill_vs_lead.png"), str(out / "snapshots.png")]}
+
+
+def _evaluate_stage(call: StageCall) -> dict[str, Any]:
+    data = call.run_dir / call.upstream["simulate"]["dataset"]
+    model = call.run_dir / call.upstream["train"]["model"]
+    written = _evaluate(call.recipe, call.folder.parent, data, model)
+    results = Path(written["results"])
+    return {"results": call.relative(results), "figures": [call.relative(Path(f)) for f in written["figures"]],
+            "results_sha256": sha256_file(results)}
+
+
+def _track_stage(call: StageCall) -> dict[str, Any]:
+    recipe, run_dir = call.recipe, call.run_dir
+    hashes = {"dataset_hash": call.upstream["simulate"]["dataset_hash"],
+              "model_hash": call.upstream["train"]["model_hash"]}
+    training = {**call.upstream["train"], "model": str(run_dir / call.upstream["train"]["model"])}
+    evaluation = {"results": str(run_dir / call.upstream["evaluate"]["results"]),
+                  "figures": [str(run_dir / f) for f in call.upstream["evaluate"]["figures"]]}
+    return _track(recipe.whole(), call.extra["recipe_name"], run_dir, run_dir.parent / "mlflow", hashes,
+                  call.code_version, training, evaluation)
 
 
 def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root: Path,
@@ -123,48 +148,63 @@ def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root
     return {**log(uri), "tracking_uri": uri}
 
 
+SIMULATE = Stage("simulate", _simulate, reads=("simulation", "train.timeout_s"), provides=("dataset_hash",),
+                 folder="simulation", outputs=("ensemble.nc",))
+TRAIN = Stage("train", _train, reads=("emulator", "train"), after=("simulate",), provides=("model_hash",),
+              folder="training", outputs=("model.pt",))
+EVALUATE = Stage("evaluate", _evaluate_stage,
+                 reads=("eval", "simulation.n_trajectories", "simulation.dt", "simulation.save_every",
+                        "train.train_trajectories", "train.val_trajectories"),
+                 after=("simulate", "train"), provides=("results_sha256",), folder="evaluation",
+                 outputs=("results.json",))
+TRACK = Stage("track", _track_stage, reads=("*",), after=("simulate", "train", "evaluate"))
+STAGES = (SIMULATE, TRAIN, EVALUATE, TRACK)
+
+
+def repeat_recipes(recipe: ClimateRecipe) -> list[ClimateRecipe]:
+    """One recipe per training seed; the simulation (and its seed) is shared by all of them."""
+    seeds = repetition_seeds(recipe.train.seed, recipe.repeats.seeds)
+    return [dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=s)) for s in seeds]
+
+
 def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
     """Run the named recipe with overrides into ``out_dir``; completed stages are skipped."""
     recipe = book.get(recipe_name, overrides)
     sim = recipe.simulation
     code = code_version()
     with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.train.seed,
-                      simulation_seed=sim.seed) as ctx:
+                      simulation_seed=sim.seed, code_version=code) as ctx:
         run_dir, stages = ctx.run_dir, ctx.stages
         ctx.eventlog.event(constants.GLOBAL_BATCH_SIZE, recipe.train.global_batch_size)
-        simulated = stages.run(
-            "simulate", lambda: _simulate(recipe, run_dir, code),
-            inputs={"simulation": sim.to_dict(), "code": code},
-            outputs=[run_dir / "simulation" / "ensemble.nc"],
-            attributes={**sim.physical_parameters(), "mpi_ranks": sim.ranks},
-        )
-        data = Path(simulated["dataset"])
-        trained = stages.run(
-            "train", lambda: _train(recipe, run_dir, data),
-            inputs={"recipe": recipe_dict(recipe), "dataset_hash": simulated["dataset_hash"]},
-            outputs=[run_dir / "training" / "model.pt"],
-            attributes={"emulator": recipe_dict(recipe.emulator), **recipe_dict(recipe.train)},
-        )
-        hashes = {"dataset_hash": simulated["dataset_hash"], "model_hash": trained["model_hash"]}
-        evaluated = stages.run(
-            "evaluate", lambda: _evaluate(recipe, run_dir, data, Path(trained["model"])),
-            inputs={"eval": recipe_dict(recipe.eval), **hashes},
-            outputs=[run_dir / "evaluation" / "results.json"],
-            attributes={"horizon": recipe.eval.horizon, "held_out_members": recipe.held_out},
-        )
-        tracked = stages.run(
-            "track", lambda: _track(recipe, recipe_name, run_dir, run_dir.parent / "mlflow", hashes,
-                                    code, trained, evaluated),
-            inputs={**hashes, "tracking": recipe.tracking,
-                    "uri": os.environ.get("MLFLOW_TRACKING_URI", "")},
-            attributes={"tracking": recipe.tracking},
-        )
-        results = json.loads(Path(evaluated["results"]).read_text())
+        simulated = stages.run_stage(SIMULATE, recipe,
+                                     attributes={**sim.physical_parameters(), "mpi_ranks": sim.ranks})
+        repeats = []
+        for repeat in repeat_recipes(recipe):
+            tag = f"seed-{repeat.train.seed}"
+            trained = stages.run_stage(
+                TRAIN, repeat, upstream={"simulate": simulated}, upstream_stages={"simulate": SIMULATE},
+                repeat=tag, attributes={"emulator": recipe_dict(repeat.emulator), **recipe_dict(repeat.train)})
+            evaluated = stages.run_stage(
+                EVALUATE, repeat, upstream={"simulate": simulated, "train": trained},
+                upstream_stages={"simulate": SIMULATE, "train": TRAIN}, repeat=tag,
+                attributes={"horizon": repeat.eval.horizon, "held_out_members": repeat.held_out})
+            repeats.append({"seed": repeat.train.seed, "folder": f"repeats/{tag}", "train": trained,
+                            "evaluate": evaluated})
+        first = repeats[0]
+        tracked = stages.run_stage(
+            TRACK, recipe, upstream={"simulate": simulated, "train": first["train"], "evaluate": first["evaluate"]},
+            upstream_stages={"simulate": SIMULATE, "train": TRAIN, "evaluate": EVALUATE},
+            extra={"recipe_name": recipe_name, "uri": os.environ.get("MLFLOW_TRACKING_URI", "")},
+            attributes={"tracking": recipe.tracking})
+        hashes = {"dataset_hash": simulated["dataset_hash"], "model_hash": first["train"]["model_hash"]}
+        results = json.loads((run_dir / first["evaluate"]["results"]).read_text())
         manifest = build_manifest(
             workload=WORKLOAD, recipe_name=recipe_name, recipe=recipe, **hashes,
-            seeds={"simulation": sim.seed, "training": recipe.train.seed},
+            seeds={"simulation": sim.seed, "training": [r["seed"] for r in repeats]},
             world_size={"mpi_ranks": sim.ranks, "ddp_processes": recipe.train.nproc},
-            extra={"tracking": tracked, "results": evaluated["results"],
+            extra={"tracking": tracked, "results": first["evaluate"]["results"],
+                   "repeats": [{"seed": r["seed"], "folder": r["folder"], "model_hash": r["train"]["model_hash"],
+                                "results": r["evaluate"]["results"]} for r in repeats],
                    "leads_not_beating_persistence": results["leads_not_beating_persistence"]},
         )
         write_manifest(run_dir, manifest)

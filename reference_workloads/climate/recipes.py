@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..core.recipes import RecipeBook, require
+from ..core.recipes import RecipeBook, RepeatConfig, require
 from .simulation.config import SimulationConfig
 
 book = RecipeBook("climate")
@@ -99,6 +99,8 @@ class ClimateRecipe:
     """Distributed training."""
     eval: EvalConfig = EvalConfig()
     """Rollout evaluation."""
+    repeats: RepeatConfig = RepeatConfig()
+    """Training seeds repeated over one shared simulation, and the margin a claim needs."""
     tracking: Literal["embedded", "server"] = "embedded"
     """embedded: an SQLite MLflow store in the output folder; server: a local mlflow server
     on 127.0.0.1 started and stopped by the kit. MLFLOW_TRACKING_URI overrides both."""
@@ -136,6 +138,7 @@ def ci_tiny() -> ClimateRecipe:
         train=TrainConfig(epochs=3, global_batch_size=16, learning_rate=3e-3, unroll=1, nproc=2,
                           train_trajectories=4, val_trajectories=1, timeout_s=600),
         eval=EvalConfig(horizon=10, starts_per_trajectory=2),
+        repeats=RepeatConfig(seeds=2, margin=0.0),
     )
 
 
@@ -149,6 +152,7 @@ def laptop() -> ClimateRecipe:
         train=TrainConfig(epochs=6, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
                           train_trajectories=20, val_trajectories=2),
         eval=EvalConfig(horizon=12, starts_per_trajectory=6),
+        repeats=RepeatConfig(seeds=5, margin=0.05),
     )
 
 
@@ -164,4 +168,5 @@ def h100x1() -> ClimateRecipe:
                           threads_per_process=8, train_trajectories=112, val_trajectories=4,
                           timeout_s=6 * 3600),
         eval=EvalConfig(horizon=40, starts_per_trajectory=8),
+        repeats=RepeatConfig(seeds=5, margin=0.05),
     )

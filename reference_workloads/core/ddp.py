@@ -67,16 +67,23 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class CheckpointMismatch(RuntimeError):
+    """A checkpoint written under another job key: resuming from it would mix two identities."""
+
+
 class CheckpointManager:
     """One checkpoint file per epoch, written atomically by rank 0.
 
     A checkpoint holds the model, the optimiser, the scheduler and the RNG states of rank
-    0, so a resumed run continues exactly where the interrupted one stopped.
+    0, so a resumed run continues exactly where the interrupted one stopped. It also holds
+    the key of the training job that wrote it (the stage key: config, data, seeds, code), and
+    a job restores only checkpoints carrying its own key.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], keep: int = 2) -> None:
+    def __init__(self, directory: str | os.PathLike[str], keep: int = 2, key: str | None = None) -> None:
         self.directory = Path(directory)
         self.keep = keep
+        self.key = key
 
     def _path(self, epoch: int) -> Path:
         return self.directory / f"epoch-{epoch:05d}.pt"
@@ -96,6 +103,7 @@ class CheckpointManager:
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "rng": rng_state(),
                 "extra": extra or {},
+                "key": self.key,
             }
             with atomic_path(self._path(epoch)) as tmp:
                 torch.save(payload, tmp)
@@ -107,7 +115,13 @@ class CheckpointManager:
         epochs = self.epochs()
         if not epochs:
             return None
-        return torch.load(self._path(epochs[-1]), map_location="cpu", weights_only=False)
+        payload = torch.load(self._path(epochs[-1]), map_location="cpu", weights_only=False)
+        if payload.get("key") != self.key:
+            raise CheckpointMismatch(
+                f"checkpoint {self._path(epochs[-1])} was written by job key={payload.get('key')!r}, "
+                f"which is invalid for this job: expected key={self.key!r}"
+            )
+        return payload
 
     def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any = None) -> int:
         """Load the newest checkpoint if any; return the first epoch still to train."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -23,18 +24,23 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 def code_version() -> str:
-    """The git commit of the kit, with ``+dirty`` when the working tree has changes."""
+    """The git commit of the kit; a dirty tree adds ``+dirty.<hash of the diff>``.
+
+    The diff's hash makes the version an identity, not a flag: two different uncommitted
+    edits give two versions, so a cache keyed by it never serves one edit's result to another.
+    """
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(_REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(_REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "HEAD").strip()
+        diff = _git("diff", "HEAD", "--binary")
     except (OSError, subprocess.CalledProcessError):
         return f"ai4s-kit-{metadata.version('ai4s-kit')}"
-    return commit + ("+dirty" if dirty else "")
+    if not diff:
+        return commit
+    return f"{commit}+dirty.{hashlib.sha256(diff.encode()).hexdigest()[:12]}"
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(_REPO), *args], capture_output=True, text=True, check=True).stdout
 
 
 def package_versions() -> dict[str, str]:

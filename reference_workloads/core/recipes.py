@@ -132,3 +132,35 @@ class RecipeBook:
                 f"for workload {self.workload}"
             )
         return apply_overrides(self._makers[name](), overrides)
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class RepeatConfig:
+    """Seeded repetitions of training and evaluation, so headlines come with intervals."""
+
+    seeds: int = 5
+    """Independent training seeds (>= 1); the first is the recipe's own seed."""
+    margin: float = 0.0
+    """Minimum relative improvement over the baseline that a 'beats' claim needs (in [0, 1))."""
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.seeds, int) and 1 <= self.seeds <= 1000, "repeats.seeds",
+                "an integer in [1, 1000]", self.seeds)
+        require(0.0 <= self.margin < 1.0, "repeats.margin", "a number in [0, 1)", self.margin)
+
+
+def repetition_seeds(base: int, n: int) -> list[int]:
+    """``n`` distinct seeds derived from ``base``: the first is ``base`` itself.
+
+    Derived by hashing (base, index), so the seeds of two repetitions never coincide by
+    arithmetic accident, and a recipe's seeds are a function of its own seed alone.
+    """
+    seeds = [base]
+    index = 1
+    while len(seeds) < n:
+        digest = hashlib.sha256(f"ai4s-repeat:{base}:{index}".encode()).digest()
+        candidate = int.from_bytes(digest[:4], "big") % (2**31 - 1)
+        if candidate not in seeds:
+            seeds.append(candidate)
+        index += 1
+    return seeds

@@ -26,7 +26,7 @@ class RunContext:
 
 @contextmanager
 def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os.PathLike[str], *,
-                 seed: int, **seed_metadata: int) -> Iterator[RunContext]:
+                 seed: int, code_version: str = "", **seed_metadata: int) -> Iterator[RunContext]:
     """Open a run: log its start, yield the context, log ``run_stop`` success or aborted, close."""
     run_dir = Path(out_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os
         eventlog.event(constants.SUBMISSION_BENCHMARK, f"ai4s-{workload}")
         eventlog.event(constants.SEED, seed, **seed_metadata)
         eventlog.start(constants.RUN_START, recipe=recipe_name, config_hash=config_hash(recipe))
-        yield RunContext(run_dir=run_dir, eventlog=eventlog, stages=StageRunner(run_dir, eventlog))
+        yield RunContext(run_dir=run_dir, eventlog=eventlog, stages=StageRunner(run_dir, eventlog, code_version))
         eventlog.end(constants.RUN_STOP, status="success")
     except BaseException:
         eventlog.end(constants.RUN_STOP, status="aborted")

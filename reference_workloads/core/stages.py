@@ -1,4 +1,12 @@
-"""Resumable stages: a stage whose inputs have not changed and whose outputs exist is skipped."""
+"""Resumable stages keyed by everything they read (Bazel's action keys, DVC's stage locks).
+
+A stage's key is the sha256 of the recipe fields it declares (and only those: the stage
+function sees a ``RecipeView`` that refuses any other field), the content identity of the
+upstream results it consumes, the extra inputs it names (input files' content hashes,
+seeds) and the code version. A stage is skipped only when its marker holds the same key and
+its outputs exist. Its scratch folder (shards, checkpoints) is named by the key, so work
+done under another identity is never picked up.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +23,7 @@ from rich.console import Console
 
 from .atomic import write_json
 from .eventlog import EventLog
+from .identity import RecipeView, project
 from .tracing import stage_span
 
 console = Console(stderr=True)
@@ -24,6 +34,64 @@ def inputs_hash(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a workload: what it reads, what it consumes, what it writes."""
+
+    name: str
+    """Stage name; also the marker's name and the span's (``stage.<name>``)."""
+    fn: Callable[[StageCall], dict[str, Any]]
+    """The work; returns a JSON-ready result (paths relative to the run folder)."""
+    reads: tuple[str, ...]
+    """Recipe fields the stage reads: sections, dotted fields, or ``*`` for the whole recipe."""
+    after: tuple[str, ...] = ()
+    """Upstream stages whose results it consumes."""
+    provides: tuple[str, ...] = ()
+    """Result keys that name the stage's output content; downstream keys include them."""
+    folder: str = ""
+    """Output folder inside the run (or repeat) folder."""
+    outputs: tuple[str, ...] = ()
+    """Files inside ``folder`` that must exist for the stage to count as complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageCall:
+    """What a stage function receives."""
+
+    recipe: RecipeView
+    run_dir: Path
+    folder: Path
+    scratch: Path
+    key: str
+    code_version: str
+    upstream: Mapping[str, dict[str, Any]]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the run folder, as results record it (runs can move)."""
+        return str(Path(path).relative_to(self.run_dir))
+
+
+def identity_of(stage: Stage, result: dict[str, Any]) -> dict[str, Any]:
+    """The part of an upstream result that names its content."""
+    missing = [k for k in stage.provides if k not in result]
+    if missing:
+        raise KeyError(f"stage {stage.name!r} result lacks {missing}: its provides names them")
+    return {k: result[k] for k in stage.provides}
+
+
+def stage_inputs(stage: Stage, recipe: Any, upstream_ids: Mapping[str, Any], extra: Mapping[str, Any],
+                 code_version: str) -> dict[str, Any]:
+    """Everything the stage's key hashes; a pure function, so the key can be checked without running."""
+    return {"stage": stage.name, "reads": project(recipe, stage.reads), "upstream": dict(upstream_ids),
+            "extra": dict(extra), "code": code_version}
+
+
+def stage_key(stage: Stage, recipe: Any, upstream_ids: Mapping[str, Any], extra: Mapping[str, Any],
+              code_version: str) -> str:
+    return inputs_hash(stage_inputs(stage, recipe, upstream_ids, extra, code_version))
+
+
 class StageRunner:
     """Runs the stages of one run folder, each at most once for the same inputs.
 
@@ -32,10 +100,12 @@ class StageRunner:
     the first stage that did not finish.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str], eventlog: EventLog) -> None:
+    def __init__(self, run_dir: str | os.PathLike[str], eventlog: EventLog, code_version: str = "") -> None:
         self.run_dir = Path(run_dir)
         self.eventlog = eventlog
+        self.code_version = code_version
         self.markers = self.run_dir / ".stages"
+        self.skipped: list[dict[str, str]] = []
 
     def _marker(self, name: str) -> Path:
         return self.markers / f"{name}.json"
@@ -63,6 +133,7 @@ class StageRunner:
         done = self.completed(name, inputs, outputs)
         if done is not None:
             console.print(f"[dim]stage {name}: already complete, skipped[/dim]")
+            self.skipped.append({"stage": name, "inputs_hash": inputs_hash(inputs)})
             return done
         console.print(f"[bold]stage {name}[/bold]")
         self.eventlog.start("block_start", stage=name)
@@ -78,3 +149,27 @@ class StageRunner:
         )
         console.print(f"[green]stage {name}: done in {seconds:.1f} s[/green]")
         return result
+
+    def run_stage(self, stage: Stage, recipe: Any, *, upstream: Mapping[str, dict[str, Any]] | None = None,
+                  upstream_stages: Mapping[str, Stage] | None = None, extra: Mapping[str, Any] | None = None,
+                  repeat: str = "", attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run ``stage`` for ``recipe`` unless a completed run under the same key exists.
+
+        ``upstream`` maps each name in ``stage.after`` to that stage's result, and
+        ``upstream_stages`` to its ``Stage`` (for what names its content). ``repeat`` names one
+        of several instances of the stage (a training seed): its marker and folder are its own.
+        """
+        upstream, upstream_stages, extra = dict(upstream or {}), dict(upstream_stages or {}), dict(extra or {})
+        if sorted(upstream) != sorted(stage.after) or sorted(upstream_stages) != sorted(stage.after):
+            raise ValueError(f"stage {stage.name!r} consumes {list(stage.after)}, got {sorted(upstream)}")
+        ids = {name: identity_of(upstream_stages[name], result) for name, result in upstream.items()}
+        inputs = stage_inputs(stage, recipe, ids, extra, self.code_version)
+        key = inputs_hash(inputs)
+        base = self.run_dir / "repeats" / repeat if repeat else self.run_dir
+        folder = base / stage.folder if stage.folder else base
+        label = f"{stage.name}@{repeat}" if repeat else stage.name
+        call = StageCall(recipe=RecipeView(recipe, stage.reads, stage=stage.name), run_dir=self.run_dir,
+                         folder=folder, scratch=self.run_dir / ".scratch" / stage.name / key[:16], key=key,
+                         code_version=self.code_version, upstream=upstream, extra=extra)
+        return self.run(label, lambda: stage.fn(call), inputs=inputs,
+                        outputs=[folder / o for o in stage.outputs], attributes=attributes)

@@ -6,6 +6,11 @@ per-molecule science). Each rank writes its finished molecules as small Parquet 
 so a rerun (or a run with another rank count) computes only what is missing. Rank 0 then
 assembles the table sorted by record: identical for any number of ranks.
 
+A shard row's identity is its molecule (the SMILES it was computed from) under one shard
+key (physics settings, seed, code version), which every row carries: a new library in an
+old run folder reuses exactly the molecules it shares with the old one, whatever their
+record numbers, and a row computed under another key is never joined.
+
 Run: ``mpiexec -n 2 python -m mpi4py -m reference_workloads.drug_discovery.physics_mpi
 --library library.parquet --out physics/ --settings '{"n_conformers": 4}' --seed 0``.
 """
@@ -65,10 +70,19 @@ def balance(costs: dict[int, float], nranks: int) -> Partition:
     return Partition(assignments=tuple(tuple(sorted(p)) for p in parts), loads=tuple(loads))
 
 
-def settings_key(settings: PhysicsSettings, seed: int) -> str:
-    """Shards are only reused by a run with the same physics settings and seed."""
-    blob = json.dumps({**asdict(settings), "seed": seed}, sort_keys=True)
+def settings_key(settings: PhysicsSettings, seed: int, code_version: str = "") -> str:
+    """Shards are only reused by a run with the same physics settings, seed and code."""
+    blob = json.dumps({**asdict(settings), "seed": seed, "code": code_version}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def reusable(shards: pd.DataFrame | None, key: str) -> pd.DataFrame:
+    """The shard rows computed under ``key``, one per SMILES."""
+    if shards is None:
+        return pd.DataFrame({"smiles": pd.Series(dtype=str)})
+    if "shard_key" not in shards:
+        return shards.iloc[0:0]
+    return shards[shards["shard_key"] == key].drop_duplicates("smiles")
 
 
 def read_shards(folder: Path) -> pd.DataFrame | None:
@@ -85,13 +99,13 @@ def write_shard(folder: Path, rows: list[dict]) -> None:
         pd.DataFrame(rows).to_parquet(tmp, index=False)
 
 
-def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path) -> pd.DataFrame:
-    """Join shards to the library in record order; write the table and the SDF atomically."""
-    shards = shards.drop_duplicates("record").set_index("record")
-    missing = sorted(set(library["record"]) - set(shards.index))
+def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path, key: str) -> pd.DataFrame:
+    """Join shards to the library by SMILES, in record order; write the table and the SDF atomically."""
+    rows = reusable(shards, key).drop(columns=["record", "shard_key"]).set_index("smiles")
+    missing = sorted(set(library["smiles"]) - set(rows.index))
     if missing:
-        raise RuntimeError(f"physics shards lack {len(missing)} records, e.g. {missing[:5]}")
-    table = library.set_index("record").join(shards.drop(columns=["smiles"]), how="left")
+        raise RuntimeError(f"physics shards under key {key} lack {len(missing)} molecules, e.g. {missing[:3]}")
+    table = library.set_index("record").join(rows, on="smiles", how="left")
     table = table.reset_index().sort_values("record", kind="stable").reset_index(drop=True)
     with atomic_write(out / SDF) as handle:
         for row in table.itertuples():
@@ -105,11 +119,11 @@ def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path) -> pd.DataF
 
 
 def _compute(records: list[int], smiles: dict[int, str], settings: PhysicsSettings, seed: int,
-             shard_dir: Path, shard_size: int, report_progress: bool) -> int:
+             shard_dir: Path, shard_size: int, report_progress: bool, key: str) -> int:
     chunk: list[dict] = []
     for done, record in enumerate(records, start=1):
         row = compute_molecule(smiles[record], settings, seed=seed)
-        chunk.append({"record": record, "smiles": smiles[record], **row})
+        chunk.append({"record": record, "smiles": smiles[record], "shard_key": key, **row})
         if len(chunk) >= shard_size or done == len(records):
             write_shard(shard_dir, chunk)
             chunk = []
@@ -125,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", default="{}", help="PhysicsSettings as JSON")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard-size", type=int, default=16)
+    parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
+    parser.add_argument("--code-version", default="", help="Part of the shard key")
     options = parser.parse_args(argv)
 
     from mpi4py import MPI
@@ -133,23 +149,23 @@ def main(argv: list[str] | None = None) -> None:
     rank, size = comm.Get_rank(), comm.Get_size()
     settings = PhysicsSettings(**json.loads(options.settings))
     out = Path(options.out)
-    shard_dir = out / "shards" / settings_key(settings, options.seed)
+    key = settings_key(settings, options.seed, options.code_version)
+    shard_dir = Path(options.shards) if options.shards else out / "shards" / key
     library = pd.read_parquet(options.library)
     smiles = dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
 
     plan = None
     if rank == 0:
         shard_dir.mkdir(parents=True, exist_ok=True)
-        previous = read_shards(shard_dir)
-        done = set() if previous is None else set(previous["record"].tolist())
-        todo = {r: cost_estimate(s) for r, s in smiles.items() if r not in done}
+        done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
+        todo = {r: cost_estimate(s) for r, s in smiles.items() if s not in done}
         plan = {"partition": balance(todo, size), "reused": len(smiles) - len(todo)}
     plan = comm.bcast(plan, root=0)
 
     comm.Barrier()  # timed section starts together on every rank
     started = time.perf_counter()
     mine = list(plan["partition"].assignments[rank])
-    computed = _compute(mine, smiles, settings, options.seed, shard_dir, options.shard_size, rank == 0)
+    computed = _compute(mine, smiles, settings, options.seed, shard_dir, options.shard_size, rank == 0, key)
     seconds = time.perf_counter() - started
     timings = comm.gather({"rank": rank, "molecules": computed, "seconds": seconds,
                            "planned_cost": plan["partition"].loads[rank]}, root=0)
@@ -157,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     wall = time.perf_counter() - started
 
     if rank == 0:
-        table = assemble(library, read_shards(shard_dir), out)
+        table = assemble(library, read_shards(shard_dir), out, key)
         write_json(out / STATS, {
             "ranks": size,
             "molecules": len(table),

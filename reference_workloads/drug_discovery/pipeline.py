@@ -21,8 +21,9 @@ from reference_workloads.core.atomic import atomic_path, write_json
 from reference_workloads.core.hashing import hash_dataframe, sha256_file
 from reference_workloads.core.manifest import build_manifest, code_version, write_manifest
 from reference_workloads.core.progress import progress_bar
-from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict
+from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict, repetition_seeds
 from reference_workloads.core.runs import workload_run
+from reference_workloads.core.stages import Stage, StageCall
 
 from .recipes import DrugRecipe, book
 
@@ -38,10 +39,19 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def _library(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
+def library_files(source: str) -> dict[str, str]:
+    """Content hashes of the files the library stage reads, so an edited file reruns it."""
+    from .library import CHEMBL_ACTIVITY, CHEMBL_SMILES, NCI_SMILES
+
+    path = {"nci": NCI_SMILES, "chembl": CHEMBL_SMILES}.get(source, Path(source))
+    files = {"library": path, "chembl_smiles": CHEMBL_SMILES, "chembl_activity": CHEMBL_ACTIVITY}
+    return {name: sha256_file(f) if Path(f).is_file() else "missing" for name, f in files.items()}
+
+
+def _library(call: StageCall) -> dict[str, Any]:
     from .library import load_chembl_activities, load_library
 
-    out = run_dir / "data"
+    recipe, out = call.recipe, call.folder
     try:
         library = load_library(recipe.data.library, recipe.data.library_limit)
     except ValueError as error:  # a bad library is a bad recipe value: one line, exit 2 in the CLI
@@ -52,28 +62,38 @@ def _library(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
     reports = {"library": library.report.as_dict(), "activity": activity.report.as_dict()}
     write_json(out / "invalid_molecules.json", reports)
     return {"molecules": len(library.molecules), "activity_molecules": len(activity.molecules),
-            "invalid": reports, "library_hash": hash_dataframe(library.molecules)}
+            "library": call.relative(out / "library.parquet"), "activity": call.relative(out / "activity.parquet"),
+            "invalid": reports, "library_hash": hash_dataframe(library.molecules),
+            "activity_hash": hash_dataframe(activity.molecules)}
 
 
-def _physics(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
-    from .physics_mpi import SDF, STATS, TABLE
+def _physics(call: StageCall) -> dict[str, Any]:
+    from .physics_mpi import SDF, STATS, TABLE, settings_key
 
-    out = run_dir / "physics"
+    recipe, out = call.recipe, call.folder
     ranks = recipe.resources.physics_ranks
+    # Shards are keyed by settings, seed and code, not by the library: molecules a new library
+    # shares with an old one are reused (rows match by SMILES), the rest computed.
+    shards = call.run_dir / ".scratch" / "physics-shards" / settings_key(recipe.physics, recipe.seed,
+                                                                           call.code_version)
     with progress_bar(f"physics on {ranks} MPI ranks") as update:
         launch.mpiexec(
             ranks, PHYSICS_MODULE,
-            ["--library", str(run_dir / "data" / "library.parquet"), "--out", str(out),
-             "--settings", json.dumps(dataclasses.asdict(recipe.physics)), "--seed", str(recipe.seed)],
+            ["--library", str(call.run_dir / call.upstream["library"]["library"]), "--out", str(out),
+             "--settings", json.dumps(dataclasses.asdict(recipe.physics)), "--seed", str(recipe.seed),
+             "--shards", str(shards), "--code-version", call.code_version],
             timeout=recipe.resources.timeout_s, on_progress=update,
         )
     stats = json.loads((out / STATS).read_text())
     table = pd.read_parquet(out / TABLE)
     computed = stats["computed"]
     return {
+        "table": call.relative(out / TABLE),
         "physics_hash": hash_dataframe(table),
         "sdf_sha256": sha256_file(out / SDF),
         "status_counts": stats["status_counts"],
+        "computed": computed,
+        "reused_from_shards": stats["reused_from_shards"],
         "wall_seconds": stats["wall_seconds"],
         "molecules_per_second": computed / stats["wall_seconds"] if computed else float("nan"),
         "ranks": ranks,
@@ -88,76 +108,77 @@ def _assign_parts(n: int, split: Any) -> list[str]:
     return parts
 
 
-def _tasks(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
+def _task(call: StageCall, task: str) -> dict[str, Any]:
     from .physics import OK
     from .splits import random_split, scaffold_split
 
+    recipe = call.recipe
     train = recipe.train
-    physics = pd.read_parquet(run_dir / "physics" / "physics.parquet")
-    physics = physics[physics["status"] == OK].reset_index(drop=True)
-    activity = pd.read_parquet(run_dir / "data" / "activity.parquet")
-    frames = {
-        "physics": (physics, train.physics_target, train.physics_split),
-        "activity": (activity, "activity", train.activity_split),
-    }
-    hashes = {}
-    for task, (frame, column, kind) in frames.items():
-        options = {"val_fraction": train.val_fraction, "test_fraction": train.test_fraction, "seed": recipe.seed}
-        if kind == "scaffold":
-            split = scaffold_split(frame["smiles"].tolist(), **options)
-        else:
-            split = random_split(len(frame), **options)
-        table = pd.DataFrame({
-            "record": frame["record"], "smiles": frame["smiles"],
-            "target": frame[column].astype(np.float64), "part": _assign_parts(len(frame), split),
-        })
-        _write_parquet(table, run_dir / "tasks" / f"{task}.parquet")
-        hashes[task] = hash_dataframe(table)
-    return {"task_hashes": hashes}
+    if task == "physics":
+        frame = pd.read_parquet(call.run_dir / call.upstream["physics"]["table"])
+        frame = frame[frame["status"] == OK].reset_index(drop=True)
+        column, kind = train.physics_target, train.physics_split
+    else:
+        frame = pd.read_parquet(call.run_dir / call.upstream["library"]["activity"])
+        column, kind = "activity", train.activity_split
+    options = {"val_fraction": train.val_fraction, "test_fraction": train.test_fraction, "seed": recipe.seed}
+    if kind == "scaffold":
+        split = scaffold_split(frame["smiles"].tolist(), **options)
+    else:
+        split = random_split(len(frame), **options)
+    table = pd.DataFrame({
+        "record": frame["record"], "smiles": frame["smiles"],
+        "target": frame[column].astype(np.float64), "part": _assign_parts(len(frame), split),
+    })
+    path = call.folder / f"{task}.parquet"
+    _write_parquet(table, path)
+    return {"table": call.relative(path), "task_hash": hash_dataframe(table)}
 
 
-def _train(recipe: DrugRecipe, run_dir: Path, task: str) -> dict[str, Any]:
-    out = run_dir / "training" / task
+def _train(call: StageCall, task: str) -> dict[str, Any]:
+    recipe, out = call.recipe, call.folder
     config_path = out / "config.json"
-    write_json(config_path, recipe_dict(recipe))
+    write_json(config_path, recipe.declared())
     procs = recipe.resources.train_procs
     with progress_bar(f"{task} surrogate on {procs} DDP processes") as update:
         launch.torchrun(
             procs, TRAINING_MODULE,
-            ["--config", str(config_path), "--task", str(run_dir / "tasks" / f"{task}.parquet"),
-             "--out", str(out), "--eventlog", str(run_dir / "events.log"), "--name", task],
+            ["--config", str(config_path), "--task", str(call.run_dir / call.upstream[f"tasks_{task}"]["table"]),
+             "--out", str(out), "--eventlog", str(call.run_dir / "events.log"), "--name", task,
+             "--checkpoints", str(call.scratch / "checkpoints"), "--key", call.key],
             timeout=recipe.resources.timeout_s, on_progress=update,
         )
     summary = json.loads((out / "training.json").read_text())
-    return {"surrogate": str(out / "surrogate"), "predictions": str(out / "predictions.parquet"), **summary}
+    return {"surrogate": call.relative(out / "surrogate"), "predictions": call.relative(out / "predictions.parquet"),
+            **summary}
 
 
-def _baseline(recipe: DrugRecipe, run_dir: Path) -> dict[str, Any]:
+def _baseline(call: StageCall, task: str) -> dict[str, Any]:
     from .baseline import fit_forest, predict_forest
 
-    out = {}
-    for task in TASKS:
-        table = pd.read_parquet(run_dir / "tasks" / f"{task}.parquet")
-        fitted = table[table["part"] == "train"]
-        forest = fit_forest(fitted["smiles"].tolist(), fitted["target"].to_numpy(), recipe.baseline, seed=recipe.seed)
-        predictions = table.assign(prediction=predict_forest(forest, table["smiles"].tolist(), recipe.baseline))
-        path = run_dir / "baseline" / f"{task}_predictions.parquet"
-        _write_parquet(predictions, path)
-        out[task] = str(path)
-    return {"predictions": out}
+    recipe = call.recipe
+    table = pd.read_parquet(call.run_dir / call.upstream[f"tasks_{task}"]["table"])
+    fitted = table[table["part"] == "train"]
+    forest = fit_forest(fitted["smiles"].tolist(), fitted["target"].to_numpy(), recipe.baseline, seed=recipe.train.seed)
+    predictions = table.assign(prediction=predict_forest(forest, table["smiles"].tolist(), recipe.baseline))
+    path = call.folder / f"{task}_predictions.parquet"
+    _write_parquet(predictions, path)
+    return {"predictions": call.relative(path), "predictions_hash": hash_dataframe(predictions)}
 
 
-def _screen(recipe: DrugRecipe, run_dir: Path, physics: dict[str, Any]) -> dict[str, Any]:
+def _screen(call: StageCall) -> dict[str, Any]:
     from .physics import OK
     from .screen import score_library, screening_report
     from .serve import running_server
 
-    library = pd.read_parquet(run_dir / "physics" / "physics.parquet")
+    recipe, run_dir, out = call.recipe, call.run_dir, call.folder
+    physics = call.upstream["physics"]
+    library = pd.read_parquet(run_dir / physics["table"])
     scored = library[library["status"] == OK].reset_index(drop=True)
-    task = pd.read_parquet(run_dir / "tasks" / "physics.parquet")
+    task = pd.read_parquet(run_dir / call.upstream["tasks_physics"]["table"])
     trained_on = set(task.loc[task["part"] != "test", "record"].tolist())
     screen = recipe.screen
-    with running_server(run_dir / "training" / "physics" / "surrogate", max_batch=screen.max_batch,
+    with running_server(run_dir / call.upstream["train_physics"]["surrogate"], max_batch=screen.max_batch,
                         device=recipe.resources.device) as url:
         run = score_library(url, scored["smiles"].tolist(), batch_size=screen.batch_size, protocol=screen.protocol)
     report = screening_report(
@@ -167,10 +188,20 @@ def _screen(recipe: DrugRecipe, run_dir: Path, physics: dict[str, Any]) -> dict[
     )
     report["physics_ranks"] = physics["ranks"]
     report["protocol"] = screen.protocol
-    write_json(run_dir / "screen" / "screen.json", report)
-    _write_parquet(scored[["record", "name", "smiles"]].assign(predicted=run.predictions),
-                   run_dir / "screen" / "scores.parquet")
-    return {"screen": str(run_dir / "screen" / "screen.json")}
+    write_json(out / "screen.json", report)
+    _write_parquet(scored[["record", "name", "smiles"]].assign(predicted=run.predictions), out / "scores.parquet")
+    return {"screen": call.relative(out / "screen.json"), "screen_sha256": sha256_file(out / "screen.json")}
+
+
+def _evaluate_stage(call: StageCall) -> dict[str, Any]:
+    run_dir = call.run_dir
+    trained = {t: {**call.upstream[f"train_{t}"],
+                   "predictions": str(run_dir / call.upstream[f"train_{t}"]["predictions"])} for t in TASKS}
+    baseline = {"predictions": {t: str(run_dir / call.upstream[f"baseline_{t}"]["predictions"]) for t in TASKS}}
+    screened = {"screen": str(run_dir / call.upstream["screen"]["screen"])}
+    written = _evaluate(call.recipe, call.folder.parent, trained, baseline, screened)
+    results = Path(written["results"])
+    return {"results": call.relative(results), "results_sha256": sha256_file(results)}
 
 
 def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], baseline: dict[str, Any],
@@ -211,6 +242,14 @@ def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], basel
     return {"results": str(out / "results.json")}
 
 
+def _track_stage(call: StageCall) -> dict[str, Any]:
+    run_dir = call.run_dir
+    trained = {t: {**call.upstream[f"train_{t}"], "surrogate": str(run_dir / call.upstream[f"train_{t}"]["surrogate"])}
+               for t in TASKS}
+    evaluated = {"results": str(run_dir / call.upstream["evaluate"]["results"])}
+    return _track(call.recipe.whole(), call.extra["recipe_name"], run_dir, call.extra["lineage"], trained, evaluated)
+
+
 def _track(recipe: DrugRecipe, recipe_name: str, run_dir: Path, lineage: dict[str, str],
            trained: dict[str, dict], evaluated: dict[str, Any]) -> dict[str, Any]:
     from reference_workloads.core.tracking import LocalMlflowServer, log_run, tracking_uri
@@ -247,63 +286,107 @@ def _track(recipe: DrugRecipe, recipe_name: str, run_dir: Path, lineage: dict[st
     return {**log(uri), "tracking_uri": uri}
 
 
+TRAIN_READS = ("model", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay", "train.seed",
+               "resources.device", "resources.threads", "resources.train_procs", "resources.timeout_s")
+SPLIT_READS = ("seed", "train.val_fraction", "train.test_fraction")
+LIBRARY = Stage("library", _library, reads=("data", "seed"), provides=("library_hash", "activity_hash"),
+                folder="data", outputs=("library.parquet", "activity.parquet"))
+PHYSICS = Stage("physics", _physics, reads=("physics", "seed", "resources.physics_ranks", "resources.timeout_s"),
+                after=("library",), provides=("physics_hash", "sdf_sha256"), folder="physics",
+                outputs=("physics.parquet",))
+TASK_STAGES = {
+    "physics": Stage("tasks_physics", lambda call: _task(call, "physics"),
+                     reads=(*SPLIT_READS, "train.physics_target", "train.physics_split"),
+                     after=("physics",), provides=("task_hash",), folder="tasks", outputs=("physics.parquet",)),
+    "activity": Stage("tasks_activity", lambda call: _task(call, "activity"),
+                      reads=(*SPLIT_READS, "train.activity_split"),
+                      after=("library",), provides=("task_hash",), folder="tasks", outputs=("activity.parquet",)),
+}
+TRAIN_STAGES = {
+    task: Stage(f"train_{task}", lambda call, task=task: _train(call, task), reads=TRAIN_READS,
+                after=(f"tasks_{task}",), provides=("model_hash",), folder=f"training/{task}",
+                outputs=("surrogate/model.pt",))
+    for task in TASKS
+}
+BASELINE_STAGES = {
+    task: Stage(f"baseline_{task}", lambda call, task=task: _baseline(call, task), reads=("baseline", "train.seed"),
+                after=(f"tasks_{task}",), provides=("predictions_hash",), folder="baseline",
+                outputs=(f"{task}_predictions.parquet",))
+    for task in TASKS
+}
+SCREEN = Stage("screen", _screen, reads=("screen", "train.physics_target", "resources.device"),
+               after=("physics", "tasks_physics", "train_physics"), provides=("screen_sha256",), folder="screen",
+               outputs=("screen.json",))
+EVALUATE = Stage("evaluate", _evaluate_stage,
+                 reads=("train.physics_target", "train.physics_split", "train.activity_split"),
+                 after=(*(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
+                 provides=("results_sha256",), folder="evaluation", outputs=("results.json",))
+TRACK = Stage("track", _track_stage, reads=("*",), after=EVALUATE.after + ("evaluate",))
+STAGES = (LIBRARY, PHYSICS, *TASK_STAGES.values(), *TRAIN_STAGES.values(), *BASELINE_STAGES.values(), SCREEN,
+          EVALUATE, TRACK)
+BY_NAME = {stage.name: stage for stage in STAGES}
+
+
+def repeat_recipes(recipe: DrugRecipe) -> list[DrugRecipe]:
+    """One recipe per training seed; the library, physics and splits are shared by all of them."""
+    seeds = repetition_seeds(recipe.train.seed, recipe.repeats.seeds)
+    return [dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=s)) for s in seeds]
+
+
+def _run_stage(ctx_stages: Any, stage: Stage, recipe: DrugRecipe, done: dict[str, dict], *, repeat: str = "",
+               **options: Any) -> dict[str, Any]:
+    result = ctx_stages.run_stage(stage, recipe, upstream={n: done[n] for n in stage.after},
+                                  upstream_stages={n: BY_NAME[n] for n in stage.after}, repeat=repeat, **options)
+    done[stage.name] = result
+    return result
+
+
 def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
     """Run the named recipe with overrides into ``out_dir``; returns the manifest."""
     recipe = book.get(recipe_name, overrides)
     code = code_version()
-    with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.seed) as ctx:
+    with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.seed, code_version=code) as ctx:
         run_dir, stages = ctx.run_dir, ctx.stages
-        data = stages.run("library", lambda: _library(recipe, run_dir),
-                          inputs={"data": recipe_dict(recipe.data), "code": code},
-                          outputs=[run_dir / "data" / "library.parquet"],
+        shared: dict[str, dict] = {}
+        data = _run_stage(stages, LIBRARY, recipe, shared, extra={"files": library_files(recipe.data.library)},
                           attributes={"library": recipe.data.library})
-        physics = stages.run("physics", lambda: _physics(recipe, run_dir),
-                             inputs={"physics": recipe_dict(recipe.physics), "seed": recipe.seed,
-                                     "library_hash": data["library_hash"], "ranks": recipe.resources.physics_ranks},
-                             outputs=[run_dir / "physics" / "physics.parquet"],
+        physics = _run_stage(stages, PHYSICS, recipe, shared,
                              attributes={**recipe_dict(recipe.physics), "mpi_ranks": recipe.resources.physics_ranks})
-        tasks = stages.run("tasks", lambda: _tasks(recipe, run_dir),
-                           inputs={"train": recipe_dict(recipe.train), "seed": recipe.seed,
-                                   "physics_hash": physics["physics_hash"], "activity": data["activity_molecules"]},
-                           outputs=[run_dir / "tasks" / f"{t}.parquet" for t in TASKS])
-        trained = {
-            task: stages.run(f"train_{task}", lambda task=task: _train(recipe, run_dir, task),
-                             inputs={"recipe": recipe_dict(recipe), "task_hash": tasks["task_hashes"][task]},
-                             outputs=[run_dir / "training" / task / "surrogate" / "model.pt"],
-                             attributes={"task": task, **recipe_dict(recipe.model), **recipe_dict(recipe.train),
-                                         "ddp_processes": recipe.resources.train_procs})
-            for task in TASKS
-        }
-        baseline = stages.run("baseline", lambda: _baseline(recipe, run_dir),
-                              inputs={"baseline": recipe_dict(recipe.baseline), "seed": recipe.seed, **tasks},
-                              outputs=[run_dir / "baseline" / f"{t}_predictions.parquet" for t in TASKS],
-                              attributes=recipe_dict(recipe.baseline))
-        screened = stages.run("screen", lambda: _screen(recipe, run_dir, physics),
-                              inputs={"screen": recipe_dict(recipe.screen), "model": trained["physics"]["model_hash"],
-                                      "physics_hash": physics["physics_hash"]},
-                              outputs=[run_dir / "screen" / "screen.json"],
-                              attributes=recipe_dict(recipe.screen))
-        evaluated = stages.run("evaluate", lambda: _evaluate(recipe, run_dir, trained, baseline, screened),
-                               inputs={"models": {t: trained[t]["model_hash"] for t in TASKS}, **baseline,
-                                       "screen": screened},
-                               outputs=[run_dir / "evaluation" / "results.json"])
-        lineage = {"dataset_hash": physics["physics_hash"], "model_hash": trained["physics"]["model_hash"],
-                   "activity_model_hash": trained["activity"]["model_hash"], "config_hash": config_hash(recipe),
+        tasks = {t: _run_stage(stages, TASK_STAGES[t], recipe, shared) for t in TASKS}
+        repeats = []
+        for repeat in repeat_recipes(recipe):
+            tag, done = f"seed-{repeat.train.seed}", dict(shared)
+            for task in TASKS:
+                _run_stage(stages, TRAIN_STAGES[task], repeat, done, repeat=tag,
+                           attributes={"task": task, **recipe_dict(repeat.model), **recipe_dict(repeat.train),
+                                       "ddp_processes": repeat.resources.train_procs})
+                _run_stage(stages, BASELINE_STAGES[task], repeat, done, repeat=tag,
+                           attributes=recipe_dict(repeat.baseline))
+            _run_stage(stages, SCREEN, repeat, done, repeat=tag, attributes=recipe_dict(repeat.screen))
+            _run_stage(stages, EVALUATE, repeat, done, repeat=tag)
+            repeats.append({"seed": repeat.train.seed, "folder": f"repeats/{tag}", "done": done})
+        first = repeats[0]["done"]
+        lineage = {"dataset_hash": physics["physics_hash"], "model_hash": first["train_physics"]["model_hash"],
+                   "activity_model_hash": first["train_activity"]["model_hash"], "config_hash": config_hash(recipe),
                    "code_version": code, "recipe": recipe_name, "workload": WORKLOAD}
-        tracked = stages.run("track", lambda: _track(recipe, recipe_name, run_dir, lineage, trained, evaluated),
-                             inputs={**lineage, "tracking": recipe.tracking,
-                                     "uri": os.environ.get("MLFLOW_TRACKING_URI", "")},
+        tracked = _run_stage(stages, TRACK, recipe, dict(first),
+                             extra={"recipe_name": recipe_name, "lineage": lineage,
+                                    "uri": os.environ.get("MLFLOW_TRACKING_URI", "")},
                              attributes={"tracking": recipe.tracking})
-        results = json.loads(Path(evaluated["results"]).read_text())
+        results = json.loads((run_dir / first["evaluate"]["results"]).read_text())
         manifest = build_manifest(
             workload=WORKLOAD, recipe_name=recipe_name, recipe=recipe,
-            dataset_hash=physics["physics_hash"], model_hash=trained["physics"]["model_hash"],
-            seeds={"run": recipe.seed},
+            dataset_hash=physics["physics_hash"], model_hash=first["train_physics"]["model_hash"],
+            seeds={"data": recipe.seed, "training": [r["seed"] for r in repeats]},
             world_size={"mpi_ranks": recipe.resources.physics_ranks, "ddp_processes": recipe.resources.train_procs},
-            extra={"activity_model_hash": trained["activity"]["model_hash"], "sdf_sha256": physics["sdf_sha256"],
-                   "task_hashes": tasks["task_hashes"], "invalid_molecules": data["invalid"],
+            extra={"activity_model_hash": first["train_activity"]["model_hash"], "sdf_sha256": physics["sdf_sha256"],
+                   "task_hashes": {t: tasks[t]["task_hash"] for t in TASKS}, "invalid_molecules": data["invalid"],
                    "physics_status_counts": physics["status_counts"], "tracking": tracked,
-                   "results": evaluated["results"]},
+                   "results": first["evaluate"]["results"],
+                   "repeats": [{"seed": r["seed"], "folder": r["folder"],
+                                "model_hash": r["done"]["train_physics"]["model_hash"],
+                                "activity_model_hash": r["done"]["train_activity"]["model_hash"],
+                                "results": r["done"]["evaluate"]["results"]} for r in repeats]},
         )
         write_manifest(run_dir, manifest)
         write_json(run_dir / "results.json", {**results, "hashes": {k: manifest[k] for k in

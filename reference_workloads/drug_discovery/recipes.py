@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reference_workloads.core.recipes import RecipeBook, require
+from reference_workloads.core.recipes import RecipeBook, RepeatConfig, require
 
 from .baseline import BaselineConfig
 from .gnn import GnnConfig
@@ -57,6 +57,8 @@ class TrainConfig:
     val_fraction: float = 0.1
     """Share of molecules for model selection."""
     test_fraction: float = 0.2
+    seed: int = 0
+    """Seed of the surrogate's initialisation and sampling, and of the forest; repeated per seed."""
     """Share of molecules held out for the reported metrics."""
 
     def __post_init__(self) -> None:
@@ -69,6 +71,7 @@ class TrainConfig:
             require(getattr(self, name) in SPLIT_KINDS, f"train.{name}", "random or scaffold", getattr(self, name))
         require(0.0 < self.val_fraction < 0.5, "train.val_fraction", "a number in (0, 0.5)", self.val_fraction)
         require(0.0 < self.test_fraction < 0.5, "train.test_fraction", "a number in (0, 0.5)", self.test_fraction)
+        require(0 <= self.seed < 2**31, "train.seed", "an integer in [0, 2**31)", self.seed)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -121,7 +124,7 @@ class DrugRecipe:
     """Everything that decides a drug-discovery run's result."""
 
     seed: int = 0
-    """Run seed: conformers, splits, model initialisation, sampling, forest."""
+    """Data seed: conformers, ChEMBL subset and splits (training seeds are train.seed)."""
     data: DataConfig = field(default_factory=DataConfig)
     physics: PhysicsSettings = field(default_factory=PhysicsSettings)
     model: GnnConfig = field(default_factory=GnnConfig)
@@ -129,6 +132,8 @@ class DrugRecipe:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     screen: ScreenConfig = field(default_factory=ScreenConfig)
     resources: Resources = field(default_factory=Resources)
+    repeats: RepeatConfig = field(default_factory=RepeatConfig)
+    """Training seeds repeated over one shared physics stage and split, and a claim's margin."""
     tracking: Literal["embedded", "server"] = "embedded"
     """MLflow: an embedded SQLite store, or a local mlflow server started for the run."""
 
@@ -150,6 +155,7 @@ def ci_tiny() -> DrugRecipe:
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64),
+        repeats=RepeatConfig(seeds=2, margin=0.0),
     )
 
 
@@ -165,6 +171,7 @@ def laptop() -> DrugRecipe:
         train=dataclasses.replace(base.train, epochs=40, batch_size=64),
         baseline=BaselineConfig(n_estimators=200),
         screen=ScreenConfig(batch_size=256),
+        repeats=RepeatConfig(seeds=5, margin=0.0),
     )
 
 

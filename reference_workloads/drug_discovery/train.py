@@ -75,11 +75,12 @@ def run_key(config: dict[str, Any], task: Path) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: str) -> None:
+def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: str, *,
+          checkpoint_dir: Path | None = None, key: str | None = None) -> None:
     resources, cfg = config["resources"], config["train"]
     ctx = ddp.init_distributed(prefer_cuda=resources["device"] == "cuda")
     log = EventLog(eventlog, ctx.rank)
-    seed_everything(config["seed"], ctx.rank, threads=resources["threads"])
+    seed_everything(cfg["seed"], ctx.rank, threads=resources["threads"])
     table = pd.read_parquet(task)
     parts = {p: table[table["part"] == p].reset_index(drop=True) for p in PARTS}
     normaliser = Normaliser.fit(parts["train"]["target"].to_numpy())
@@ -90,14 +91,15 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
     }
 
     # Same initial weights on every rank: seeded by the run seed, not the rank seed.
-    torch.manual_seed(config["seed"])
+    torch.manual_seed(cfg["seed"])
     core = MolecularGnn(GnnConfig(**config["model"])).to(ctx.device)
     optimizer = torch.optim.AdamW(core.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     epochs = cfg["epochs"]
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * e / epochs))
     )
-    checkpoints = ddp.CheckpointManager(out / "checkpoints" / run_key(config, task))
+    key = key or run_key(config, task)
+    checkpoints = ddp.CheckpointManager(checkpoint_dir or out / "checkpoints" / key, key=key)
     start = checkpoints.restore(core, optimizer, scheduler)
     extra = (checkpoints.latest() or {}).get("extra", {}) if start else {}
     history: list[dict[str, float]] = extra.get("history", [])
@@ -106,7 +108,7 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
 
     per_process = max(1, cfg["batch_size"] // ctx.world_size)
     sampler = DistributedSampler(sets["train"], num_replicas=ctx.world_size, rank=ctx.rank,
-                                 shuffle=True, seed=config["seed"], drop_last=False)
+                                 shuffle=True, seed=cfg["seed"], drop_last=False)
     loader = DataLoader(sets["train"], batch_size=per_process, sampler=sampler,
                         collate_fn=sets["train"].batch, num_workers=0)
     log.event(constants.GLOBAL_BATCH_SIZE, per_process * ctx.world_size, task=name)
@@ -172,9 +174,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--eventlog", type=Path, required=True)
     parser.add_argument("--name", required=True, help="task name, logged with every event")
+    parser.add_argument("--checkpoints", type=Path, default=None, help="Checkpoint folder [default: keyed under OUT]")
+    parser.add_argument("--key", default=None, help="The job's identity; only its own checkpoints are resumed")
     args = parser.parse_args()
     try:
-        train(json.loads(args.config.read_text()), args.task, args.out, args.eventlog, args.name)
+        train(json.loads(args.config.read_text()), args.task, args.out, args.eventlog, args.name,
+              checkpoint_dir=args.checkpoints, key=args.key)
     finally:
         ddp.destroy()
 

@@ -71,7 +71,8 @@ def _validation_loss(core: FourierNeuralOperator, states: torch.Tensor, unroll: 
     return total / len(index)
 
 
-def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None:
+def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
+          checkpoint_dir: Path | None = None, key: str | None = None) -> None:
     ctx = ddp.init_distributed()
     log = EventLog(eventlog, ctx.rank)
     metrics = TrainingMetrics("ai4s-climate-training", {"workload": "climate"}) if ctx.is_main else None
@@ -91,7 +92,7 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path) -> None
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: 0.5 * (1 + math.cos(math.pi * e / epochs))
     )
-    checkpoints = ddp.CheckpointManager(out / "checkpoints")
+    checkpoints = ddp.CheckpointManager(checkpoint_dir or out / "checkpoints", key=key)
     start = checkpoints.restore(core, optimizer, scheduler)
     history: list[dict[str, float]] = (checkpoints.latest() or {}).get("extra", {}).get("history", [])
     model = DistributedDataParallel(_Unroll(core)) if ctx.world_size > 1 else _Unroll(core)
@@ -164,9 +165,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--eventlog", type=Path, required=True)
+    parser.add_argument("--checkpoints", type=Path, default=None, help="Checkpoint folder [default: OUT/checkpoints]")
+    parser.add_argument("--key", default=None, help="The job's identity; only its own checkpoints are resumed")
     args = parser.parse_args()
     try:
-        train(json.loads(args.config.read_text()), args.data, args.out, args.eventlog)
+        train(json.loads(args.config.read_text()), args.data, args.out, args.eventlog,
+              checkpoint_dir=args.checkpoints, key=args.key)
     finally:
         ddp.destroy()
 

@@ -56,6 +56,8 @@ def test_cf_metadata(dataset: xr.Dataset) -> None:
                               ("time", "T", "seconds since 2000-01-01 00:00:00")):
         assert dataset[name].attrs["axis"] == axis
         assert dataset[name].attrs["units"] == units
+    # CF 4.4.1: a time axis names its calendar, or readers must guess one.
+    assert dataset["time"].attrs["calendar"] == "proleptic_gregorian"
     assert dataset["trajectory"].attrs["standard_name"] == "realization"
 
 

@@ -33,6 +33,10 @@ def test_array_hash_sees_values_dtype_and_shape_but_not_order_of_names():
     a, b = np.arange(6.0), np.ones(3)
     assert hash_arrays({"a": a, "b": b}) == hash_arrays({"b": b, "a": a})
     assert hash_arrays({"a": a}) != hash_arrays({"a": a.astype(np.float32)})
+    # Same bytes, same shape, another dtype: only the dtype in the hash tells them apart.
+    same_bytes = a.view(np.int64)
+    assert same_bytes.tobytes() == a.tobytes() and same_bytes.shape == a.shape
+    assert hash_arrays({"a": a}) != hash_arrays({"a": same_bytes})
     assert hash_arrays({"a": a}) != hash_arrays({"a": a.reshape(2, 3)})
     nudged = a.copy()
     nudged[3] = np.nextafter(nudged[3], 10)

@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import torch
 
@@ -5,7 +7,16 @@ from reference_workloads.core.determinism import rank_seed, seed_everything
 
 
 def _draw():
-    return torch.rand(4).tolist(), np.random.rand(2).tolist()
+    return torch.rand(4).tolist(), np.random.rand(2).tolist(), random.random()
+
+
+def test_python_random_is_seeded_too():
+    """The docstring promises Python's ``random``; without ``random.seed`` this fails."""
+    seed_everything(11)
+    first = [random.random() for _ in range(3)]
+    random.seed(999)  # whatever state came before must not matter
+    seed_everything(11)
+    assert [random.random() for _ in range(3)] == first
 
 
 def test_same_seed_same_numbers_and_ranks_differ():
