@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reference_workloads.registry import WORKLOADS
 from reference_workloads.core.atomic import atomic_dir, write_json
+from reference_workloads.registry import WORKLOADS
 
 from .provenance import write_crate
 

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .registry import WORKLOADS
+
 app = typer.Typer(help="ai4s-kit: AI-for-Science reference workloads and platform.", no_args_is_help=True)
 console = Console()
-
-from .registry import WORKLOADS
 
 DEFAULT_RECIPE = "laptop"
 
