@@ -83,3 +83,37 @@ def test_rerun_skips_done_molecules_and_matches(library_file, tmp_path):
     assert hash_dataframe(resumed) == hash_dataframe(reference)
     _, again = _run(library_file, out, 1)
     assert again["computed"] == 0
+
+
+def test_a_new_library_in_an_old_folder_gets_its_own_molecules_energies(library_file, tmp_path):
+    """The reproduction of issue 8: a ChEMBL library run after an NCI one in the same folder
+    computed nothing and reused the NCI energies by record number. Rows now match by SMILES."""
+    out = tmp_path / "reused"
+    nci, _ = _run(library_file, out, 2)
+    chembl = load_library("chembl", limit=20).molecules
+    shared = load_library("nci", limit=30).molecules.iloc[[3, 7, 11]]  # three NCI molecules, new records
+    mixed = pd.concat([chembl, shared.assign(record=range(20, 23))], ignore_index=True)
+    mixed_file = tmp_path / "mixed.parquet"
+    mixed.to_parquet(mixed_file, index=False)
+
+    table, stats = _run(mixed_file, out, 2)
+    assert table["smiles"].tolist() == mixed["smiles"].tolist()
+    assert stats["computed"] == 20 and stats["reused_from_shards"] == 3
+    fresh, _ = _run(mixed_file, tmp_path / "fresh", 2)
+    assert hash_dataframe(table) == hash_dataframe(fresh)
+    by_smiles = nci.set_index("smiles")["energy_min"]
+    reused = table.iloc[20:]
+    assert reused["energy_min"].tolist() == by_smiles.loc[reused["smiles"]].tolist()
+    first = open(out / SDF).read().split("$$$$")[0]
+    assert f"<record>\n{table['record'].iloc[0]}\n" in first
+
+
+def test_a_shard_row_written_under_another_key_is_never_joined(library_file, tmp_path):
+    out = tmp_path / "keyed"
+    _run(library_file, out, 1)
+    other = json.dumps({"n_conformers": 3, "mmff_max_iters": 100, "max_heavy_atoms": 40})
+    shards = next((out / "shards").iterdir())
+    launch.mpiexec(1, MODULE, ["--library", str(library_file), "--out", str(out / "other"), "--settings", other,
+                               "--seed", "5", "--shards", str(shards)], timeout=300)
+    stats = json.loads((out / "other" / STATS).read_text())
+    assert stats["computed"] == 30 and stats["reused_from_shards"] == 0
