@@ -8,8 +8,9 @@ from typing import Any
 
 
 def summarise(run_dir: Path) -> dict[str, Any]:
-    results = json.loads((run_dir / "evaluation" / "results.json").read_text())
-    training = json.loads((run_dir / "training" / "training.json").read_text())
+    results_path = run_dir / json.loads((run_dir / "manifest.json").read_text())["results"]
+    results = json.loads(results_path.read_text())
+    training = json.loads((results_path.parent.parent / "training" / "training.json").read_text())
     horizon = results["horizon"]
     emulator, persistence, climatology = (results[k] for k in ("emulator", "persistence", "climatology"))
     return {

@@ -145,7 +145,8 @@ class StageRunner:
         self.eventlog.end("block_stop", stage=name, duration_s=round(seconds, 3))
         write_json(
             self._marker(name),
-            {"stage": name, "inputs_hash": inputs_hash(inputs), "seconds": seconds, "result": result},
+            {"stage": name, "inputs_hash": inputs_hash(inputs), "inputs": inputs, "seconds": seconds,
+             "result": result},
         )
         console.print(f"[green]stage {name}: done in {seconds:.1f} s[/green]")
         return result

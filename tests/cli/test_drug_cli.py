@@ -67,7 +67,8 @@ def test_end_to_end_twice_gives_the_same_hashes(tmp_path):
     assert screen["molecules"] > 30 and 0 <= screen["recall_at_top_fraction"] <= 1
     assert screen["speedup"] > 0 and len(screen["top_candidates"]) == 10
     assert (run_dir / "physics" / "best_conformers.sdf").stat().st_size > 0
-    assert all((run_dir / "evaluation" / name).stat().st_size > 0 for name in ("parity.png", "enrichment.png"))
+    evaluation = (run_dir / json.loads((run_dir / "manifest.json").read_text())["results"]).parent
+    assert all((evaluation / name).stat().st_size > 0 for name in ("parity.png", "enrichment.png"))
     assert manifest["world_size"] == {"mpi_ranks": 2, "ddp_processes": 2}
     assert manifest["invalid_molecules"]["library"]["records"] == 40
     assert manifest["tracking"]["model_version"] == "1"
