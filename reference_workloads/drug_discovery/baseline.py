@@ -23,11 +23,15 @@ class BaselineConfig:
     """Morgan radius (2 is ECFP4)."""
     n_bits: int = 2048
     """Fingerprint length."""
+    max_features: float = 1.0
+    """Fraction of the features tried at each split, in (0, 1]: 1.0 is scikit-learn's
+    regression default, about 1/3 Breiman's classic choice for regression (and 3x cheaper)."""
 
     def __post_init__(self) -> None:
         require(1 <= self.n_estimators <= 10_000, "baseline.n_estimators", "an integer in [1, 10000]", self.n_estimators)
         require(1 <= self.radius <= 6, "baseline.radius", "an integer in [1, 6]", self.radius)
         require(64 <= self.n_bits <= 65_536, "baseline.n_bits", "an integer in [64, 65536]", self.n_bits)
+        require(0.0 < self.max_features <= 1.0, "baseline.max_features", "a number in (0, 1]", self.max_features)
 
 
 def morgan_fingerprints(smiles: Sequence[str], *, radius: int, n_bits: int) -> np.ndarray:
@@ -46,7 +50,8 @@ def fit_forest(
     smiles: Sequence[str], targets: np.ndarray, config: BaselineConfig, *, seed: int
 ) -> RandomForestRegressor:
     """Fit on one thread with a fixed seed, so the forest is the same on every run."""
-    forest = RandomForestRegressor(n_estimators=config.n_estimators, random_state=seed, n_jobs=1)
+    forest = RandomForestRegressor(n_estimators=config.n_estimators, max_features=config.max_features,
+                                   random_state=seed, n_jobs=1)
     forest.fit(morgan_fingerprints(smiles, radius=config.radius, n_bits=config.n_bits), targets)
     return forest
 

@@ -12,7 +12,7 @@ def test_named_recipes_validate():
     assert book.names() == ["ci_tiny", "h100x1", "laptop"]
     h100 = book.get("h100x1")
     assert h100.resources.device == "cuda" and h100.model.hidden > book.get("laptop").model.hidden
-    assert book.get("laptop").data.library_limit is None
+    assert book.get("laptop").data.library_limit == 2500 and h100.data.library_limit is None
     assert book.get("ci_tiny").resources.physics_ranks == 2
 
 
