@@ -129,6 +129,7 @@ class StageRunner:
         inputs: dict[str, Any],
         outputs: Sequence[Path] = (),
         attributes: dict[str, Any] | None = None,
+        span: str | None = None,
     ) -> dict[str, Any]:
         done = self.completed(name, inputs, outputs)
         if done is not None:
@@ -138,10 +139,10 @@ class StageRunner:
         console.print(f"[bold]stage {name}[/bold]")
         self.eventlog.start("block_start", stage=name)
         started = time.perf_counter()
-        with stage_span(f"stage.{name}", stage=name, **(attributes or {})) as span:
+        with stage_span(f"stage.{span or name}", stage=name, **(attributes or {})) as opened:
             result = fn()
             seconds = time.perf_counter() - started
-            span.set_attribute("duration_s", seconds)
+            opened.set_attribute("duration_s", seconds)
         self.eventlog.end("block_stop", stage=name, duration_s=round(seconds, 3))
         write_json(
             self._marker(name),
@@ -172,5 +173,6 @@ class StageRunner:
         call = StageCall(recipe=RecipeView(recipe, stage.reads, stage=stage.name), run_dir=self.run_dir,
                          folder=folder, scratch=self.run_dir / ".scratch" / stage.name / key[:16], key=key,
                          code_version=self.code_version, upstream=upstream, extra=extra)
+        attributes = {**(attributes or {}), **({"repeat": repeat} if repeat else {})}
         return self.run(label, lambda: stage.fn(call), inputs=inputs,
-                        outputs=[folder / o for o in stage.outputs], attributes=attributes)
+                        outputs=[folder / o for o in stage.outputs], attributes=attributes, span=stage.name)
