@@ -63,16 +63,16 @@ class StageRunner:
         done = self.completed(name, inputs, outputs)
         if done is not None:
             console.print(f"[dim]stage {name}: already complete, skipped[/dim]")
-            self.eventlog.event(STAGE_RESUMED, stage=name, key=inputs_hash(inputs))
+            self.eventlog.event(STAGE_RESUMED, stage=name, stage_key=inputs_hash(inputs))
             return done
         console.print(f"[bold]stage {name}[/bold]")
-        self.eventlog.start(STAGE_START, stage=name, key=inputs_hash(inputs))
+        self.eventlog.start(STAGE_START, stage=name, stage_key=inputs_hash(inputs))
         started = time.perf_counter()
         with stage_span(f"stage.{name}", stage=name, **(attributes or {})) as span:
             result = fn()
             seconds = time.perf_counter() - started
             span.set_attribute("duration_s", seconds)
-        self.eventlog.end(STAGE_STOP, stage=name, key=inputs_hash(inputs), duration_s=round(seconds, 3))
+        self.eventlog.end(STAGE_STOP, stage=name, stage_key=inputs_hash(inputs), duration_s=round(seconds, 3))
         write_json(
             self._marker(name),
             {"stage": name, "inputs_hash": inputs_hash(inputs), "seconds": seconds, "result": result},
