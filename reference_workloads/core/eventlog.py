@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def archive_log(path: str | os.PathLike[str]) -> Path | None:
         return None
     records = read_events(path)
     started = records[0]["time_ms"] / 1000 if records else path.stat().st_mtime
-    stamp = datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = path.parent / EARLIER_LOGS
     folder.mkdir(exist_ok=True)
     target = folder / f"{path.stem}-{stamp}{path.suffix}"
