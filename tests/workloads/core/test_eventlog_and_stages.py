@@ -132,3 +132,26 @@ def test_stages_log_their_key_and_a_resumed_stage_says_it_was_resumed(tmp_path, 
     assert ran == [(STAGE_START, "make", key), (STAGE_STOP, "make", key)]
     resumed = read_events(tmp_path / "events.log")
     assert [(r["key"], r["metadata"]["stage"], r["metadata"]["stage_key"]) for r in resumed] == [(STAGE_RESUMED, "make", key)]
+
+
+def test_a_failed_run_logs_aborted_and_the_next_invocation_names_that_log(tmp_path, monkeypatch):
+    from dataclasses import dataclass
+
+    from reference_workloads.core.runs import workload_run
+
+    @dataclass(frozen=True)
+    class Recipe:
+        size: int = 1
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    with pytest.raises(RuntimeError), workload_run("test", "tiny", Recipe(), tmp_path, seed=3):
+        raise RuntimeError("stage failed")
+    failed = (tmp_path / "events.log").read_bytes()
+    with workload_run("test", "tiny", Recipe(), tmp_path, seed=3):
+        pass
+    records = read_events(tmp_path / "events.log")
+    assert [r["key"] for r in records].count("run_start") == 1
+    assert records[-1]["key"] == "run_stop" and records[-1]["metadata"]["status"] == "success"
+    (resumed_from,) = [r["value"] for r in records if r["key"] == "resumed_from"]
+    assert (tmp_path / resumed_from).read_bytes() == failed
+    assert read_events(tmp_path / resumed_from)[-1]["metadata"]["status"] == "aborted"
