@@ -17,14 +17,10 @@ from reference_workloads.core.eventlog import EARLIER_LOGS, read_events
 
 pytestmark = pytest.mark.slow
 
-STAGES = {
-    "climate": ["simulate", "train", "evaluate", "track"],
-    "drug_discovery": ["library", "physics", "tasks", "train_physics", "train_activity", "baseline", "screen",
-                       "evaluate", "track"],
-}
+TRAINING_STAGES = {"climate": {"train"}, "drug_discovery": {"train_physics", "train_activity"}}
 
 
-@pytest.fixture(scope="module", params=sorted(STAGES))
+@pytest.fixture(scope="module", params=sorted(TRAINING_STAGES))
 def runs(request, tmp_path_factory):
     """(workload, run folder, the first invocation's log as written) after two invocations."""
     import importlib
@@ -35,6 +31,12 @@ def runs(request, tmp_path_factory):
     first = (run_dir / "events.log").read_bytes()
     pipeline.run("ci_tiny", [], run_dir)
     return request.param, run_dir, first
+
+
+def _check_text(folder: Path, text: str) -> list[str]:
+    path = folder / "events.log"
+    path.write_text(text)
+    return check_log(path)
 
 
 def _records(text: str) -> list[dict]:
@@ -66,7 +68,28 @@ def test_the_second_invocation_writes_its_own_log_that_passes_and_names_what_it_
     ran = {r["metadata"]["stage"]: r["metadata"]["stage_key"] for r in _records(first.decode())
            if r["key"] == "stage_stop"}
     resumed = {r["metadata"]["stage"]: r["metadata"]["stage_key"] for r in records if r["key"] == "stage_resumed"}
-    assert list(resumed) == STAGES[workload] and resumed == ran
+    assert resumed == ran and list(resumed) == list(ran)  # every stage, in order, under the key it ran with
+    assert {name.split("@")[0] for name in resumed} >= TRAINING_STAGES[workload]
+
+
+def _stage_blocks(text: str, stage: str) -> tuple[str, str, str]:
+    """(before, the lines from the stage's stage_start to its stage_stop, after)."""
+    lines = text.splitlines(keepends=True)
+    marks = [i for i, line in enumerate(lines) if f'"stage": "{stage}"' in line]
+    first, last = marks[0], marks[-1] + 1
+    return "".join(lines[:first]), "".join(lines[first:last]), "".join(lines[last:])
+
+
+def test_several_training_jobs_in_one_log_pass_and_each_is_checked(runs, tmp_path):
+    """Training repeated over seeds puts one job per seed in the log, as stage@repeat."""
+    workload, _, first = runs
+    stage = sorted(TRAINING_STAGES[workload])[0]
+    before, job, after = _stage_blocks(first.decode(), stage)
+    assert '"key": "stage_stop"' in job and '"key": "epoch_start"' in job
+    seeds = [job.replace(f'"stage": "{stage}"', f'"stage": "{stage}@seed-{seed}"') for seed in (1, 2)]
+    assert _check_text(tmp_path, before + seeds[0] + seeds[1] + after) == []
+    broken = _drop("eval_samples")(seeds[1])
+    assert any("eval_samples" in f for f in _check_text(tmp_path, before + seeds[0] + broken + after))
 
 
 def _two_runs(text: str) -> str:
@@ -89,17 +112,16 @@ BROKEN = {
     "no epoch_stop": (_drop("epoch_stop"), "in_epoch"),
     "no eval_samples": (_drop("eval_samples"), "eval_samples"),
     "no global_batch_size": (_drop("global_batch_size"), "global_batch_size"),
+    "an epoch outside its training stage": (_drop("stage_start"), "job"),
 }
 
 
 @pytest.mark.parametrize("breaks,named", BROKEN.values(), ids=BROKEN.keys())
 def test_the_real_log_broken_one_way_fails(runs, tmp_path, breaks, named):
     _, _, first = runs
-    broken = tmp_path / "events.log"
-    broken.write_text(breaks(first.decode()))
-    failures = check_log(broken)
+    failures = _check_text(tmp_path, breaks(first.decode()))
     assert failures and any(named in failure for failure in failures), failures
-    assert main([str(broken)]) == 1
+    assert main([str(tmp_path / "events.log")]) == 1
 
 
 def test_no_log_names_an_absolute_local_path(runs):
