@@ -83,13 +83,16 @@ def _stage_blocks(text: str, stage: str) -> tuple[str, str, str]:
 def test_several_training_jobs_in_one_log_pass_and_each_is_checked(runs, tmp_path):
     """Training repeated over seeds puts one job per seed in the log, as stage@repeat."""
     workload, _, first = runs
-    stage = sorted(TRAINING_STAGES[workload])[0]
-    before, job, after = _stage_blocks(first.decode(), stage)
+    text = first.decode()
+    (stage, *_) = [r["metadata"]["stage"] for r in _records(text) if r["key"] == "stage_start"
+                   and r["metadata"]["stage"].split("@")[0] in TRAINING_STAGES[workload]]
+    before, job, after = _stage_blocks(text, stage)
     assert '"key": "stage_stop"' in job and '"key": "epoch_start"' in job
-    seeds = [job.replace(f'"stage": "{stage}"', f'"stage": "{stage}@seed-{seed}"') for seed in (1, 2)]
-    assert _check_text(tmp_path, before + seeds[0] + seeds[1] + after) == []
-    broken = _drop("eval_samples")(seeds[1])
-    assert any("eval_samples" in f for f in _check_text(tmp_path, before + seeds[0] + broken + after))
+    base = stage.split("@")[0]
+    copies = [job.replace(f'"stage": "{stage}"', f'"stage": "{base}@copy-{n}"') for n in (1, 2)]
+    assert _check_text(tmp_path, before + copies[0] + copies[1] + after) == []
+    broken = _drop("eval_samples")(copies[1])
+    assert any("eval_samples" in f for f in _check_text(tmp_path, before + copies[0] + broken + after))
 
 
 def _two_runs(text: str) -> str:
