@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from .atomic import write_json
-from .eventlog import EventLog
+from .eventlog import STAGE_RESUMED, STAGE_START, STAGE_STOP, EventLog
 from .identity import RecipeView, project
 from .tracing import stage_span
 
@@ -135,15 +135,16 @@ class StageRunner:
         if done is not None:
             console.print(f"[dim]stage {name}: already complete, skipped[/dim]")
             self.skipped.append({"stage": name, "inputs_hash": inputs_hash(inputs)})
+            self.eventlog.event(STAGE_RESUMED, stage=name, stage_key=inputs_hash(inputs))
             return done
         console.print(f"[bold]stage {name}[/bold]")
-        self.eventlog.start("block_start", stage=name)
+        self.eventlog.start(STAGE_START, stage=name, stage_key=inputs_hash(inputs))
         started = time.perf_counter()
         with stage_span(f"stage.{span or name}", stage=name, **(attributes or {})) as opened:
             result = fn()
             seconds = time.perf_counter() - started
             opened.set_attribute("duration_s", seconds)
-        self.eventlog.end("block_stop", stage=name, duration_s=round(seconds, 3))
+        self.eventlog.end(STAGE_STOP, stage=name, stage_key=inputs_hash(inputs), duration_s=round(seconds, 3))
         write_json(
             self._marker(name),
             {"stage": name, "inputs_hash": inputs_hash(inputs), "inputs": inputs, "seconds": seconds,

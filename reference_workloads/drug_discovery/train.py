@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from reference_workloads.core import ddp
 from reference_workloads.core.atomic import atomic_path, write_json
 from reference_workloads.core.determinism import seed_everything
-from reference_workloads.core.eventlog import EventLog, constants
+from reference_workloads.core.eventlog import EVAL_ERROR, EventLog, constants
 from reference_workloads.core.hashing import sha256_file
 from reference_workloads.core.progress import report
 
@@ -134,11 +134,13 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
             torch.distributed.all_reduce(total)
         train_loss = float(total) / (batches * ctx.world_size)
         # Every rank evaluates (same weights, same data) so all agree on the best epoch.
+        log.start(constants.EVAL_START, epoch_num=epoch, task=name)
         val_loss = _mse(core, sets["val"], ctx.device)
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "epoch": epoch, "state": copy.deepcopy(core.state_dict())}
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
-        log.event(constants.EVAL_ACCURACY, val_loss, epoch_num=epoch, metric="val_mse_standardised", task=name)
+        log.event(EVAL_ERROR, val_loss, epoch_num=epoch, metric="val_mse_standardised", task=name)
+        log.end(constants.EVAL_STOP, epoch_num=epoch, task=name)
         log.end(constants.EPOCH_STOP, epoch_num=epoch, task=name)
         checkpoints.save(ctx, epoch, core, optimizer, scheduler, extra={"history": history, "best": best})
         if ctx.is_main:

@@ -42,7 +42,7 @@ def test_pipeline_writes_every_stage_output_and_tracks_the_model(served_run):
         assert (out / manifest["results"]).with_name(figure).read_bytes()[:4] == b"\x89PNG"
 
     keys = [e["key"] for e in read_events(out / "events.log")]
-    for key in ("seed", "global_batch_size", "run_start", "epoch_start", "eval_accuracy", "run_stop"):
+    for key in ("seed", "global_batch_size", "run_start", "epoch_start", "eval_error", "run_stop"):
         assert key in keys
     stages = {s["name"]: s["attributes"] for s in read_spans(out)}
     assert stages["stage.simulate"]["nx"] == 32 and stages["stage.simulate"]["mpi_ranks"] == 2

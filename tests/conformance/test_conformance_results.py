@@ -10,7 +10,7 @@ import pytest
 from casestudies.provenance import write_crate
 from conformance.checks import provenance, quality
 from conformance.registry import Status
-from reference_workloads.core.eventlog import EventLog, constants
+from reference_workloads.core.eventlog import EVAL_ERROR, EventLog, constants
 
 from .helpers import context
 
@@ -30,7 +30,7 @@ def write_events(path, *, seed_first=True, status="success", epochs=2):
         log.event(constants.SEED, 1234)
     for epoch in range(epochs):
         log.start(constants.EPOCH_START, epoch_num=epoch)
-        log.event(constants.EVAL_ACCURACY, 0.5, epoch_num=epoch)
+        log.event(EVAL_ERROR, 0.5, epoch_num=epoch)
         log.end(constants.EPOCH_STOP, epoch_num=epoch)
     log.end(constants.RUN_STOP, status=status)
     log.close()

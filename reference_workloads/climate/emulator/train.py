@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ...core import ddp
 from ...core.atomic import atomic_path, write_json
 from ...core.determinism import seed_everything
-from ...core.eventlog import EventLog, constants
+from ...core.eventlog import EVAL_ERROR, EventLog, constants
 from ...core.hashing import hash_state_dict
 from ...core.metrics import TrainingMetrics
 from ...core.progress import report
@@ -101,6 +101,8 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
     steps_per_epoch = len(index) // global_batch
     log.event(constants.OPT_BASE_LR, cfg["learning_rate"])
     log.event(constants.TRAIN_SAMPLES, len(index))
+    log.event(constants.EVAL_SAMPLES, len(PairIndex(n_trajectories=val_states.shape[0], n_times=val_states.shape[1],
+                                                    unroll=cfg["unroll"])))
     if start:
         log.event("resume", start, checkpoint_epoch=start - 1)
     for epoch in range(start, epochs):
@@ -121,11 +123,13 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
         if ctx.world_size > 1:
             torch.distributed.all_reduce(total)
         train_loss = float(total) / (steps_per_epoch * ctx.world_size)
+        log.start(constants.EVAL_START, epoch_num=epoch)
         val_loss = _validation_loss(core, val_states, cfg["unroll"]) if ctx.is_main else float("nan")
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                         "seconds": time.perf_counter() - started, "samples": steps_per_epoch * global_batch})
         log.event("train_loss", train_loss, epoch_num=epoch)
-        log.event(constants.EVAL_ACCURACY, val_loss, epoch_num=epoch, metric="validation_mse_normalised")
+        log.event(EVAL_ERROR, val_loss, epoch_num=epoch, metric="validation_mse_normalised")
+        log.end(constants.EVAL_STOP, epoch_num=epoch)
         log.end(constants.EPOCH_STOP, epoch_num=epoch)
         if metrics is not None:
             metrics.epoch(samples=history[-1]["samples"], seconds=history[-1]["seconds"], loss=train_loss)
