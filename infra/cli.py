@@ -1,6 +1,6 @@
 """`ai4s render` / `ai4s platform validate`: offline checks of the platform stacks.
 
-A thin layer over infra.render, infra.validate and infra.policy; heavy imports happen
+A thin layer over infra.verify.render, infra.verify.validate and infra.verify.policy; heavy imports happen
 inside the commands. Errors become one line on stderr and exit code 1 (2 for bad input).
 """
 
@@ -32,7 +32,7 @@ def render(
     ] = None,
 ) -> None:
     """Run a stack under Pulumi mocks and write every object and Helm release it would create."""
-    from infra.render import render_stack
+    from infra.verify.render import render_stack
 
     try:
         result = render_stack(stack, out, config)
@@ -51,8 +51,8 @@ def validate(
     """Validate rendered objects (schemas, references, release namespaces) and run the policies."""
     import yaml
 
-    from infra import policy
-    from infra.validate import check_release_namespaces, load_objects, validate_objects
+    from infra.verify import policy
+    from infra.verify.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
         objects = load_objects(dir)

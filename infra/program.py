@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.compute import Compute
-from infra.config import CONFIG_KEY, CONFIG_NAMESPACE, ComputeConfig
-from infra.services import services_for_compute
-from infra.services_config import SERVICES_CONFIG_KEY, services_config_from_mapping
+from infra.components.compute import Compute
+from infra.components.services import services_for_compute
+from infra.config.compute import CONFIG_KEY, CONFIG_NAMESPACE, ComputeConfig
+from infra.config.services import SERVICES_CONFIG_KEY, services_config_from_mapping
 
 
 def platform_program() -> None:

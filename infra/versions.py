@@ -230,7 +230,7 @@ PINS: tuple[Pin, ...] = (
         name="opentelemetry-collector",
         version="0.127.2",
         repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
-        note="collector in deployment mode; config fully set by infra/observability.py",
+        note="collector in deployment mode; config fully set by infra/components/observability.py",
     ),
     Pin(
         key="otel-collector-image",

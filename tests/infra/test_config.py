@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from compute_helpers import DELETE, mutated
 
-from infra.config import ComputeConfig, Preemption, Quota, Team
-from infra.render import STACKS_DIR, load_stack_config
+from infra.config.compute import ComputeConfig, Preemption, Quota, Team
+from infra.verify.render import STACKS_DIR, load_stack_config
 
 
 def committed(stack: str) -> dict:
@@ -129,7 +129,7 @@ def test_config_file_with_secret_or_bare_key_is_rejected(tmp_path: Path):
 @pytest.mark.parametrize("name", ["Team-A", "-lead", "a" * 64, "x_y", ""])
 def test_compute_and_services_reject_a_bad_name_with_the_same_message(name):
     """One DNS-label rule for both config halves: a name fails the same way in each."""
-    from infra.services_config import services_config_from_mapping
+    from infra.config.services import services_config_from_mapping
 
     with pytest.raises(ValueError) as compute_err:
         Team(name="climate", namespace=name, quota=Quota(cpu="1", memory="1Gi"))

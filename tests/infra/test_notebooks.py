@@ -7,10 +7,10 @@ import json
 import pytest
 from test_secrets_harness import TEAMS, depends_on, render_services
 
-from infra import policy
-from infra.notebooks import QUEUE_LABEL, cpu_cores, kubespawner_memory
-from infra.services_config import services_config_from_mapping
-from infra.validate import validate_object
+from infra.components.notebooks import QUEUE_LABEL, cpu_cores, kubespawner_memory
+from infra.config.services import services_config_from_mapping
+from infra.verify import policy
+from infra.verify.validate import validate_object
 
 CONFIG = {"notebooks": {"enabled": True, "profiles": [
     {"slug": "small", "displayName": "Small", "resources": {
@@ -108,9 +108,9 @@ def test_bad_notebook_config_names_the_key(raw, message):
 
 
 def test_a_stack_must_let_team_queues_admit_the_notebooks_namespace():
-    from infra.config import CONFIG_KEY, ComputeConfig
-    from infra.render import STACKS_DIR, load_stack_config
-    from infra.services import services_for_compute
+    from infra.components.services import services_for_compute
+    from infra.config.compute import CONFIG_KEY, ComputeConfig
+    from infra.verify.render import STACKS_DIR, load_stack_config
 
     raw = load_stack_config(STACKS_DIR / "gpu" / "Pulumi.gpu.yaml")
     compute = ComputeConfig.from_mapping({**json.loads(raw[f"ai4s:{CONFIG_KEY}"]), "sharedQueueNamespaces": []})

@@ -7,12 +7,12 @@ import copy
 import pytest
 from test_secrets_harness import depends_on, render_services
 
-from infra import crds, policy
-from infra.kueue import METRICS_PORT_NAME, METRICS_SERVICE
-from infra.observability import rule_groups, scrape_configs
-from infra.services import check_reachable
-from infra.services_config import services_config_from_mapping
-from infra.validate import validate_object
+from infra.components.kueue import METRICS_PORT_NAME, METRICS_SERVICE
+from infra.components.observability import rule_groups, scrape_configs
+from infra.components.services import check_reachable
+from infra.config.services import services_config_from_mapping
+from infra.verify import crds, policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["cpu-stack", "gpu-stack"])

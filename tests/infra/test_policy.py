@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from infra import policy
-from infra.trainer import restricted_container
+from infra.components.trainer import restricted_container
+from infra.verify import policy
 
 RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -232,7 +232,7 @@ def test_helm_values_with_latest_tag_are_flagged():
 
 def test_violations_are_validation_findings_with_a_rule():
     """Policy and validation report one kind of finding, so callers treat both alike."""
-    from infra.findings import Finding
+    from infra.verify.findings import Finding
 
     bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
            "spec": {"containers": [{"name": "c", "image": "busybox:latest"}]}}

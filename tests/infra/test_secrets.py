@@ -17,7 +17,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from test_secrets_harness import PASSWORD_TYPE, render_services, run_program
 
 from infra import outputs
-from infra.render import STACKS_DIR, load_stack_config
+from infra.verify.render import STACKS_DIR, load_stack_config
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 

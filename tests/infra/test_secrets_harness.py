@@ -1,6 +1,6 @@
 """Shared harness for the platform-services tests: run the services block under mocks.
 
-Uses part 1's recording monitor (infra.render) so dependencies and parents are recorded,
+Uses part 1's recording monitor (infra.verify.render) so dependencies and parents are recorded,
 with mocks that give every RandomPassword a recognisable random value, so tests can search
 everything rendered for it.
 """
@@ -16,9 +16,9 @@ import pulumi
 from pulumi.runtime import mocks, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.render import Registration, helm_releases, kubernetes_objects, run_under_mocks
-from infra.services import build_services
-from infra.services_config import ServicesConfig, services_config_from_mapping
+from infra.components.services import build_services
+from infra.config.services import ServicesConfig, services_config_from_mapping
+from infra.verify.render import Registration, helm_releases, kubernetes_objects, run_under_mocks
 
 TEAMS = {"climate": "team-climate", "drugs": "team-drugs"}
 QUEUES = {"climate": "climate", "drugs": "drugs"}

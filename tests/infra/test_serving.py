@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from test_secrets_harness import depends_on, render_services
 
-from infra import policy
-from infra.services_config import ChartPin, services_config_from_mapping
-from infra.serving import DEPLOYMENT_MODE, INFERENCE_ROLE, ServingArgs
-from infra.validate import validate_object
+from infra.components.serving import DEPLOYMENT_MODE, INFERENCE_ROLE, ServingArgs
+from infra.config.services import ChartPin, services_config_from_mapping
+from infra.verify import policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module")

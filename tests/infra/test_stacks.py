@@ -13,8 +13,9 @@ from compute_helpers import depends_transitively
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra import crds, outputs, policy
-from infra.render import (
+from infra import outputs
+from infra.verify import crds, policy
+from infra.verify.render import (
     FAKE_RANDOM_PREFIX,
     REDACTED,
     STACKS_DIR,
@@ -22,7 +23,7 @@ from infra.render import (
     load_stack_config,
     render_stack,
 )
-from infra.validate import check_release_namespaces, validate_dir
+from infra.verify.validate import check_release_namespaces, validate_dir
 
 STACKS = ["local", "gpu"]
 

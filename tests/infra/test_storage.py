@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from test_secrets_harness import TEAMS, depends_on, render_services
 
-from infra import policy
-from infra.services_config import ChartPin, Resources, StorageConfig, services_config_from_mapping
-from infra.storage import WORKLOAD_SECRET_NAME, ObjectStorageArgs, team_policy
-from infra.validate import validate_object
+from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorageArgs, team_policy
+from infra.config.services import ChartPin, Resources, StorageConfig, services_config_from_mapping
+from infra.verify import policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_defaults_and_camel_case_keys():
 
 
 def test_chart_pin_names_a_classic_or_an_oci_chart_for_helm():
-    from infra.services_config import ChartPin
+    from infra.config.services import ChartPin
 
     classic = ChartPin(chart="minio", version="5.4.0", repo="https://charts.min.io/")
     assert classic.release_args() == {

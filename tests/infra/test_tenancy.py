@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 from compute_helpers import TEAMS, by_name, of_kind, team
 
-from infra import policy
-from infra.config import Quota, Team
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.tenancy import Tenancy, TenancyArgs, quota_hard, team_ceiling
-from infra.validate import validate_objects
+from infra.components.tenancy import Tenancy, TenancyArgs, quota_hard, team_ceiling
+from infra.config.compute import Quota, Team
+from infra.verify import policy
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 
 DEFAULTS = {
     "default_request": {"cpu": "100m", "memory": "128Mi"},

@@ -7,10 +7,10 @@ import copy
 import pytest
 from test_secrets_harness import TEAMS, depends_on, render_services
 
-from infra import crds, policy
-from infra.services_config import services_config_from_mapping
-from infra.tracking import mlflow_server_args
-from infra.validate import validate_object
+from infra.components.tracking import mlflow_server_args
+from infra.config.services import services_config_from_mapping
+from infra.verify import crds, policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pulumi
 from compute_helpers import by_name, of_kind
 
-from infra import policy
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.trainer import MPI_RUNTIME, TORCH_RUNTIME, Trainer, TrainerArgs
-from infra.validate import validate_objects
+from infra.components.trainer import MPI_RUNTIME, TORCH_RUNTIME, Trainer, TrainerArgs
+from infra.verify import policy
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 from infra.versions import pin
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.findings import Finding, describe
+from infra.verify.findings import Finding, describe
 
 TENANT_LABEL = "ai4s.dev/tenant"
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"

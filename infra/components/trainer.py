@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.operator_release import operator_namespace, pinned_release
+from infra.components.operator_release import operator_namespace, pinned_release
 from infra.versions import pin
 
 API_VERSION = "trainer.kubeflow.org/" + pin("trainer-api").version

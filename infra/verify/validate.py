@@ -2,7 +2,7 @@
 
 Built-in kinds are checked against kubernetes-validate's strict schemas (the files behind
 `kubernetes-validate --strict`) at KUBERNETES_VALIDATION_TARGET: unknown fields are errors. Any kind kubernetes-validate does not know must have a schema
-in `infra.crds`; a custom resource without one is an error, never a pass.
+in `infra.verify.crds`; a custom resource without one is an error, never a pass.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import yaml
 from kubernetes_validate.utils import all_versions, major_minor, schema_contents
 from referencing import Registry, Resource
 
-from infra import crds
-from infra.findings import Finding, describe
+from infra.verify import crds
+from infra.verify.findings import Finding, describe
 from infra.versions import KUBERNETES_VALIDATION_TARGET
 
 

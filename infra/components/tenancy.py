@@ -18,8 +18,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from kubernetes.utils import parse_quantity
 
-from infra.config import Quota, Team
-from infra.policy import PSS_ENFORCE, TENANT_LABEL
+from infra.config.compute import Quota, Team
+from infra.verify.policy import PSS_ENFORCE, TENANT_LABEL
 
 # What team members may do in their namespace: run batch work through the operators the
 # platform installs, read what runs, never touch quotas, policies or RBAC.
@@ -177,7 +177,7 @@ class Tenancy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ai4s:tenancy:Tenancy", name, None, opts)
-        # what the caller makes the namespaces wait for (the operators, see infra.compute)
+        # what the caller makes the namespaces wait for (the operators, see infra.components.compute)
         after = pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None))
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for team in args.teams:

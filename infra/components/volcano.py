@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import Team
-from infra.operator_release import operator_namespace, pinned_release
+from infra.components.operator_release import operator_namespace, pinned_release
+from infra.config.compute import Team
 from infra.versions import pin
 
 API_VERSION = "scheduling.volcano.sh/" + pin("volcano-api").version

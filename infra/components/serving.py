@@ -18,7 +18,7 @@ from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.rbac.v1 import ClusterRole, RoleBinding
 
-from infra.services_config import ChartPin, check_dns_label, restricted_namespace_labels
+from infra.config.services import ChartPin, check_dns_label, restricted_namespace_labels
 
 DEPLOYMENT_MODE = "Standard"
 """KServe 0.16's name for RawDeployment."""

@@ -25,7 +25,7 @@ from pulumi_kubernetes.core.v1 import Namespace, ServiceAccount
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.rbac.v1 import RoleBinding
 
-from infra.services_config import (
+from infra.config.services import (
     ChartPin,
     NotebookProfile,
     check_dns_label,

@@ -21,7 +21,8 @@ from pulumi_kubernetes.core.v1 import Namespace, Secret, Service
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.services_config import (
+from infra.components.storage import s3_credentials
+from infra.config.services import (
     ChartPin,
     Resources,
     check_dns_label,
@@ -29,7 +30,6 @@ from infra.services_config import (
     ingress_from_namespaces,
     restricted_namespace_labels,
 )
-from infra.storage import s3_credentials
 
 MLFLOW_PORT = 5000
 DB_NAME = "mlflow"
@@ -60,7 +60,7 @@ class TrackingArgs:
     resources: Resources
     """MLflow container resources."""
     s3_endpoint: pulumi.Input[str]
-    """MinIO endpoint URL (from :class:`infra.storage.ObjectStorage`)."""
+    """MinIO endpoint URL (from :class:`infra.components.storage.ObjectStorage`)."""
     artifacts_bucket: str
     """Bucket MLflow proxies artifacts to."""
     s3_access_key: str

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from infra.config import check_dns_label
+from infra.config.compute import check_dns_label
 
 SERVICES_CONFIG_KEY = "services"
 """Config key (in the ``ai4s`` namespace) of the services block of Pulumi.<stack>.yaml."""

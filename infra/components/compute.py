@@ -13,13 +13,20 @@ from __future__ import annotations
 import pulumi
 
 from infra import outputs
-from infra.config import ComputeConfig
-from infra.gpu import GpuStack, GpuStackArgs
-from infra.kuberay import KubeRay, KubeRayArgs
-from infra.kueue import GPU_RESOURCE, OFFLOAD_QUEUE, Kueue, KueueArgs, LocalQueues, LocalQueuesArgs
-from infra.tenancy import Tenancy, TenancyArgs, team_ceiling
-from infra.trainer import Trainer, TrainerArgs
-from infra.volcano import Volcano, VolcanoArgs
+from infra.components.gpu import GpuStack, GpuStackArgs
+from infra.components.kuberay import KubeRay, KubeRayArgs
+from infra.components.kueue import (
+    GPU_RESOURCE,
+    OFFLOAD_QUEUE,
+    Kueue,
+    KueueArgs,
+    LocalQueues,
+    LocalQueuesArgs,
+)
+from infra.components.tenancy import Tenancy, TenancyArgs, team_ceiling
+from infra.components.trainer import Trainer, TrainerArgs
+from infra.components.volcano import Volcano, VolcanoArgs
+from infra.config.compute import ComputeConfig
 
 
 def gpu_resources(config: ComputeConfig) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ endpoint; Prometheus scrapes that endpoint, annotated workload pods (KServe pred
 MLflow), Kueue, kube-state-metrics and, on GPU stacks, the DCGM exporter. Recording rules
 turn kube-state-metrics GPU requests into per-namespace allocation (the AI_INFN accounting
 pattern, without a custom exporter), and Grafana loads the dashboards of
-:mod:`infra.dashboards` from labelled ConfigMaps.
+:mod:`infra.components.dashboards` from labelled ConfigMaps.
 
 The collector configuration, scrape configuration and rules are plain data built by the
 functions below, so tests check them offline (pipeline completeness, ``promtool``) exactly
@@ -26,9 +26,9 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra import kueue
-from infra.dashboards import build_dashboards
-from infra.services_config import (
+from infra.components import kueue
+from infra.components.dashboards import build_dashboards
+from infra.config.services import (
     ChartPin,
     Resources,
     check_dns_label,

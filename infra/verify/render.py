@@ -25,7 +25,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
+STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
 # Resource types that create nothing on the cluster by themselves.
 _NON_OBJECT_PREFIXES = ("pulumi:", "ai4s:", "random:")

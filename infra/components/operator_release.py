@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.policy import PSS_ENFORCE
+from infra.verify.policy import PSS_ENFORCE
 from infra.versions import helm_chart
 
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")

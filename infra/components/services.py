@@ -1,7 +1,7 @@
 """Wire the platform services of a stack: storage, tracking, observability, serving, notebooks.
 
 The stack programs call :func:`build_services` once, after the compute block, with the
-validated :class:`~infra.services_config.ServicesConfig` and what the compute block made
+validated :class:`~infra.config.services.ServicesConfig` and what the compute block made
 (team namespaces, ClusterQueues, the resources later ones must wait for). It returns the
 stack outputs keyed by the constants of :mod:`infra.outputs`. Pinned versions come from the
 one table in :mod:`infra.versions`.
@@ -15,14 +15,14 @@ import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 
 from infra import outputs
-from infra.compute import Compute
-from infra.config import ComputeConfig
-from infra.notebooks import Notebooks, NotebooksArgs
-from infra.observability import Observability, ObservabilityArgs
-from infra.services_config import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
-from infra.serving import Serving, ServingArgs
-from infra.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
-from infra.tracking import Tracking, TrackingArgs
+from infra.components.compute import Compute
+from infra.components.notebooks import Notebooks, NotebooksArgs
+from infra.components.observability import Observability, ObservabilityArgs
+from infra.components.serving import Serving, ServingArgs
+from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
+from infra.components.tracking import Tracking, TrackingArgs
+from infra.config.compute import ComputeConfig
+from infra.config.services import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
 from infra.versions import pin
 
 MLFLOW_USER = "mlflow"

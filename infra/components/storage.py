@@ -21,7 +21,7 @@ from pulumi_kubernetes.core.v1 import Secret
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.services_config import (
+from infra.config.services import (
     ChartPin,
     Resources,
     check_dns_label,

@@ -3,12 +3,12 @@
 ``build_dashboards(gpu=...)`` returns ``{uid: dashboard JSON}``; the observability
 component ships each as a ConfigMap that Grafana's sidecar loads. Every metric used here
 must be exported by something in the stack (tests check the PromQL against the catalogue
-in :mod:`infra.observability`).
+in :mod:`infra.components.observability`).
 """
 
 from __future__ import annotations
 
-from infra.dashboards.grafana import Panel, Query, dashboard, namespace_variable
+from infra.components.dashboards.grafana import Panel, Query, dashboard, namespace_variable
 
 _NS = 'namespace=~"$namespace"'
 

@@ -16,8 +16,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.config import GpuOperatorSettings
-from infra.operator_release import operator_namespace, pinned_release
+from infra.components.operator_release import operator_namespace, pinned_release
+from infra.config.compute import GpuOperatorSettings
 from infra.versions import pin
 
 TIME_SLICING_CONFIG = "ai4s-time-slicing"

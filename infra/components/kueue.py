@@ -14,8 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.config import GpuModel, Offload, Preemption, Priority, Quota, Team
-from infra.operator_release import operator_namespace, pinned_release
+from infra.components.operator_release import operator_namespace, pinned_release
+from infra.config.compute import GpuModel, Offload, Preemption, Priority, Quota, Team
 from infra.versions import pin
 
 API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
@@ -266,7 +266,7 @@ class Kueue(pulumi.ComponentResource):
                                "protocol": "TCP", "targetPort": METRICS_PORT}],
                 },
                 # The platform's Prometheus scrapes METRICS_SERVICE with its own job (see
-                # infra.observability.scrape_configs). The chart's enablePrometheus would add
+                # infra.components.observability.scrape_configs). The chart's enablePrometheus would add
                 # a ServiceMonitor, which needs kube-prometheus-stack's CRDs (installed by the
                 # services block, after this release) and which that Prometheus, selecting
                 # every ServiceMonitor, would scrape a second time; its Role binds

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.operator_release import operator_namespace, pinned_release
+from infra.components.operator_release import operator_namespace, pinned_release
 from infra.versions import pin
 
 RESOURCES = {
