@@ -48,10 +48,11 @@ def render(
 def validate(
     dir: Annotated[Path, typer.Argument(help="directory written by `render`")],
 ) -> None:
-    """Validate rendered objects (schemas, references, release namespaces) and run the policies."""
+    """Validate rendered objects (schemas, references, release namespaces, chart contracts)
+    and run the policies."""
     import yaml
 
-    from infra.verify import policy
+    from infra.verify import contracts, policy
     from infra.verify.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
@@ -63,7 +64,10 @@ def validate(
         for p in sorted((dir / "releases").glob("*.yaml"))
     ]
     findings = [
-        str(f) for f in validate_objects(objects) + check_release_namespaces(objects, releases)
+        str(f)
+        for f in validate_objects(objects)
+        + check_release_namespaces(objects, releases)
+        + contracts.check(releases, objects)
     ]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:

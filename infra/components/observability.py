@@ -40,6 +40,8 @@ from infra.config.services import (
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 COLLECTOR_PROMETHEUS_PORT = 8889
+HEALTH_CHECK_PORT = 13133
+"""The chart's liveness and readiness probes call this port (infra/verify/charts)."""
 DCGM_SERVICE = "nvidia-dcgm-exporter"
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -97,6 +99,9 @@ def collector_config() -> dict:
     Endpoints bind the pod IP (``MY_POD_IP`` is set by the chart), not 0.0.0.0.
     """
     return {
+        # The chart's liveness and readiness probes call this extension; without it the pod
+        # never becomes Ready and the Helm release times out on the first `pulumi up`.
+        "extensions": {"health_check": {"endpoint": f"${{env:MY_POD_IP}}:{HEALTH_CHECK_PORT}"}},
         "receivers": {
             "otlp": {"protocols": {
                 "grpc": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_GRPC_PORT}"},
@@ -121,7 +126,7 @@ def collector_config() -> dict:
             # No trace store in the platform yet: spans are logged (summary) after span metrics.
             "debug": {"verbosity": "basic"},
         },
-        "service": {"pipelines": {
+        "service": {"extensions": ["health_check"], "pipelines": {
             "traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
                        "exporters": ["spanmetrics", "debug"]},
             "metrics": {"receivers": ["otlp", "spanmetrics"], "processors": ["memory_limiter", "batch"],
@@ -365,6 +370,7 @@ class Observability(pulumi.ComponentResource):
                                   "servicePort": COLLECTOR_PROMETHEUS_PORT, "protocol": "TCP"},
             },
             "resources": args.collector_resources.to_k8s(),
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                 "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
                                 "seccompProfile": {"type": "RuntimeDefault"}},

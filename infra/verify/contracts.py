@@ -1,0 +1,181 @@
+"""Chart contracts: what each pinned Helm chart expects of the values a stack passes.
+
+No helm binary and no chart repository are reachable offline, so a chart's templates
+cannot run here. What they read is written down instead, per chart and version, in
+`infra/verify/charts/<chart>.yaml` (from the chart's source at the pinned tag): the keys
+that set images, the keys that become pod and container security contexts, the probes
+and the port each expects something to serve, and where the chart takes an application
+config from. `check_release` holds a rendered release to its chart's contract, so that a
+class of mistakes is caught, e.g. a collector config without the health_check extension
+the chart's probes call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.verify.findings import Finding
+
+CHARTS_DIR = Path(__file__).with_name("charts")
+_CONTRACT_KEYS = {"chart", "version", "images", "securityContexts", "probes", "collectorConfig"}
+_SERVED_BY = ("app", "collector-health-check")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Probe:
+    """A probe the chart's pod template declares."""
+
+    name: str
+    """Values key of the probe, e.g. `livenessProbe`."""
+    port: str
+    """Dotted values path the chart reads the probe's port from."""
+    default_port: int
+    """Port when the values leave it unset (the chart's values.yaml)."""
+    served_by: str
+    """What must listen there: `app` (the chart's own server) or `collector-health-check`."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Contract:
+    """One chart version's expectations of its values."""
+
+    chart: str
+    version: str
+    images: tuple[Mapping[str, str], ...]
+    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image."""
+    pod_security_contexts: tuple[str, ...]
+    """Dotted values paths that become a pod's securityContext."""
+    container_security_contexts: tuple[str, ...]
+    """Dotted values paths that become a container's securityContext."""
+    probes: tuple[Probe, ...]
+    collector_config: Mapping[str, str] | None
+    """Where the chart takes an OpenTelemetry Collector config from (existing ConfigMap)."""
+
+
+def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
+    unknown = set(raw) - _CONTRACT_KEYS
+    if unknown:
+        raise ValueError(f"{source.name}: unknown keys {sorted(unknown)}; accepted: {sorted(_CONTRACT_KEYS)}")
+    probes = []
+    for p in raw.get("probes") or []:
+        if p.get("servedBy") not in _SERVED_BY:
+            raise ValueError(f"{source.name}: probes[].servedBy {p.get('servedBy')!r}; expected one of {_SERVED_BY}")
+        probes.append(Probe(name=p["name"], port=p["port"], default_port=int(p["defaultPort"]),
+                            served_by=p["servedBy"]))
+    contexts = raw.get("securityContexts") or {}
+    return Contract(
+        chart=raw["chart"], version=str(raw["version"]),
+        images=tuple(raw.get("images") or ()),
+        pod_security_contexts=tuple(contexts.get("pod") or ()),
+        container_security_contexts=tuple(contexts.get("container") or ()),
+        probes=tuple(probes), collector_config=raw.get("collectorConfig"),
+    )
+
+
+@cache
+def contracts() -> dict[tuple[str, str], Contract]:
+    """(chart, version) -> contract, for every file in CHARTS_DIR."""
+    found = {}
+    for path in sorted(CHARTS_DIR.glob("*.yaml")):
+        c = _contract(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+        found[(c.chart, c.version)] = c
+    return found
+
+
+_MISSING = object()
+
+
+def lookup(values: Any, dotted: str) -> Any:
+    """The value at `a.b.c` in nested mappings, or _MISSING."""
+    node = values
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _port_of(endpoint: Any) -> int | None:
+    if not isinstance(endpoint, str) or ":" not in endpoint:
+        return None
+    tail = endpoint.rsplit(":", 1)[1]
+    return int(tail) if tail.isdigit() else None
+
+
+def collector_health_problems(config: Mapping[str, Any], port: int) -> list[str]:
+    """Why a collector config would not answer the chart's probes on `port`."""
+    problems = []
+    extensions = config.get("extensions") or {}
+    enabled = (config.get("service") or {}).get("extensions") or []
+    if "health_check" not in extensions:
+        problems.append("extensions.health_check: not defined")
+    if "health_check" not in enabled:
+        problems.append("service.extensions: health_check is not enabled")
+    endpoint = (extensions.get("health_check") or {}).get("endpoint")
+    # The extension's own default binds localhost:13133, which the kubelet cannot reach.
+    if "health_check" in extensions and _port_of(endpoint) != port:
+        problems.append(f"extensions.health_check.endpoint: {endpoint!r} does not serve port {port}")
+    if isinstance(endpoint, str) and endpoint.split(":")[0] in ("localhost", "127.0.0.1"):
+        problems.append(f"extensions.health_check.endpoint: {endpoint!r} is not reachable by the kubelet")
+    return problems
+
+
+def _collector_config(contract: Contract, values: Mapping[str, Any],
+                      objects: Iterable[Mapping[str, Any]], namespace: str) -> Mapping[str, Any] | None:
+    where = contract.collector_config or {}
+    name = lookup(values, where.get("existingConfigMap", ""))
+    if name is _MISSING:
+        return values.get("config") if isinstance(values.get("config"), Mapping) else None
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") == "ConfigMap" and meta.get("name") == name and meta.get("namespace") == namespace:
+            return yaml.safe_load((obj.get("data") or {}).get(where["key"], "")) or {}
+    return None
+
+
+def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Findings of one rendered release against its chart's contract (none if no contract)."""
+    contract = contracts().get((release.get("chart"), str(release.get("version"))))
+    if contract is None:
+        return []
+    name = f"helm {release.get('namespace')}/{release.get('name')}"
+    values = release.get("values") or {}
+    objects = list(objects)
+    found: list[Finding] = []
+
+    def bad(message: str) -> None:
+        found.append(Finding(object=name, message=f"chart {contract.chart} {contract.version}: {message}"))
+
+    for image in contract.images:
+        repository = lookup(values, image["repository"])
+        if repository in (_MISSING, ""):
+            bad(f"values.{image['repository']} must be set (the chart would pull its default)")
+        tag, digest = lookup(values, image.get("tag", "")), lookup(values, image.get("digest", ""))
+        if tag in (_MISSING, "") and digest in (_MISSING, ""):
+            bad(f"values.{image['tag']} or values.{image.get('digest')} must pin the image")
+    for path in (*contract.pod_security_contexts, *contract.container_security_contexts):
+        if not isinstance(lookup(values, path), Mapping) or not lookup(values, path):
+            bad(f"values.{path} must be set (the chart's default is empty)")
+    for probe in contract.probes:
+        port = lookup(values, probe.port)
+        port = probe.default_port if port is _MISSING else port
+        if probe.served_by == "collector-health-check":
+            config = _collector_config(contract, values, objects, release.get("namespace"))
+            if config is None:
+                bad(f"{probe.name}: no collector config found to serve port {port}")
+                continue
+            for problem in collector_health_problems(config, int(port)):
+                bad(f"{probe.name} on port {port}: {problem}")
+    return found
+
+
+def check(releases: Iterable[Mapping[str, Any]], objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Contract findings of every release (an empty list: every contract holds)."""
+    objects = list(objects)
+    return [f for rel in releases for f in check_release(rel, objects)]

@@ -1,0 +1,89 @@
+"""Chart contracts: the values each stack passes satisfy what the pinned chart reads."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from test_secrets_harness import render_services
+
+from infra.components.observability import HEALTH_CHECK_PORT, collector_config
+from infra.verify import contracts
+from infra.verify.render import render_stack
+
+COLLECTOR = "ai4s-obs-otel-collector"
+
+
+@pytest.fixture(scope="module")
+def services():
+    return render_services()
+
+
+def _with_config(rendered, config: dict) -> tuple[dict, list[dict]]:
+    """The collector release and the objects, its ConfigMap replaced by `config`."""
+    objects = copy.deepcopy(rendered.objects)
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == f"{COLLECTOR}-config":
+            obj["data"]["relay"] = yaml.safe_dump(config)
+    return rendered.release(COLLECTOR), objects
+
+
+def test_every_contract_file_loads_and_names_a_pinned_chart():
+    from infra.versions import PINS
+
+    pinned = {(p.name, p.version) for p in PINS if p.kind == "helm-chart"}
+    assert contracts.contracts(), "no chart contract found"
+    assert set(contracts.contracts()) <= pinned
+
+
+@pytest.mark.parametrize("stack", ["local", "gpu"])
+def test_both_stacks_satisfy_every_chart_contract(stack, tmp_path):
+    r = render_stack(stack, tmp_path)
+    assert [str(f) for f in contracts.check(r.releases, r.objects)] == []
+
+
+def test_collector_runs_the_health_check_the_chart_probes(services):
+    config = collector_config()
+    assert "health_check" in config["service"]["extensions"]
+    assert config["extensions"]["health_check"]["endpoint"].endswith(f":{HEALTH_CHECK_PORT}")
+    assert HEALTH_CHECK_PORT == 13133  # chart 0.127.2 probes this port
+    release, objects = _with_config(services, config)
+    assert contracts.check_release(release, objects) == []
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    (lambda c: c.pop("extensions"), "extensions.health_check: not defined"),
+    (lambda c: c["service"].pop("extensions"), "health_check is not enabled"),
+    (lambda c: c["extensions"]["health_check"].update(endpoint="${env:MY_POD_IP}:13134"),
+     "does not serve port 13133"),
+    (lambda c: c["extensions"]["health_check"].update(endpoint="localhost:13133"),
+     "not reachable by the kubelet"),
+])
+def test_a_collector_config_the_probes_cannot_reach_is_caught(services, breakage, expected):
+    config = copy.deepcopy(collector_config())
+    breakage(config)
+    release, objects = _with_config(services, config)
+    found = [str(f) for f in contracts.check_release(release, objects)]
+    assert any(expected in f for f in found), found
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("image.repository", "values.image.repository must be set"),
+    ("securityContext", "values.securityContext must be set"),
+    ("podSecurityContext", "values.podSecurityContext must be set"),
+])
+def test_values_the_chart_needs_are_required(services, path, expected):
+    release = copy.deepcopy(services.release(COLLECTOR))
+    *parents, leaf = path.split(".")
+    node = release["values"]
+    for p in parents:
+        node = node[p]
+    node.pop(leaf, None)
+    found = [str(f) for f in contracts.check_release(release, services.objects)]
+    assert any(expected in f for f in found), found
+
+
+def test_a_bad_contract_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match="unknown keys"):
+        contracts._contract({"chart": "x", "version": "1", "probez": []}, tmp_path / "x.yaml")
