@@ -45,15 +45,26 @@ class TrainerArgs:
     """Default requests/limits of runtime containers (TrainJobs override per node)."""
 
 
-def restricted_container(name: str, image: str, resources: dict, **extra) -> dict:
+SSHD_CAPABILITIES = ("NET_BIND_SERVICE",)
+"""The deepspeed-runtime image gives /usr/sbin/sshd this file capability (setcap); exec of
+it fails with "Operation not permitted" when the bounding set lacks it. Pod Security
+"restricted" allows adding exactly this one back."""
+
+
+def restricted_container(
+    name: str, image: str, resources: dict, *, add_capabilities: tuple[str, ...] = (), **extra
+) -> dict:
     """A container that passes Pod Security "restricted"."""
+    capabilities: dict = {"drop": ["ALL"]}
+    if add_capabilities:
+        capabilities["add"] = list(add_capabilities)
     return {
         "name": name,
         "image": image,
         "resources": resources,
         "securityContext": {
             "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            "capabilities": capabilities,
             "runAsNonRoot": True,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
@@ -135,6 +146,7 @@ def mpi_runtime(args: TrainerArgs, resources: dict) -> dict:
                                 "node",
                                 args.mpi_image,
                                 resources,
+                                add_capabilities=SSHD_CAPABILITIES,
                                 command=["/usr/sbin/sshd"],
                                 args=["-De", "-f", "/home/mpiuser/.sshd_config"],
                                 readinessProbe=ssh,

@@ -4,11 +4,16 @@ Pod specs are found wherever they are nested (Deployments, Jobs, the Job templat
 ClusterTrainingRuntimes, ...), so a custom resource cannot smuggle a privileged pod past
 the checks. Rules:
 
-- `no-privileged`: no privileged container, no privilege escalation, all capabilities dropped;
+- `no-privileged`: no privileged container, no privilege escalation, all capabilities
+  dropped and none added but NET_BIND_SERVICE (what Pod Security "restricted" allows);
 - `no-host-access`: no hostPath volume, hostNetwork, hostPID or hostIPC;
 - `non-root`: runAsNonRoot true (pod or container) and never runAsUser 0;
 - `resources-set`: every container requests and limits cpu and memory;
 - `image-pinned`: every image has a tag or digest, and never `latest` (also in Helm values);
+- `seccomp-profile`: every container runs under a RuntimeDefault or Localhost seccomp
+  profile (its own or the pod's); never Unconfined;
+- Helm values: every security context in them (any `*securityContext` key) obeys the
+  same rules, so a chart's pods are held to them too (`runAsNonRoot: false` fails);
 - `tenant-restricted`: a tenant namespace enforces Pod Security Standard "restricted";
 - `tenant-isolated`: a tenant namespace has a ResourceQuota, a LimitRange and a
   default-deny NetworkPolicy for ingress and egress.
@@ -30,6 +35,7 @@ RULES = (
     "non-root",
     "resources-set",
     "image-pinned",
+    "seccomp-profile",
     "tenant-restricted",
     "tenant-isolated",
 )
@@ -72,6 +78,33 @@ def _image_problem(image: Any) -> str | None:
     return None
 
 
+ALLOWED_ADDED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+"""The one capability Pod Security "restricted" lets a container add back."""
+SECCOMP_CONFINED = ("RuntimeDefault", "Localhost")
+
+
+def security_context_problems(sc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(rule, message) for what a security context sets wrong (unset fields are judged
+    by the caller, which knows the pod-level defaults)."""
+    out = []
+    if sc.get("privileged"):
+        out.append(("no-privileged", "privileged is true"))
+    if sc.get("allowPrivilegeEscalation") is True:
+        out.append(("no-privileged", "allowPrivilegeEscalation is true"))
+    added = set((sc.get("capabilities") or {}).get("add") or [])
+    if added - ALLOWED_ADDED_CAPABILITIES:
+        out.append(("no-privileged", f"adds capabilities {sorted(added - ALLOWED_ADDED_CAPABILITIES)}; "
+                                     f"only {sorted(ALLOWED_ADDED_CAPABILITIES)} is allowed"))
+    if sc.get("runAsNonRoot") is False:
+        out.append(("non-root", "runAsNonRoot is false"))
+    if sc.get("runAsUser") == 0:
+        out.append(("non-root", "runAsUser is 0"))
+    seccomp = (sc.get("seccompProfile") or {}).get("type")
+    if seccomp is not None and seccomp not in SECCOMP_CONFINED:
+        out.append(("seccomp-profile", f"seccompProfile.type is {seccomp!r}; expected one of {SECCOMP_CONFINED}"))
+    return out
+
+
 def check_pod_spec(obj_name: str, where: str, spec: Mapping[str, Any]) -> list[Violation]:
     out: list[Violation] = []
 
@@ -89,8 +122,9 @@ def check_pod_spec(obj_name: str, where: str, spec: Mapping[str, Any]) -> list[V
     for c in containers:
         cname = c.get("name", "?")
         sc = c.get("securityContext") or {}
-        if sc.get("privileged"):
-            v("no-privileged", f"container {cname!r} is privileged")
+        for rule, msg in security_context_problems(sc):
+            if rule != "non-root" or "runAsUser" not in msg:
+                v(rule, f"container {cname!r}: {msg}")
         if sc.get("allowPrivilegeEscalation") is not False:
             v("no-privileged", f"container {cname!r} must set allowPrivilegeEscalation: false")
         if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
@@ -99,6 +133,9 @@ def check_pod_spec(obj_name: str, where: str, spec: Mapping[str, Any]) -> list[V
             v("non-root", f"container {cname!r} does not set runAsNonRoot: true")
         if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
             v("non-root", f"container {cname!r} runs as uid 0")
+        seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+        if seccomp not in SECCOMP_CONFINED:
+            v("seccomp-profile", f"container {cname!r} has no RuntimeDefault or Localhost seccomp profile")
         res = c.get("resources") or {}
         for kind in ("requests", "limits"):
             missing = [r for r in ("cpu", "memory") if r not in (res.get(kind) or {})]
@@ -160,7 +197,7 @@ def _is_default_deny(obj: Mapping[str, Any]) -> bool:
 
 def check_helm_values(release: Mapping[str, Any]) -> list[Violation]:
     """Image tags set in Helm values must not be `latest` (chart defaults are pinned by
-    the chart version)."""
+    the chart version), and every security context in them obeys the pod rules."""
     name = f"helm {release.get('namespace')}/{release.get('name')}"
     out = []
 
@@ -168,6 +205,11 @@ def check_helm_values(release: Mapping[str, Any]) -> list[Violation]:
         if isinstance(node, Mapping):
             for key, value in node.items():
                 here = f"{path}.{key}" if path else str(key)
+                if str(key).lower().endswith("securitycontext") and isinstance(value, Mapping):
+                    out.extend(
+                        Violation(rule=rule, object=name, message=f"values.{here}: {msg}")
+                        for rule, msg in security_context_problems(value)
+                    )
                 if key in ("tag", "version") and isinstance(value, str) and "image" in path.lower():
                     if value in ("", "latest"):
                         out.append(

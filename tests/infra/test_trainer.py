@@ -68,3 +68,16 @@ def test_runtimes_validate_and_pass_policy():
     ]
     assert validate_objects(objects) == []
     assert policy.check(objects) == []
+
+
+def test_mpi_sshd_keeps_net_bind_service_and_drops_everything_else():
+    from infra.components.trainer import SSHD_CAPABILITIES
+
+    spec = next(o for o in kubernetes_objects(_render())
+                if o["metadata"]["name"] == MPI_RUNTIME)["spec"]
+    jobs = {j["name"]: j for j in spec["template"]["spec"]["replicatedJobs"]}
+    (sshd,) = jobs["node"]["template"]["spec"]["template"]["spec"]["containers"]
+    assert sshd["command"] == ["/usr/sbin/sshd"]
+    # the image's sshd carries cap_net_bind_service+ep; without it in the bounding set exec fails
+    assert sshd["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert SSHD_CAPABILITIES == ("NET_BIND_SERVICE",)
