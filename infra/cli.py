@@ -52,7 +52,7 @@ def validate(
     and run the policies."""
     import yaml
 
-    from infra.verify import contracts, policy
+    from infra.verify import contracts, policy, quotas
     from infra.verify.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
@@ -68,6 +68,7 @@ def validate(
         for f in validate_objects(objects)
         + check_release_namespaces(objects, releases)
         + contracts.check(releases, objects)
+        + quotas.check(objects, releases)
     ]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:

@@ -37,6 +37,16 @@ def gpu_resources(config: ComputeConfig) -> tuple[str, ...]:
     return (GPU_RESOURCE, *mig)
 
 
+def runtime_resources(config: ComputeConfig) -> dict:
+    """Per-container defaults of the training runtimes: the namespace LimitRange defaults,
+    so a TrainJob that sets nothing is sized like any other container of the stack (and
+    fits the smallest team's quota, which infra.verify.properties checks)."""
+    return {
+        "requests": {"cpu": config.default_cpu_request, "memory": config.default_memory_request},
+        "limits": {"cpu": config.default_cpu_limit, "memory": config.default_memory_limit},
+    }
+
+
 class Compute(pulumi.ComponentResource):
     """Tenancy, Kueue, optional Volcano, KubeRay, Trainer and GPU stack."""
 
@@ -63,6 +73,7 @@ class Compute(pulumi.ComponentResource):
                 gpu_models=config.gpu.models if config.gpu else (),
                 shared_namespaces=config.shared_queue_namespaces,
                 offload=config.offload,
+                fair_sharing=config.fair_sharing,
             ),
             child,
         )
@@ -85,7 +96,10 @@ class Compute(pulumi.ComponentResource):
             deps = [self.volcano.release] if self.volcano else []
             self.trainer = Trainer(
                 f"{name}-trainer",
-                TrainerArgs(gang_scheduler=config.gang_scheduler),
+                TrainerArgs(
+                    gang_scheduler=config.gang_scheduler,
+                    container_resources=runtime_resources(config),
+                ),
                 pulumi.ResourceOptions(parent=self, depends_on=deps),
             )
         operators = [
@@ -110,6 +124,8 @@ class Compute(pulumi.ComponentResource):
                     "memory": config.default_memory_limit,
                 },
                 gpu_resources=extended,
+                offload=config.offload,
+                volcano_queues=config.gang_scheduler == "volcano",
             ),
             pulumi.ResourceOptions(parent=self, depends_on=operators),
         )

@@ -23,6 +23,10 @@ CPU_FLAVOR = "cpu"
 INTERLINK_FLAVOR = "interlink"
 OFFLOAD_QUEUE = "offloading"
 GPU_RESOURCE = "nvidia.com/gpu"
+PARTITIONING_LABEL = "ai4s.dev/gpu-partitioning"
+"""Node label telling whole-GPU nodes (`whole`) from MIG-partitioned ones (`mig`) of a
+MIG-capable model, so that the two flavors never select the same node (set by the admin
+with the MIG layout, see stacks/README.md)."""
 RELEASE_NAME = "kueue"
 # Kueue's metrics endpoint: the controller serves /metrics over HTTPS on METRICS_PORT behind
 # controller-runtime's authn/authz filter (a bearer token allowed `get` on the non-resource
@@ -44,6 +48,9 @@ INTEGRATIONS = (
     "ray.io/raycluster",
     "trainer.kubeflow.org/trainjob",
 )
+POD_INTEGRATION = "pod"
+"""Plain pods (notebook servers); enabled only for the shared queue namespaces."""
+FAIR_SHARING_STRATEGIES = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -67,6 +74,8 @@ class KueueArgs:
     (e.g. the notebooks namespace, where each user's server runs on their team's quota)."""
     offload: Offload | None = None
     """Offload flavor and queue, or None."""
+    fair_sharing: bool = True
+    """Fair sharing across the cohort (Kueue's fairSharing preemption strategies)."""
     wait_for_pods_ready_timeout: str = "5m"
     """Evict and requeue a workload whose pods are not all ready by then (gang semantics)."""
 
@@ -82,13 +91,25 @@ def manager_config(args: KueueArgs) -> str:
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         # Presence of waitForPodsReady turns on all-or-nothing admission: a workload whose
         # pods do not all start in time releases its quota instead of holding it half-run.
+        # blockAdmission stays off: it would hold every ClusterQueue in the cluster until
+        # the last admitted workload's pods are ready, serialising all teams' admission.
         "waitForPodsReady": {
             "timeout": args.wait_for_pods_ready_timeout,
-            "blockAdmission": True,
+            "blockAdmission": False,
             "requeuingStrategy": {"timestamp": "Eviction", "backoffLimitCount": 5},
         },
         "integrations": {"frameworks": list(INTEGRATIONS)},
     }
+    if args.shared_namespaces:
+        # Notebook servers are plain pods: without the pod integration their queue label is
+        # ignored and they bypass quota. Pod-based integrations manage only the namespaces
+        # this selector matches, so team namespaces are untouched.
+        config["integrations"]["frameworks"].append(POD_INTEGRATION)
+        config["managedJobsNamespaceSelector"] = {"matchExpressions": [{
+            "key": "kubernetes.io/metadata.name", "operator": "In",
+            "values": sorted(args.shared_namespaces)}]}
+    if args.fair_sharing:
+        config["fairSharing"] = {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)}
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -103,9 +124,10 @@ def flavor_specs(args: KueueArgs) -> dict[str, dict]:
         }
         flavors[gpu_flavor(m)] = spec
         if m.mig_profiles:
-            # Same nodes, but Kueue lets a flavor appear in one resource group only, so
-            # MIG slices get their own flavor name.
-            flavors[mig_flavor(m)] = spec
+            # A node of this model is either whole or MIG-partitioned: the two flavors select
+            # disjoint nodes, or Kueue would count one GPU's capacity twice.
+            flavors[gpu_flavor(m)] = _with_label(spec, PARTITIONING_LABEL, "whole")
+            flavors[mig_flavor(m)] = _with_label(spec, PARTITIONING_LABEL, "mig")
     if args.offload is not None:
         flavors[INTERLINK_FLAVOR] = {
             "nodeLabels": dict(args.offload.node_labels),
@@ -114,6 +136,10 @@ def flavor_specs(args: KueueArgs) -> dict[str, dict]:
             ],
         }
     return flavors
+
+
+def _with_label(spec: dict, key: str, value: str) -> dict:
+    return {**spec, "nodeLabels": {**spec["nodeLabels"], key: value}}
 
 
 def gpu_flavor(model: GpuModel) -> str:

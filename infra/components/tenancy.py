@@ -18,8 +18,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 from kubernetes.utils import parse_quantity
 
-from infra.config.compute import Quota, Team
+from infra.config.compute import Offload, Quota, Team
 from infra.verify.policy import PSS_ENFORCE, TENANT_LABEL
+
+VOLCANO_QUEUE_ANNOTATION = "scheduling.volcano.sh/queue-name"
+"""On a namespace: Volcano's PodGroup mutating webhook moves PodGroups created there
+from the `default` queue to this one (Trainer creates them without a queue)."""
 
 # What team members may do in their namespace: run batch work through the operators the
 # platform installs, read what runs, never touch quotas, policies or RBAC.
@@ -57,6 +61,10 @@ class TenancyArgs:
     gpu_resources: tuple[str, ...] = ()
     """Extended resources on the cluster (nvidia.com/gpu, MIG slices); each is capped by
     the ResourceQuota, at zero for a team without quota for it."""
+    offload: Offload | None = None
+    """The offload queue: what it may admit in a team's namespace adds to that team's quota."""
+    volcano_queues: bool = False
+    """Annotate each namespace with its team's Volcano queue (PodGroups default to it)."""
 
 
 def _totals(q: Quota, resources: tuple[str, ...]) -> dict[str, Decimal]:
@@ -95,14 +103,17 @@ def team_ceiling(
 
 
 def quota_hard(team: Team, args: TenancyArgs) -> dict[str, str]:
-    """ResourceQuota: the team ceiling. It is the backstop for pods that bypass Kueue,
-    not a second scheduler, so it never admits less than Kueue would."""
-    hard = {}
-    for r, v in team_ceiling(team, args.teams, args.gpu_resources).items():
-        hard[f"requests.{r}"] = v
-        if r in ("cpu", "memory"):
-            hard[f"limits.{r}"] = v
-    return hard
+    """ResourceQuota: everything Kueue may admit in the namespace (the team ceiling, plus
+    the offload queue where the team may offload). It is the backstop for pods that bypass
+    Kueue, not a second scheduler, so it never admits less than Kueue would: Kueue admits
+    on requests, so only requests are capped (a cap on limits would reject pods of
+    admitted jobs, which Kueue then requeues in a loop)."""
+    ceiling = {r: parse_quantity(v) for r, v in
+               team_ceiling(team, args.teams, args.gpu_resources).items()}
+    if args.offload is not None and (not args.offload.teams or team.name in args.offload.teams):
+        for r in ("cpu", "memory"):
+            ceiling[r] += parse_quantity(getattr(args.offload.quota, r))
+    return {f"requests.{r}": _format(r, v) for r, v in sorted(ceiling.items())}
 
 
 def network_policies(team: Team, args: TenancyArgs) -> dict[str, dict]:
@@ -194,6 +205,8 @@ class Tenancy(pulumi.ComponentResource):
                         "pod-security.kubernetes.io/warn": "restricted",
                         "pod-security.kubernetes.io/audit": "restricted",
                     },
+                    **({"annotations": {VOLCANO_QUEUE_ANNOTATION: team.name}}
+                       if args.volcano_queues else {}),
                 },
                 opts=after,
             )

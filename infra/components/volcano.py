@@ -19,6 +19,12 @@ from infra.versions import pin
 
 API_VERSION = "scheduling.volcano.sh/" + pin("volcano-api").version
 SCHEDULER_NAME = "volcano"
+ADMISSIONS = (
+    "/jobs/mutate", "/jobs/validate", "/podgroups/mutate", "/podgroups/validate",
+    "/queues/mutate", "/queues/validate", "/hypernodes/validate", "/cronjobs/validate",
+)
+"""Volcano 1.15.1's webhook list (values.yaml custom.enabled_admissions) plus
+/podgroups/mutate."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -53,7 +59,14 @@ class Volcano(pulumi.ComponentResource):
                     "image_tag_version": pin("volcano").app_version,
                     "image_pull_policy": "IfNotPresent",
                 },
-                "custom": {"metrics_enable": True, "leader_elect_enable": False},
+                "custom": {
+                    "metrics_enable": True,
+                    "leader_elect_enable": False,
+                    # The chart's default list without /podgroups/mutate, which is what
+                    # puts a PodGroup into the queue its namespace names (the MPI runtime's
+                    # PodGroups would otherwise all land in `default`).
+                    "enabled_admissions": ",".join(ADMISSIONS),
+                },
             },
             depends_on=[self.namespace],
         )

@@ -369,6 +369,8 @@ class ComputeConfig:
     """WorkloadPriorityClasses."""
     preemption: Preemption = field(default_factory=Preemption)
     """Preemption policy of every team queue."""
+    fair_sharing: bool = True
+    """Kueue fair sharing in the cohort: idle quota is lent, and reclaimed by share."""
     operators: Operators = field(default_factory=Operators)
     """Training operators."""
     gpu: Gpu | None = None
@@ -417,6 +419,12 @@ class ComputeConfig:
             if ns in {t.namespace for t in self.teams}:
                 raise ValueError(f"compute.sharedQueueNamespaces: {ns!r} is a team namespace")
         check_dns_label("compute.monitoringNamespace", self.monitoring_namespace)
+        if self.fair_sharing and self.preemption.borrow_within_cohort != "Never":
+            # Kueue's fair-sharing preemption does not combine with borrowWithinCohort (a
+            # deprecated pairing that could loop preemptions).
+            raise ValueError(
+                "compute.preemption.borrowWithinCohort: must be 'Never' when fairSharing is true"
+            )
 
     @staticmethod
     def from_mapping(raw: Any, path: str = CONFIG_KEY) -> ComputeConfig:
@@ -430,6 +438,7 @@ class ComputeConfig:
                 "teams",
                 "priorities",
                 "preemption",
+                "fairSharing",
                 "operators",
                 "gpu",
                 "offload",
@@ -607,6 +616,7 @@ def _parse_compute(s: _Section) -> ComputeConfig:
                 ),
                 "priorities": ("priorities", _list_of(_parse_priority)),
                 "preemption": ("preemption", _parse_preemption),
+                "fairSharing": ("fair_sharing", _check_bool),
                 "operators": ("operators", _parse_operators),
                 "gpu": ("gpu", _parse_gpu),
                 "offload": ("offload", _parse_offload),

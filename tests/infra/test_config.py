@@ -33,7 +33,7 @@ def test_gpu_config_is_typed():
     assert cfg.preemption == Preemption(
         within_cluster_queue="LowerPriority",
         reclaim_within_cohort="Any",
-        borrow_within_cohort="LowerPriority",
+        borrow_within_cohort="Never",
     )
 
 
@@ -104,9 +104,19 @@ def test_mig_profiles_require_mig_sharing():
 
 
 def test_borrow_within_cohort_needs_reclaim():
-    raw = mutated(committed("gpu"), "preemption.reclaimWithinCohort", "Never")
+    raw = mutated(committed("gpu"), "preemption.borrowWithinCohort", "LowerPriority")
+    raw = mutated(raw, "fairSharing", False)
+    raw = mutated(raw, "preemption.reclaimWithinCohort", "Never")
     with pytest.raises(ValueError, match="compute.preemption.borrowWithinCohort"):
         ComputeConfig.from_mapping(raw)
+
+
+def test_fair_sharing_is_on_by_default_and_refuses_borrow_within_cohort():
+    assert ComputeConfig.from_mapping(committed("gpu")).fair_sharing is True
+    raw = mutated(committed("gpu"), "preemption.borrowWithinCohort", "LowerPriority")
+    with pytest.raises(ValueError, match="must be 'Never' when fairSharing is true"):
+        ComputeConfig.from_mapping(raw)
+    assert ComputeConfig.from_mapping(mutated(raw, "fairSharing", False)).fair_sharing is False
 
 
 def test_dataclasses_validate_when_built_in_code():

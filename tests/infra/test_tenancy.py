@@ -121,7 +121,12 @@ def test_quota_ceiling_without_borrowing_limit_is_the_whole_cohort():
 def test_gpu_resources_capped_at_zero_for_teams_without_gpu_quota():
     hard = quota_hard(team("a"), _args(teams=(team("a"),), gpu_resources=("nvidia.com/gpu",)))
     assert hard["requests.nvidia.com/gpu"] == "0"
-    assert hard["requests.cpu"] == hard["limits.cpu"] == "4"
+    assert hard["requests.cpu"] == "4"
+
+
+def test_quota_caps_requests_only_because_kueue_admits_on_requests():
+    hard = quota_hard(team("a"), _args(teams=(team("a"),)))
+    assert not [k for k in hard if k.startswith("limits.")], hard
 
 
 def test_rendered_tenancy_validates_and_passes_policy():
