@@ -51,8 +51,16 @@ class Compute(pulumi.ComponentResource):
     """Tenancy, Kueue, optional Volcano, KubeRay, Trainer and GPU stack."""
 
     def __init__(
-        self, name: str, config: ComputeConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        config: ComputeConfig,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        tenants_after: tuple[pulumi.Resource, ...] = (),
     ):
+        """`tenants_after`: controllers outside compute whose custom resources users create
+        in team namespaces (KServe); the namespaces wait for them, so destroy removes those
+        resources while their controller still runs."""
         super().__init__("ai4s:compute:Compute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         extended = gpu_resources(config)
@@ -127,7 +135,7 @@ class Compute(pulumi.ComponentResource):
                 offload=config.offload,
                 volcano_queues=config.gang_scheduler == "volcano",
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=operators),
+            pulumi.ResourceOptions(parent=self, depends_on=[*operators, *tenants_after]),
         )
         self.local_queues = LocalQueues(
             f"{name}-queues",

@@ -324,6 +324,9 @@ class ObservabilityArgs:
     collector_resources: Resources
     """Collector container resources."""
 
+    protect: bool = False
+    """Pulumi `protect` and `retain_on_delete` on the data it holds (see services.protectData)."""
+
     def __post_init__(self) -> None:
         for key in ("namespace", "collector_namespace", "dcgm_namespace", "kueue_namespace"):
             check_dns_label(f"observability.{key}", getattr(self, key))
@@ -432,7 +435,9 @@ class Observability(pulumi.ComponentResource):
         self.prometheus = Release(
             f"{name}-kps", name=name, namespace=ns,
             **args.prometheus_chart.release_args(), values=prometheus_values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, admin_secret]),
+            # Prometheus keeps its TSDB on the release's PVC: never deleted by a destroy.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, admin_secret],
+                                        protect=args.protect, retain_on_delete=args.protect),
         )
         CustomResource(
             f"{name}-rules",

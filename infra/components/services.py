@@ -18,7 +18,7 @@ from infra import outputs
 from infra.components.compute import Compute
 from infra.components.notebooks import Notebooks, NotebooksArgs
 from infra.components.observability import Observability, ObservabilityArgs
-from infra.components.serving import Serving, ServingArgs
+from infra.components.serving import Serving, ServingAccess, ServingAccessArgs, ServingArgs
 from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
 from infra.components.tracking import Tracking, TrackingArgs
 from infra.config.compute import ComputeConfig
@@ -55,14 +55,27 @@ def check_reachable(cfg: ServicesConfig, *, platform_namespaces: Sequence[str],
                          f"compute.monitoringNamespace {monitoring_namespace!r} (teams admit scrapes from it)")
 
 
-def shared_namespaces(name: str, cfg: ServicesConfig) -> dict[str, pulumi.Resource]:
+def shared_namespaces(name: str, cfg: ServicesConfig,
+                      opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Resource]:
     """The namespaces storage, tracking and observability live in (baseline enforced:
     upstream chart pods do not set every restricted field; warn/audit show what is missing)."""
     return {
         ns: Namespace(f"{name}-ns-{ns}",
-                      metadata={"name": ns, "labels": restricted_namespace_labels(enforce="baseline")})
+                      metadata={"name": ns, "labels": restricted_namespace_labels(enforce="baseline")},
+                      opts=opts)
         for ns in cfg.shared_namespaces()
     }
+
+
+def serving_operators(name: str, cfg: ServicesConfig,
+                      opts: pulumi.ResourceOptions | None = None) -> Serving:
+    """cert-manager and KServe, declared before the team namespaces (see infra.program)."""
+    return Serving(f"{name}-serving", ServingArgs(
+        cert_manager_chart=chart_pin("cert-manager"), kserve_crd_chart=chart_pin("kserve-crd"),
+        kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
+        cert_manager_namespace=cfg.serving.cert_manager_namespace,
+        ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
+    ), opts)
 
 
 def build_services(
@@ -78,10 +91,12 @@ def build_services(
     gpu: bool,
     team_members: Mapping[str, tuple[str, ...]] | None = None,
     compute: Sequence[pulumi.Resource] = (),
+    serving: Serving | None = None,
+    opts: pulumi.ResourceOptions | None = None,
 ) -> dict[str, pulumi.Input]:
     """Declare every service component; return the stack outputs they provide."""
     check_reachable(cfg, platform_namespaces=platform_namespaces, monitoring_namespace=monitoring_namespace)
-    namespaces = shared_namespaces(name, cfg)
+    namespaces = shared_namespaces(name, cfg, opts)
     storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(
         chart=chart_pin("minio"), image=pin("minio-image").image, mc_image=pin("minio-mc-image").image,
         namespace=cfg.storage.namespace, volume_size=cfg.storage.volume_size,
@@ -89,7 +104,8 @@ def build_services(
         resources=cfg.storage.resources, team_namespaces=dict(team_namespaces),
         service_users={MLFLOW_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET)},
         namespace_ready=(namespaces[cfg.storage.namespace],), namespace_resources=tuple(compute),
-    ))
+        protect=cfg.protect_data,
+    ), opts)
 
     clients = (*team_namespaces.values(), cfg.notebooks.namespace, cfg.observability.namespace)
     access_key, secret_key = storage.service_credentials[MLFLOW_USER]
@@ -101,8 +117,8 @@ def build_services(
         resources=cfg.tracking.resources, s3_endpoint=storage.endpoint,
         artifacts_bucket=ARTIFACTS_BUCKET, s3_access_key=access_key, s3_secret_key=secret_key,
         client_namespaces=tuple(sorted(set(clients))), depends_on=(storage.release,),
-        namespace_ready=(namespaces[cfg.tracking.namespace],),
-    ))
+        namespace_ready=(namespaces[cfg.tracking.namespace],), protect=cfg.protect_data,
+    ), opts)
 
     obs_cfg = cfg.observability
     observability = Observability(f"{name}-obs", ObservabilityArgs(
@@ -113,18 +129,16 @@ def build_services(
         scrape_interval=obs_cfg.scrape_interval, retention=obs_cfg.retention,
         prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=gpu,
         dcgm_namespace=obs_cfg.dcgm_namespace, kueue_namespace=kueue_namespace,
-        client_namespaces=tuple(sorted(set(clients))),
+        client_namespaces=tuple(sorted(set(clients))), protect=cfg.protect_data,
         collector_resources=Resources(cpu_request="100m", memory_request="256Mi",
                                       cpu_limit="1", memory_limit="1Gi"),
-    ))
+    ), opts)
 
-    serving = Serving(f"{name}-serving", ServingArgs(
-        cert_manager_chart=chart_pin("cert-manager"), kserve_crd_chart=chart_pin("kserve-crd"),
-        kserve_chart=chart_pin("kserve"), namespace=cfg.serving.namespace,
-        cert_manager_namespace=cfg.serving.cert_manager_namespace,
-        ingress_domain=cfg.serving.ingress_domain, ingress_class=cfg.serving.ingress_class,
-        ingress_namespace=cfg.serving.ingress_namespace, team_members=dict(team_members or {}), namespace_resources=tuple(compute),
-    ))
+    serving = serving or serving_operators(name, cfg)
+    ServingAccess(f"{name}-serving-access", ServingAccessArgs(
+        ingress_namespace=cfg.serving.ingress_namespace, team_members=dict(team_members or {}),
+        namespace_resources=(*compute, serving.role),
+    ), opts)
 
     result: dict[str, pulumi.Input] = {
         outputs.TRACKING_URI: tracking.tracking_uri,
@@ -147,13 +161,14 @@ def build_services(
             team_namespaces=dict(team_namespaces),
             tracking_uri=tracking.tracking_uri, otlp_endpoint=observability.otlp_endpoint,
             kueue_resources=tuple(compute),
-        ))
+        ), opts)
         result[outputs.NOTEBOOKS_URL] = notebooks.hub_url
     return result
 
 
 def services_for_compute(name: str, cfg: ServicesConfig, compute_config: ComputeConfig,
-                         compute: Compute) -> dict[str, pulumi.Input]:
+                         compute: Compute, *, serving: Serving | None = None,
+                         opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Input]:
     """:func:`build_services` wired to a stack's compute block (part 1)."""
     if cfg.notebooks.enabled and cfg.notebooks.namespace not in compute_config.shared_queue_namespaces:
         # Team ClusterQueues admit only their namespace and these shared ones.
@@ -174,4 +189,5 @@ def services_for_compute(name: str, cfg: ServicesConfig, compute_config: Compute
         gpu=compute_config.gpu is not None,
         team_members={t.namespace: tuple(t.members) for t in compute_config.teams},
         compute=[*compute.tenancy.namespaces.values(), compute.tenancy, compute.kueue],
+        serving=serving, opts=opts,
     )

@@ -33,6 +33,9 @@ INFERENCE_RULES = (
 """What a team member needs to serve a model (the tenancy Role covers jobs, not serving)."""
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 PREDICTOR_PORT = 8080
+GATEWAY_NAME = "kserve-ingress-gateway"
+"""The Gateway (in the KServe namespace) KServe attaches HTTPRoutes to; the cluster's
+Gateway API controller provides it (stacks/README.md, live prerequisites)."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -53,23 +56,11 @@ class ServingArgs:
     """Domain for InferenceService hostnames."""
     ingress_class: str
     """IngressClass used for InferenceService Ingresses."""
-    ingress_namespace: str = "ingress-nginx"
-    """Namespace of the ingress controller, admitted to model pods in team namespaces."""
-    team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Team namespace -> members (``user:<name>`` or ``group:<name>``) who may serve models."""
-    namespace_resources: tuple[pulumi.Resource, ...] = ()
-    """Resources creating the team namespaces; the RoleBindings wait for them."""
 
     def __post_init__(self) -> None:
         check_dns_label("serving.namespace", self.namespace)
         check_dns_label("serving.cert_manager_namespace", self.cert_manager_namespace)
         check_dns_label("serving.ingress_class", self.ingress_class)
-        for ns, members in self.team_members.items():
-            check_dns_label("serving.team_members", ns)
-            for member in members:
-                kind, _, who = member.partition(":")
-                if kind not in ("user", "group") or not who:
-                    raise ValueError(f"serving.team_members[{ns}]: {member!r} is not user:<name> or group:<name>")
         if self.kserve_crd_chart.version != self.kserve_chart.version:
             raise ValueError(
                 f"serving.kserve_crd_chart: version {self.kserve_crd_chart.version!r} must equal the "
@@ -94,7 +85,10 @@ def kserve_values(args: ServingArgs) -> dict:
                 "deploymentMode": DEPLOYMENT_MODE,
                 "gateway": {
                     "domain": args.ingress_domain,
-                    "ingressGateway": {"className": args.ingress_class, "enableGatewayApi": False},
+                    # The Gateway API: ingress-nginx, which plain Ingresses assume, is retired
+                    # upstream; KServe also writes HTTPRoutes for a Gateway of this class.
+                    "ingressGateway": {"className": args.ingress_class, "enableGatewayApi": True,
+                                       "kserveGateway": f"{args.namespace}/{GATEWAY_NAME}"},
                 },
             },
             # Predictor pods get prometheus.io/* annotations, so the platform's
@@ -144,10 +138,42 @@ class Serving(pulumi.ComponentResource):
             values=kserve_values(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, self.cert_manager, self.crds]),
         )
-        role = ClusterRole(
+        self.role = ClusterRole(
             f"{name}-inference-role", metadata={"name": INFERENCE_ROLE},
             rules=[dict(r) for r in INFERENCE_RULES], opts=child,
         )
+        self.register_outputs({"url_template": self.url_template, "ingress_class": self.ingress_class})
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class ServingAccessArgs:
+    """Inputs of :class:`ServingAccess`."""
+
+    ingress_namespace: str = "ingress-nginx"
+    """Namespace of the ingress controller, admitted to model pods in team namespaces."""
+    team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Team namespace -> members (``user:<name>`` or ``group:<name>``) who may serve models."""
+    namespace_resources: tuple[pulumi.Resource, ...] = ()
+    """Resources creating the team namespaces (and the serving ClusterRole); all wait for them."""
+
+    def __post_init__(self) -> None:
+        check_dns_label("serving.ingress_namespace", self.ingress_namespace)
+        for ns, members in self.team_members.items():
+            check_dns_label("serving.team_members", ns)
+            for member in members:
+                kind, _, who = member.partition(":")
+                if kind not in ("user", "group") or not who:
+                    raise ValueError(f"serving.team_members[{ns}]: {member!r} is not user:<name> or group:<name>")
+
+
+class ServingAccess(pulumi.ComponentResource):
+    """The team side of serving: members may manage InferenceServices, the ingress
+    controller may reach model pods. Separate from :class:`Serving` because team
+    namespaces are created after KServe (so destroy removes InferenceServices while the
+    controller still runs) and these objects live in those namespaces."""
+
+    def __init__(self, name: str, args: ServingAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ai4s:serving:ServingAccess", name, None, opts)
         for ns in sorted(args.team_members):
             # Team namespaces are default-deny: let the ingress controller reach model pods only.
             NetworkPolicy(
@@ -171,7 +197,6 @@ class Serving(pulumi.ComponentResource):
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                           "name": INFERENCE_ROLE},
                 subjects=members,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *args.namespace_resources]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_resources)),
             )
-        self.register_outputs({"url_template": self.url_template, "ingress_class": self.ingress_class})
-
+        self.register_outputs({})

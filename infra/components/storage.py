@@ -64,6 +64,8 @@ class ObjectStorageArgs:
     """Resources creating MinIO's namespace; everything in it waits for them."""
     namespace_resources: tuple[pulumi.Resource, ...] = ()
     """Resources creating the team namespaces; Secrets written there wait for them."""
+    protect: bool = False
+    """Pulumi `protect` and `retain_on_delete` on the data it holds (see services.protectData)."""
 
     def __post_init__(self) -> None:
         check_dns_label("storage.namespace", self.namespace)
@@ -207,7 +209,8 @@ class ObjectStorage(pulumi.ComponentResource):
             namespace=ns,
             **args.chart.release_args(),
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, *user_secrets]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.namespace_ready, *user_secrets],
+                                        protect=args.protect, retain_on_delete=args.protect),
         )
 
         allowed = sorted({*args.team_namespaces.values(), *(ns_ for ns_, _ in args.service_users.values())})

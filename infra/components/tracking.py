@@ -73,6 +73,8 @@ class TrackingArgs:
     """Resources creating ``namespace``; everything in it waits for them."""
     depends_on: tuple[pulumi.Resource, ...] = ()
     """Resources MLflow needs first (the MinIO release that creates its bucket and user)."""
+    protect: bool = False
+    """Pulumi `protect` and `retain_on_delete` on the data it holds (see services.protectData)."""
 
     def __post_init__(self) -> None:
         for key in ("operator_namespace", "namespace"):
@@ -164,7 +166,8 @@ class Tracking(pulumi.ComponentResource):
                                        cpu_limit="1", memory_limit="1Gi").to_k8s(),
             },
             # The CRD comes with the operator chart: create after it, delete before it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.namespace_ready, db_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.namespace_ready, db_secret],
+                                        protect=args.protect, retain_on_delete=args.protect),
         )
 
         labels = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": name}

@@ -308,6 +308,9 @@ class ServicesConfig:
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     notebooks: NotebooksConfig = field(default_factory=NotebooksConfig)
+    protect_data: bool = True
+    """Pulumi `protect` and `retainOnDelete` on what holds data (MinIO, PostgreSQL,
+    Prometheus): a destroy or a rename never deletes it; set false before a planned teardown."""
 
     def shared_namespaces(self) -> tuple[str, ...]:
         """Namespaces the services block creates itself (several services may share one)."""
@@ -315,6 +318,8 @@ class ServicesConfig:
                              self.observability.namespace, self.observability.collector_namespace}))
 
     def __post_init__(self) -> None:
+        if not isinstance(self.protect_data, bool):
+            raise ValueError(f"services.protectData: expected true or false, got {self.protect_data!r}")
         # Serving, cert-manager and notebooks create and own their namespaces.
         owned = {"services.serving.namespace": self.serving.namespace,
                  "services.serving.certManagerNamespace": self.serving.cert_manager_namespace,

@@ -44,6 +44,9 @@ class Registration:
     dependencies: tuple[str, ...]
     delete_before_replace: bool
     retain_on_delete: bool
+    protect: bool = False
+    provider: str = ""
+    """Provider reference (`<urn>::<id>`), empty for the default provider."""
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -68,6 +71,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=tuple(request.dependencies),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     retain_on_delete=bool(request.retainOnDelete),
+                    protect=bool(request.protect),
+                    provider=request.provider,
                 )
             )
         return response
