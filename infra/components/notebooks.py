@@ -61,8 +61,8 @@ class NotebooksArgs:
     """Team -> the name of its LocalQueue in its own namespace (for submitted jobs)."""
     team_namespaces: Mapping[str, str]
     """Team -> its namespace (for jobs submitted from a notebook)."""
-    tracking_uri: pulumi.Input[str]
-    """MLflow tracking URI set in every notebook."""
+    tracking_uris: pulumi.Input[Mapping[str, str]]
+    """Team -> its MLflow tracking URI, set in that team's notebooks."""
     otlp_endpoint: pulumi.Input[str]
     """OTLP/HTTP endpoint set in every notebook."""
     kueue_resources: tuple[pulumi.Resource, ...] = ()
@@ -106,7 +106,8 @@ def service_account_name(team: str) -> str:
     return f"notebook-{team}"
 
 
-def profile_list(args: NotebooksArgs, env: Mapping[str, str]) -> list[dict]:
+def profile_list(args: NotebooksArgs, env: Mapping[str, str],
+                 tracking_uris: Mapping[str, str]) -> list[dict]:
     """KubeSpawner profiles: every size for every team, labelled with the team's queue."""
     profiles = []
     for team in sorted(args.team_cluster_queues):
@@ -119,7 +120,7 @@ def profile_list(args: NotebooksArgs, env: Mapping[str, str]) -> list[dict]:
                 "mem_limit": kubespawner_memory(r.memory_limit),
                 "service_account": service_account_name(team),
                 "automount_service_account_token": True,
-                "environment": {**env, "AI4S_TEAM": team,
+                "environment": {**env, "MLFLOW_TRACKING_URI": tracking_uris[team], "AI4S_TEAM": team,
                                 "AI4S_TEAM_NAMESPACE": args.team_namespaces[team],
                                 "AI4S_LOCAL_QUEUE": args.team_local_queues[team]},
             }
@@ -179,11 +180,12 @@ class Notebooks(pulumi.ComponentResource):
             accounts.append(account)
         image = split_image(args.image)
 
-        def values(env: dict) -> dict:
+        def values(resolved: tuple[dict, dict]) -> dict:
+            env, tracking_uris = resolved
             return {
                 "singleuser": {
                     "image": {"name": image["repository"], "tag": image["tag"]},
-                    "profileList": profile_list(args, env),
+                    "profileList": profile_list(args, env, tracking_uris),
                     "storage": {"type": "dynamic", "capacity": "5Gi"},
                     "uid": 1000, "fsGid": 100,
                     "allowPrivilegeEscalation": False,
@@ -195,8 +197,8 @@ class Notebooks(pulumi.ComponentResource):
                 "proxy": {"service": {"type": "ClusterIP"}},
             }
 
-        env = pulumi.Output.all(args.tracking_uri, args.otlp_endpoint).apply(
-            lambda v: {"MLFLOW_TRACKING_URI": v[0], "OTEL_EXPORTER_OTLP_ENDPOINT": v[1]})
+        env = pulumi.Output.all(args.tracking_uris, args.otlp_endpoint).apply(
+            lambda v: ({"OTEL_EXPORTER_OTLP_ENDPOINT": v[1]}, v[0]))
         self.release = Release(
             f"{name}-hub", name="jupyterhub", namespace=ns,
             **args.chart.release_args(),

@@ -20,12 +20,20 @@ from infra.components.notebooks import Notebooks, NotebooksArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.serving import Serving, ServingAccess, ServingAccessArgs, ServingArgs
 from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
-from infra.components.tracking import Tracking, TrackingArgs
+from infra.components.tracking import BACKUP_PREFIX, Tracking, TrackingArgs, artifacts_prefix
 from infra.config.compute import ComputeConfig
 from infra.config.services import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
 from infra.versions import pin
 
-MLFLOW_USER = "mlflow"
+BACKUP_USER = "postgres-backup"
+"""The MinIO user CloudNativePG archives WAL and base backups with."""
+
+
+def mlflow_user(team: str) -> str:
+    """The MinIO user of a team's MLflow server."""
+    return f"mlflow-{team}"
+
+
 ARTIFACTS_BUCKET = "artifacts"
 
 
@@ -102,21 +110,25 @@ def build_services(
         namespace=cfg.storage.namespace, volume_size=cfg.storage.volume_size,
         storage_class=cfg.storage.storage_class, buckets=cfg.storage.buckets,
         resources=cfg.storage.resources, team_namespaces=dict(team_namespaces),
-        service_users={MLFLOW_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET)},
+        service_users={mlflow_user(t): (cfg.tracking.namespace, ARTIFACTS_BUCKET, artifacts_prefix(t))
+                       for t in team_namespaces}
+                      | {BACKUP_USER: (cfg.tracking.namespace, ARTIFACTS_BUCKET, BACKUP_PREFIX)},
         namespace_ready=(namespaces[cfg.storage.namespace],), namespace_resources=tuple(compute),
         protect=cfg.protect_data,
     ), opts)
 
     clients = (*team_namespaces.values(), cfg.notebooks.namespace, cfg.observability.namespace)
-    access_key, secret_key = storage.service_credentials[MLFLOW_USER]
     tracking = Tracking(f"{name}-tracking", TrackingArgs(
         operator_chart=chart_pin("cloudnative-pg"), operator_namespace="cnpg-system",
         postgres_image=pin("postgres-image").image, mlflow_image=pin("mlflow-image").image,
         namespace=cfg.tracking.namespace, postgres_instances=cfg.tracking.postgres_instances,
         postgres_volume_size=cfg.tracking.postgres_volume_size, replicas=cfg.tracking.replicas,
         resources=cfg.tracking.resources, s3_endpoint=storage.endpoint,
-        artifacts_bucket=ARTIFACTS_BUCKET, s3_access_key=access_key, s3_secret_key=secret_key,
-        client_namespaces=tuple(sorted(set(clients))), depends_on=(storage.release,),
+        artifacts_bucket=ARTIFACTS_BUCKET, team_namespaces=dict(team_namespaces),
+        team_s3_credentials={t: storage.service_credentials[mlflow_user(t)] for t in team_namespaces},
+        notebooks_namespace=cfg.notebooks.namespace if cfg.notebooks.enabled else "",
+        monitoring_namespace=cfg.observability.namespace, depends_on=(storage.release,),
+        backup_s3_credentials=storage.service_credentials[BACKUP_USER],
         namespace_ready=(namespaces[cfg.tracking.namespace],), protect=cfg.protect_data,
     ), opts)
 
@@ -142,6 +154,7 @@ def build_services(
 
     result: dict[str, pulumi.Input] = {
         outputs.TRACKING_URI: tracking.tracking_uri,
+        outputs.TRACKING_URIS: tracking.tracking_uris,
         outputs.S3_ENDPOINT: storage.endpoint,
         outputs.S3_BUCKETS: list(storage.buckets),
         outputs.S3_CREDENTIALS_SECRET: WORKLOAD_SECRET_NAME,
@@ -159,7 +172,7 @@ def build_services(
             namespace=cfg.notebooks.namespace, profiles=cfg.notebooks.profiles,
             team_cluster_queues=dict(team_cluster_queues), team_local_queues=dict(team_local_queues),
             team_namespaces=dict(team_namespaces),
-            tracking_uri=tracking.tracking_uri, otlp_endpoint=observability.otlp_endpoint,
+            tracking_uris=tracking.tracking_uris, otlp_endpoint=observability.otlp_endpoint,
             kueue_resources=tuple(compute),
         ), opts)
         result[outputs.NOTEBOOKS_URL] = notebooks.hub_url

@@ -58,8 +58,10 @@ class ObjectStorageArgs:
     """MinIO server container resources."""
     team_namespaces: Mapping[str, str]
     """Team name -> the team's namespace; each team gets a user, a policy and a Secret."""
-    service_users: Mapping[str, tuple[str, str]]
-    """Service user -> (its namespace, the bucket it may read and write), e.g. MLflow."""
+    service_users: Mapping[str, tuple[str, str, str]]
+    """Service user -> (its namespace, the bucket, the prefix in it it may read and write),
+    e.g. each team's MLflow server: `artifacts`, `<team>/mlflow`. Never a whole bucket, so
+    no service holds credentials that cross teams."""
     namespace_ready: tuple[pulumi.Resource, ...] = ()
     """Resources creating MinIO's namespace; everything in it waits for them."""
     namespace_resources: tuple[pulumi.Resource, ...] = ()
@@ -74,11 +76,13 @@ class ObjectStorageArgs:
         for team, ns in self.team_namespaces.items():
             check_dns_label("storage.team_namespaces", team)
             check_dns_label(f"storage.team_namespaces[{team}]", ns)
-        for user, (ns, bucket) in self.service_users.items():
+        for user, (ns, bucket, prefix) in self.service_users.items():
             check_dns_label("storage.service_users", user)
             check_dns_label(f"storage.service_users[{user}]", ns)
             if bucket not in self.buckets:
                 raise ValueError(f"storage.service_users[{user}]: bucket {bucket!r} not in {list(self.buckets)}")
+            if not prefix.strip("/"):
+                raise ValueError(f"storage.service_users[{user}]: a prefix is required (no bucket-wide service users)")
         clash = set(self.team_namespaces) & set(self.service_users)
         if clash:
             raise ValueError(f"storage.service_users: {sorted(clash)} clash with team names")
@@ -106,12 +110,13 @@ def team_policy(team: str, buckets: tuple[str, ...]) -> dict:
     }
 
 
-def service_policy(user: str, bucket: str) -> dict:
-    """MinIO policy for a platform service owning one bucket (MLflow's artifact store)."""
+def service_policy(user: str, bucket: str, prefix: str) -> dict:
+    """MinIO policy for a platform service owning one prefix of a bucket (a team's MLflow
+    artifact store); listing is per bucket, as for team users."""
     return {
         "name": f"svc-{user}",
         "statements": [
-            {"effect": "Allow", "resources": [f"arn:aws:s3:::{bucket}/*"],
+            {"effect": "Allow", "resources": [f"arn:aws:s3:::{bucket}/{prefix.strip('/')}/*"],
              "actions": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
                          "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]},
             {"effect": "Allow", "resources": [f"arn:aws:s3:::{bucket}"],
@@ -158,8 +163,8 @@ class ObjectStorage(pulumi.ComponentResource):
         policies: list[dict] = []
         user_secrets: list[pulumi.Resource] = [root_secret]
         grants = [(team, team_ns, team_policy(team, args.buckets)) for team, team_ns in sorted(args.team_namespaces.items())]
-        grants += [(user, user_ns, service_policy(user, bucket))
-                   for user, (user_ns, bucket) in sorted(args.service_users.items())]
+        grants += [(user, user_ns, service_policy(user, bucket, prefix))
+                   for user, (user_ns, bucket, prefix) in sorted(args.service_users.items())]
         self.service_credentials: dict[str, tuple[str, pulumi.Output[str]]] = {}
         for user, user_ns, policy in grants:
             access_key = f"ai4s-{user}"
@@ -213,7 +218,7 @@ class ObjectStorage(pulumi.ComponentResource):
                                         protect=args.protect, retain_on_delete=args.protect),
         )
 
-        allowed = sorted({*args.team_namespaces.values(), *(ns_ for ns_, _ in args.service_users.values())})
+        allowed = sorted({*args.team_namespaces.values(), *(ns_ for ns_, _, _ in args.service_users.values())})
         NetworkPolicy(
             f"{name}-allow-s3",
             metadata={"name": f"{name}-allow-s3", "namespace": ns},

@@ -35,7 +35,8 @@ def test_every_team_gets_every_size_labelled_with_its_queue(rendered):
     assert "extra_resource_limits" not in small
     assert profiles["drugs-gpu"]["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
     env = small["environment"]
-    assert env["MLFLOW_TRACKING_URI"] == rendered.outputs["trackingUri"]
+    assert env["MLFLOW_TRACKING_URI"] == rendered.outputs["trackingUris"]["climate"]
+    assert profiles["drugs-small"]["environment"]["MLFLOW_TRACKING_URI"] == rendered.outputs["trackingUris"]["drugs"]
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == rendered.outputs["otlpEndpoint"]
     assert env["AI4S_TEAM_NAMESPACE"] == "team-climate"
 

@@ -41,8 +41,9 @@ def rendered():
 
 
 def test_every_password_is_used_and_only_inside_secrets(rendered):
-    # root, grafana admin, database, mlflow's S3 key, one S3 key per team
-    assert len(rendered.generated_secrets) == 4 + 2
+    # root, grafana admin, database, the backup user's S3 key; per team its S3 key and its
+    # MLflow server's S3 key
+    assert len(rendered.generated_secrets) == 4 + 2 * 2
     assert leaks(rendered) == []
     secret_text = json.dumps([r.inputs for r in rendered.by_type(SECRET_TYPE)], default=str)
     for value in rendered.generated_secrets:
@@ -52,7 +53,8 @@ def test_every_password_is_used_and_only_inside_secrets(rendered):
 def test_stack_outputs_give_endpoints_not_credentials(rendered):
     assert set(rendered.outputs) == set(outputs.SERVICES_KEYS)
     assert rendered.outputs[outputs.S3_CREDENTIALS_SECRET] == "ai4s-object-storage"
-    assert rendered.outputs[outputs.TRACKING_URI].startswith("http://ai4s-tracking.ai4s-services.svc")
+    assert rendered.outputs[outputs.TRACKING_URI].startswith("http://ai4s-tracking-{team}.ai4s-services.svc")
+    assert rendered.outputs[outputs.TRACKING_URIS]["climate"].startswith("http://ai4s-tracking-climate.")
 
 
 def test_helm_values_refer_to_secrets_by_name(rendered):
