@@ -8,26 +8,33 @@ then counts against the team's quota exactly like its batch jobs. (Kueue admits 
 when its ``pod`` integration is enabled for the hub namespace.)
 
 Profiles also let a notebook submit batch work to the team's own LocalQueue: each team's
-notebooks run as a ServiceAccount bound (in the team namespace) to the tenancy's
-``team-member`` Role, and get the tracking URI, the OTLP endpoint, the team namespace and
-the LocalQueue name as environment variables.
+notebooks run as a ServiceAccount bound (in the team namespace) to a ``notebook-submitter``
+Role (the tenancy's member rules without Secrets), and get the team's tracking URI, the
+OTLP endpoint, the team namespace and the LocalQueue name as environment variables. Users
+log in through OAuth; a hub extraConfig hands each user only the profiles of the teams
+whose members include them or one of their groups. A ResourceQuota caps the GPUs all
+notebooks may request, and the chart's notebook NetworkPolicy is opened to MLflow, the
+collector and the API server.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import Namespace, ServiceAccount
+from pulumi_kubernetes.core.v1 import Namespace, ResourceQuota, ServiceAccount
 from pulumi_kubernetes.helm.v3 import Release
-from pulumi_kubernetes.rbac.v1 import RoleBinding
+from pulumi_kubernetes.rbac.v1 import Role, RoleBinding
 
+from infra.components.tenancy import MEMBER_RULES
 from infra.config.services import (
     ChartPin,
     NotebookProfile,
+    NotebooksAuth,
     check_dns_label,
     check_pinned_image,
     restricted_namespace_labels,
@@ -36,8 +43,36 @@ from infra.config.services import (
 from infra.versions import pin
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-TEAM_MEMBER_ROLE = "team-member"
-"""The Role part 1's tenancy creates in every team namespace (jobs, Kueue workloads, ...)."""
+SUBMITTER_ROLE = "notebook-submitter"
+"""What a notebook's ServiceAccount may do in its team's namespace: the tenancy's member
+rules without Secrets (a notebook is a shared, long-lived process; it must not hand the
+team's credentials to whoever runs code in it)."""
+SUBMITTER_RULES = tuple(
+    {**rule, "resources": [r for r in rule["resources"] if r != "secrets"]}
+    for rule in MEMBER_RULES
+    if [r for r in rule["resources"] if r != "secrets"]
+)
+TEAM_LABEL = "ai4s.dev/team"
+PROFILE_FILTER_KEY = "ai4s-team-profiles"
+"""hub.extraConfig entry that narrows the profile list to the user's own teams."""
+PROFILE_FILTER = """
+import json
+_AI4S_TEAM_ACCESS = json.loads({access!r})
+_AI4S_PROFILES = list(c.KubeSpawner.profile_list)
+
+
+def ai4s_team_profiles(spawner):
+    # only the profiles of teams whose members include the user or one of their groups
+    user = spawner.user
+    groups = {{g.name for g in user.groups}}
+    teams = {{t for t, who in _AI4S_TEAM_ACCESS.items()
+             if user.name in who["users"] or groups & set(who["groups"])}}
+    return [p for p in _AI4S_PROFILES
+            if p["kubespawner_override"]["extra_labels"]["ai4s.dev/team"] in teams]
+
+
+c.KubeSpawner.profile_list = ai4s_team_profiles
+"""
 KUEUE_API_VERSION = "kueue.x-k8s.io/" + pin("kueue-api").version
 _CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
 _MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
@@ -67,6 +102,16 @@ class NotebooksArgs:
     """OTLP/HTTP endpoint set in every notebook."""
     kueue_resources: tuple[pulumi.Resource, ...] = ()
     """Resources that install Kueue and the ClusterQueues; LocalQueues wait for them."""
+    team_members: Mapping[str, tuple[str, ...]]
+    """Team -> its members (``user:<name>``, ``group:<name>``): who may pick its profiles."""
+    oauth: NotebooksAuth
+    """How users log in (their name and groups decide their profiles)."""
+    gpu_quota: int = 0
+    """ResourceQuota of the hub namespace on ``requests.nvidia.com/gpu``."""
+    egress: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """(namespace, ports) notebooks may reach besides DNS (tracking, collector)."""
+    api_server_cidrs: tuple[str, ...] = ()
+    """Kubernetes API server endpoints notebooks may reach on 443/6443."""
 
     def __post_init__(self) -> None:
         check_dns_label("notebooks.namespace", self.namespace)
@@ -106,6 +151,54 @@ def service_account_name(team: str) -> str:
     return f"notebook-{team}"
 
 
+def team_access(team_members: Mapping[str, tuple[str, ...]]) -> dict[str, dict[str, list[str]]]:
+    """Team -> the users and groups who may start its notebooks."""
+    return {team: {"users": sorted(m.partition(":")[2] for m in members if m.startswith("user:")),
+                   "groups": sorted(m.partition(":")[2] for m in members if m.startswith("group:"))}
+            for team, members in sorted(team_members.items())}
+
+
+def hub_values(args: NotebooksArgs) -> dict:
+    """hub.*: OAuth login with groups, and the per-team profile filter."""
+    auth = args.oauth
+    access = team_access(args.team_members)
+    return {
+        "config": {
+            "JupyterHub": {"authenticator_class": "generic-oauth"},
+            "GenericOAuthenticator": {
+                "client_id": auth.client_id,
+                "authorize_url": auth.authorize_url, "token_url": auth.token_url,
+                "userdata_url": auth.userdata_url,
+                "username_claim": auth.username_claim,
+                "scope": ["openid", "profile", "email"],
+                # groups from the IdP become JupyterHub groups (user.groups in the filter)
+                "manage_groups": True,
+                "auth_state_groups_key": f"oauth_user.{auth.groups_claim}",
+                "allowed_users": sorted({u for a in access.values() for u in a["users"]}),
+                "allowed_groups": sorted({g for a in access.values() for g in a["groups"]}),
+            },
+        },
+        # OAuthenticator reads the client secret from OAUTH_CLIENT_SECRET
+        "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
+            "name": auth.client_secret_name, "key": "client-secret"}}}},
+        "extraConfig": {PROFILE_FILTER_KEY: PROFILE_FILTER.format(access=json.dumps(access, sort_keys=True))},
+    }
+
+
+def singleuser_network_policy(args: NotebooksArgs) -> dict:
+    """The chart's notebook NetworkPolicy, opened to what notebooks need: its default
+    blocks private addresses, so MLflow, the collector and the API server were unreachable."""
+    egress = [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
+               "ports": [{"protocol": "TCP", "port": port} for port in ports]}
+              for ns, ports in args.egress]
+    if args.api_server_cidrs:
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in args.api_server_cidrs],
+                       "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]})
+    return {"enabled": True, "egress": egress,
+            "egressAllowRules": {"privateIPs": False, "nonPrivateIPs": True,
+                                 "dnsPortsPrivateIPs": True, "dnsPortsKubeSystemNamespace": True}}
+
+
 def profile_list(args: NotebooksArgs, env: Mapping[str, str],
                  tracking_uris: Mapping[str, str]) -> list[dict]:
     """KubeSpawner profiles: every size for every team, labelled with the team's queue."""
@@ -114,7 +207,7 @@ def profile_list(args: NotebooksArgs, env: Mapping[str, str],
         for size in args.profiles:
             r = size.resources
             override: dict = {
-                "extra_labels": {QUEUE_LABEL: local_queue_name(team), "ai4s.dev/team": team},
+                "extra_labels": {QUEUE_LABEL: local_queue_name(team), TEAM_LABEL: team},
                 "cpu_guarantee": cpu_cores(r.cpu_request), "cpu_limit": cpu_cores(r.cpu_limit),
                 "mem_guarantee": kubespawner_memory(r.memory_request),
                 "mem_limit": kubespawner_memory(r.memory_limit),
@@ -162,6 +255,14 @@ class Notebooks(pulumi.ComponentResource):
             )
             for team, cluster_queue in sorted(args.team_cluster_queues.items())
         ]
+        ResourceQuota(
+            f"{name}-quota",
+            metadata={"name": "notebook-quota", "namespace": ns},
+            # Notebook pods exist (gated) before Kueue admits them, so this cap refuses a
+            # GPU notebook up front rather than after admission.
+            spec={"hard": {"requests.nvidia.com/gpu": str(args.gpu_quota)}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
         accounts = []
         for team, team_ns in sorted(args.team_namespaces.items()):
             account = ServiceAccount(
@@ -170,12 +271,18 @@ class Notebooks(pulumi.ComponentResource):
                 automount_service_account_token=False,  # mounted only into that team's notebooks
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
+            role = Role(
+                f"{name}-submitter-{team}",
+                metadata={"name": SUBMITTER_ROLE, "namespace": team_ns},
+                rules=[dict(r) for r in SUBMITTER_RULES],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.kueue_resources)),
+            )
             RoleBinding(
                 f"{name}-submit-{team}",
                 metadata={"name": f"notebooks-{team}", "namespace": team_ns},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": TEAM_MEMBER_ROLE},
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SUBMITTER_ROLE},
                 subjects=[{"kind": "ServiceAccount", "name": service_account_name(team), "namespace": ns}],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, *args.kueue_resources]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, *args.kueue_resources]),
             )
             accounts.append(account)
         image = split_image(args.image)
@@ -189,7 +296,9 @@ class Notebooks(pulumi.ComponentResource):
                     "storage": {"type": "dynamic", "capacity": "5Gi"},
                     "uid": 1000, "fsGid": 100,
                     "allowPrivilegeEscalation": False,
+                    "networkPolicy": singleuser_network_policy(args),
                 },
+                "hub": hub_values(args),
                 # Kueue decides placement; the chart's user scheduler and image pullers
                 # (a privileged DaemonSet) are not needed.
                 "scheduling": {"userScheduler": {"enabled": False}},

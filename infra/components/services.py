@@ -17,10 +17,21 @@ from pulumi_kubernetes.core.v1 import Namespace
 from infra import outputs
 from infra.components.compute import Compute
 from infra.components.notebooks import Notebooks, NotebooksArgs
-from infra.components.observability import Observability, ObservabilityArgs
+from infra.components.observability import (
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    Observability,
+    ObservabilityArgs,
+)
 from infra.components.serving import Serving, ServingAccess, ServingAccessArgs, ServingArgs
 from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorage, ObjectStorageArgs
-from infra.components.tracking import BACKUP_PREFIX, Tracking, TrackingArgs, artifacts_prefix
+from infra.components.tracking import (
+    BACKUP_PREFIX,
+    MLFLOW_PORT,
+    Tracking,
+    TrackingArgs,
+    artifacts_prefix,
+)
 from infra.config.compute import ComputeConfig
 from infra.config.services import ChartPin, Resources, ServicesConfig, restricted_namespace_labels
 from infra.versions import pin
@@ -167,6 +178,8 @@ def build_services(
         outputs.NOTEBOOKS_URL: "",
     }
     if cfg.notebooks.enabled:
+        by_namespace = dict(team_members or {})
+        team_members_by_team = {t: by_namespace.get(ns, ()) for t, ns in team_namespaces.items()}
         notebooks = Notebooks(f"{name}-notebooks", NotebooksArgs(
             chart=chart_pin("jupyterhub"), image=pin("notebook-image").image,
             namespace=cfg.notebooks.namespace, profiles=cfg.notebooks.profiles,
@@ -174,6 +187,11 @@ def build_services(
             team_namespaces=dict(team_namespaces),
             tracking_uris=tracking.tracking_uris, otlp_endpoint=observability.otlp_endpoint,
             kueue_resources=tuple(compute),
+            team_members={t: tuple(team_members_by_team.get(t, ())) for t in team_namespaces},
+            oauth=cfg.notebooks.oauth, gpu_quota=cfg.notebooks.gpu_quota,
+            egress=((cfg.tracking.namespace, (MLFLOW_PORT,)),
+                    (obs_cfg.collector_namespace, (OTLP_GRPC_PORT, OTLP_HTTP_PORT))),
+            api_server_cidrs=cfg.notebooks.api_server_cidrs,
         ), opts)
         result[outputs.NOTEBOOKS_URL] = notebooks.hub_url
     return result

@@ -273,6 +273,36 @@ class NotebookProfile:
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
+class NotebooksAuth:
+    """JupyterHub's OAuth2/OIDC login (GenericOAuthenticator): who a user is and which
+    groups they are in, so the hub offers each user only their team's profiles."""
+
+    authorize_url: str
+    """The identity provider's authorization endpoint."""
+    token_url: str
+    """Its token endpoint."""
+    userdata_url: str
+    """Its userinfo endpoint."""
+    client_id: str
+    """OAuth client registered for the hub."""
+    client_secret_name: str = "jupyterhub-oauth"
+    """Secret in the hub namespace (key ``client-secret``) the admin creates; never in config."""
+    username_claim: str = "preferred_username"
+    """Claim that becomes the JupyterHub user name (matched against ``user:<name>`` members)."""
+    groups_claim: str = "groups"
+    """Claim listing the user's groups (matched against ``group:<name>`` members)."""
+
+    def __post_init__(self) -> None:
+        for key in ("authorize_url", "token_url", "userdata_url"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value.startswith("https://"):
+                raise ValueError(f"services.notebooks.oauth.{_camel(key)}: {value!r} is not accepted; expected an https:// URL")
+        if not self.client_id:
+            raise ValueError("services.notebooks.oauth.clientId: required")
+        check_dns_label("services.notebooks.oauth.clientSecretName", self.client_secret_name)
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
 class NotebooksConfig:
     """JupyterHub (optional per stack)."""
 
@@ -287,11 +317,30 @@ class NotebooksConfig:
         ),
     )
     """Sizes offered to each team; the hub multiplies them by team."""
+    gpu_quota: int = 0
+    """Most GPUs all notebook servers together may request (ResourceQuota of the hub namespace)."""
+    oauth: NotebooksAuth | None = None
+    """Login; required when enabled (without it every user would see every team's profiles)."""
+    api_server_cidrs: tuple[str, ...] = ()
+    """Addresses of the Kubernetes API server (endpoints, not the Service IP), which notebooks
+    may reach on 443 and 6443 to submit jobs."""
 
     def __post_init__(self) -> None:
         check_dns_label("services.notebooks.namespace", self.namespace)
         if not isinstance(self.enabled, bool):
             raise ValueError(f"services.notebooks.enabled: {self.enabled!r} must be true or false")
+        if not isinstance(self.gpu_quota, int) or self.gpu_quota < 0:
+            raise ValueError(f"services.notebooks.gpuQuota: {self.gpu_quota!r} must be a count >= 0")
+        most = max((p.gpus for p in self.profiles), default=0)
+        if self.enabled and most > self.gpu_quota:
+            raise ValueError(f"services.notebooks.gpuQuota: {self.gpu_quota} is below the largest "
+                             f"profile's {most} GPUs; that profile could never start")
+        if self.enabled and self.oauth is None:
+            raise ValueError("services.notebooks.oauth: required when notebooks are enabled "
+                             "(users must see only their own team's profiles)")
+        for cidr in self.api_server_cidrs:
+            if not re.match(r"^[0-9a-fA-F:.]+/[0-9]{1,3}$", str(cidr)):
+                raise ValueError(f"services.notebooks.apiServerCidrs: {cidr!r} is not a CIDR like 10.0.0.1/32")
         if self.enabled and not self.profiles:
             raise ValueError("services.notebooks.profiles: at least one profile when enabled")
         slugs = [p.slug for p in self.profiles]
@@ -383,6 +432,8 @@ def services_config_from_mapping(raw: Mapping[str, Any] | None) -> ServicesConfi
             "tracking": lambda k, v: _build(TrackingConfig, k, v, {"resources": _resources}),
             "observability": lambda k, v: _build(ObservabilityConfig, k, v),
             "serving": lambda k, v: _build(ServingConfig, k, v),
-            "notebooks": lambda k, v: _build(NotebooksConfig, k, v, {"profiles": _profiles}),
+            "notebooks": lambda k, v: _build(NotebooksConfig, k, v, {
+                "profiles": _profiles, "api_server_cidrs": _tuple,
+                "oauth": lambda k2, v2: _build(NotebooksAuth, k2, v2)}),
         },
     )

@@ -14,7 +14,7 @@ import sys
 import pulumi
 import pytest
 from pulumi_kubernetes.core.v1 import ConfigMap
-from test_secrets_harness import PASSWORD_TYPE, render_services, run_program
+from test_secrets_harness import NOTEBOOKS_ON, PASSWORD_TYPE, render_services, run_program
 
 from infra import outputs
 from infra.verify.render import STACKS_DIR, load_stack_config
@@ -37,7 +37,7 @@ def leaks(rendered) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered():
-    return render_services({"notebooks": {"enabled": True}}, gpu=True)
+    return render_services({"notebooks": NOTEBOOKS_ON}, gpu=True)
 
 
 def test_every_password_is_used_and_only_inside_secrets(rendered):

@@ -28,6 +28,11 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secr
 REDACTED = "<redacted>"
 
 
+OAUTH = {"authorizeUrl": "https://idp.test/auth", "tokenUrl": "https://idp.test/token",
+         "userdataUrl": "https://idp.test/userinfo", "clientId": "hub"}
+NOTEBOOKS_ON = {"enabled": True, "oauth": OAUTH, "gpuQuota": 2, "apiServerCidrs": ["10.0.0.10/32"]}
+"""Notebooks enabled with everything they require."""
+
 def redacted(node: Any) -> Any:
     """``node`` with every Pulumi secret replaced by a placeholder (keys kept)."""
     if isinstance(node, Mapping):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from test_secrets_harness import TEAMS, depends_on, render_services
+from test_secrets_harness import NOTEBOOKS_ON, TEAMS, depends_on, render_services
 
 from infra.components.tracking import allowed_hosts, mlflow_server_args
 from infra.config.services import services_config_from_mapping
@@ -104,7 +104,7 @@ def test_the_old_allowed_hosts_refused_pod_ip_scrapes():
 
 
 def test_reachable_only_from_the_teams_own_namespace_notebooks_and_monitoring():
-    rendered = render_services({"notebooks": {"enabled": True}}, gpu=True)
+    rendered = render_services({"notebooks": NOTEBOOKS_ON}, gpu=True)
     for team, ns in TEAMS.items():
         netpol = one(rendered, "NetworkPolicy", f"ai4s-tracking-{team}-allow-clients")
         ingress = netpol["spec"]["ingress"]
