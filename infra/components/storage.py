@@ -30,6 +30,9 @@ from infra.config.services import (
     split_image,
 )
 
+ACCESS_KEY_ANNOTATION = "ai4s.dev/s3-access-key"
+"""On a credentials Secret: which MinIO user it holds (the Secret's data is secret, this is
+not), so who holds which user can be read from a render (infra.verify.isolation)."""
 WORKLOAD_SECRET_NAME = "ai4s-object-storage"
 """Name of the credentials Secret written into every team and service namespace."""
 S3_PORT = 9000
@@ -181,7 +184,8 @@ class ObjectStorage(pulumi.ComponentResource):
                 Secret(
                     f"{name}-{user}-credentials",
                     metadata={"name": WORKLOAD_SECRET_NAME, "namespace": user_ns,
-                              "labels": {"app.kubernetes.io/part-of": "ai4s-kit"}},
+                              "labels": {"app.kubernetes.io/part-of": "ai4s-kit"},
+                              "annotations": {ACCESS_KEY_ANNOTATION: access_key}},
                     string_data=s3_credentials(access_key, password.result, self.endpoint),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.namespace_resources)),
                 )

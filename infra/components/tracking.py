@@ -22,7 +22,7 @@ from pulumi_kubernetes.core.v1 import Namespace, Secret, Service
 from pulumi_kubernetes.helm.v3 import Release
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from infra.components.storage import s3_credentials
+from infra.components.storage import ACCESS_KEY_ANNOTATION, s3_credentials
 from infra.config.services import (
     ChartPin,
     Resources,
@@ -110,6 +110,12 @@ def artifacts_prefix(team: str) -> str:
 def database_name(team: str) -> str:
     """One PostgreSQL database per team's MLflow (SQL identifiers take no dashes)."""
     return f"mlflow_{team.replace('-', '_')}"
+
+
+def backend_uri(db_cluster: str, namespace: str, team: str) -> str:
+    """A team server's database URI; $(MLFLOW_DB_PASSWORD) is expanded by the kubelet."""
+    return (f"postgresql://{DB_USER}:$(MLFLOW_DB_PASSWORD)@{db_cluster}-rw.{namespace}.svc.cluster.local"
+            f":5432/{database_name(team)}")
 
 
 def server_name(name: str, team: str) -> str:
@@ -212,7 +218,7 @@ class Tracking(pulumi.ComponentResource):
         # bucket, reachable only from that team's namespace and notebooks.
         self.tracking_uris: dict[str, pulumi.Output[str]] = {}
         for team, team_ns in sorted(args.team_namespaces.items()):
-            self.tracking_uris[team] = self._team_server(name, team, team_ns, args, db_password, in_ns)
+            self.tracking_uris[team] = self._team_server(name, team, team_ns, args, in_ns)
         self.tracking_uri = pulumi.Output.from_input(
             f"http://{server_name(name, '{team}')}.{ns}.svc.cluster.local:{MLFLOW_PORT}")
         self.register_outputs({"tracking_uri": self.tracking_uri, "tracking_uris": self.tracking_uris})
@@ -238,7 +244,7 @@ class Tracking(pulumi.ComponentResource):
         }}
 
     def _team_server(self, name: str, team: str, team_ns: str, args: TrackingArgs,
-                     db_password: random.RandomPassword, in_ns: pulumi.ResourceOptions) -> pulumi.Output[str]:
+                     in_ns: pulumi.ResourceOptions) -> pulumi.Output[str]:
         ns, server = args.namespace, server_name(name, team)
         db_cluster_name = f"{name}-db"
         database = CustomResource(
@@ -250,20 +256,11 @@ class Tracking(pulumi.ComponentResource):
                   "ensure": "present", "databaseReclaimPolicy": "retain"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database]),
         )
-        backend_uri = pulumi.Output.secret(db_password.result).apply(
-            lambda pw: f"postgresql://{DB_USER}:{pw}@{db_cluster_name}-rw.{ns}.svc.cluster.local:5432/"
-                       f"{database_name(team)}"
-        )
-        backend_secret = Secret(
-            f"{server}-backend",
-            metadata={"name": f"{server}-backend", "namespace": ns},
-            string_data={"uri": backend_uri},
-            opts=in_ns,
-        )
         access_key, secret_key = args.team_s3_credentials[team]
         s3_secret = Secret(
             f"{server}-s3",
-            metadata={"name": f"{server}-s3", "namespace": ns},
+            metadata={"name": f"{server}-s3", "namespace": ns,
+                      "annotations": {ACCESS_KEY_ANNOTATION: access_key}},
             string_data=s3_credentials(access_key, secret_key, args.s3_endpoint),
             opts=in_ns,
         )
@@ -289,10 +286,14 @@ class Tracking(pulumi.ComponentResource):
                             "image": args.mlflow_image,
                             "command": ["mlflow"],
                             "args": mlflow_server_args(args.artifacts_bucket, allowed_hosts(server, ns), team),
+                            # The password comes from the database Secret; the kubelet expands it
+                            # into the URI, whose database (one per team) stays visible.
                             "env": [
                                 {"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}},
-                                {"name": "MLFLOW_BACKEND_STORE_URI", "value_from": {
-                                    "secret_key_ref": {"name": f"{server}-backend", "key": "uri"}}},
+                                {"name": "MLFLOW_DB_PASSWORD", "value_from": {
+                                    "secret_key_ref": {"name": f"{db_cluster_name}-app", "key": "password"}}},
+                                {"name": "MLFLOW_BACKEND_STORE_URI",
+                                 "value": backend_uri(db_cluster_name, ns, team)},
                             ],
                             "env_from": [{"secret_ref": {"name": f"{server}-s3"}}],
                             "ports": [{"name": "http", "container_port": MLFLOW_PORT}],
@@ -312,7 +313,7 @@ class Tracking(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[database, backend_secret, s3_secret, *args.depends_on],
+                depends_on=[database, s3_secret, *args.depends_on],
             ),
         )
         Service(

@@ -55,8 +55,10 @@ def test_each_team_gets_its_own_server_database_and_artifact_prefix(rendered):
         deployment = one(rendered, "Deployment", server)
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e for e in container["env"]}
-        assert env["MLFLOW_BACKEND_STORE_URI"]["valueFrom"]["secretKeyRef"] == {
-            "name": f"{server}-backend", "key": "uri"}
+        assert env["MLFLOW_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "ai4s-tracking-db-app", "key": "password"}
+        assert env["MLFLOW_BACKEND_STORE_URI"]["value"].endswith(f"/mlflow_{team}")
+        assert "$(MLFLOW_DB_PASSWORD)@" in env["MLFLOW_BACKEND_STORE_URI"]["value"]
         assert container["envFrom"] == [{"secretRef": {"name": f"{server}-s3"}}]
         args = container["args"]
         assert args[args.index("--backend-store-uri") + 1] == "$(MLFLOW_BACKEND_STORE_URI)"
@@ -66,8 +68,6 @@ def test_each_team_gets_its_own_server_database_and_artifact_prefix(rendered):
         database = one(rendered, "Database", f"ai4s-tracking-db-{team}")
         assert database["spec"]["name"] == f"mlflow_{team}"
         assert validate_object(database) == []
-        backend = one(rendered, "Secret", f"{server}-backend")
-        assert set(backend["stringData"]) == {"uri"}
     assert rendered.outputs["trackingUris"] == {
         t: f"http://ai4s-tracking-{t}.ai4s-services.svc.cluster.local:5000" for t in TEAMS}
 
