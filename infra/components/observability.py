@@ -280,6 +280,35 @@ def rule_groups(*, gpu: bool) -> list[dict]:
     ]
 
 
+ALERT_SECRETS_DIR = "/etc/alertmanager/secrets"
+"""Where the Prometheus operator mounts alertmanagerSpec.secrets (one folder per Secret)."""
+
+
+def alertmanager_config(webhook_secret: str) -> dict:
+    """Alert routing: every alert to the platform receiver (a webhook whose URL is read from
+    a mounted Secret), grouped per alert and namespace so a team's alerts arrive together;
+    critical ones repeat hourly; the always-firing Watchdog goes nowhere."""
+    return {
+        "route": {
+            "receiver": "platform",
+            "group_by": ["alertname", "namespace"],
+            "group_wait": "30s", "group_interval": "5m", "repeat_interval": "12h",
+            "routes": [
+                {"receiver": "null", "matchers": ['alertname = "Watchdog"']},
+                {"receiver": "platform", "matchers": ['severity = "critical"'], "repeat_interval": "1h"},
+            ],
+        },
+        "inhibit_rules": [{"source_matchers": ['severity = "critical"'],
+                           "target_matchers": ['severity = "warning"'],
+                           "equal": ["alertname", "namespace"]}],
+        "receivers": [
+            {"name": "null"},
+            {"name": "platform", "webhook_configs": [{
+                "url_file": f"{ALERT_SECRETS_DIR}/{webhook_secret}/url", "send_resolved": True}]},
+        ],
+    }
+
+
 def recorded_metrics(groups: list[dict]) -> frozenset[str]:
     """Names produced by recording rules (usable by dashboards like exported metrics)."""
     return frozenset(r["record"] for g in groups for r in g["rules"] if "record" in r)
@@ -324,6 +353,8 @@ class ObservabilityArgs:
     collector_resources: Resources
     """Collector container resources."""
 
+    alert_webhook_secret: str = "ai4s-alert-webhook"
+    """Secret (key ``url``) in the monitoring namespace with the alert webhook."""
     protect: bool = False
     """Pulumi `protect` and `retain_on_delete` on the data it holds (see services.protectData)."""
 
@@ -421,6 +452,10 @@ class Observability(pulumi.ComponentResource):
                     "accessModes": ["ReadWriteOnce"],
                     "resources": {"requests": {"storage": args.prometheus_volume_size}}}}},
             }},
+            "alertmanager": {
+                "config": alertmanager_config(args.alert_webhook_secret),
+                "alertmanagerSpec": {"secrets": [args.alert_webhook_secret]},
+            },
             # Node exporter needs hostPath/hostNetwork, which the platform policy forbids;
             # our dashboards need only workload, Kueue and GPU metrics.
             "nodeExporter": {"enabled": False},

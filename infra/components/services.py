@@ -153,6 +153,7 @@ def build_services(
         prometheus_volume_size=obs_cfg.prometheus_volume_size, gpu_metrics=gpu,
         dcgm_namespace=obs_cfg.dcgm_namespace, kueue_namespace=kueue_namespace,
         client_namespaces=tuple(sorted(set(clients))), protect=cfg.protect_data,
+        alert_webhook_secret=obs_cfg.alert_webhook_secret,
         collector_resources=Resources(cpu_request="100m", memory_request="256Mi",
                                       cpu_limit="1", memory_limit="1Gi"),
     ), opts)

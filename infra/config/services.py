@@ -214,6 +214,9 @@ class ObservabilityConfig:
     """Prometheus persistent volume size."""
     dcgm_namespace: str = "gpu-operator"
     """Namespace the DCGM exporter runs in (GPU stacks: installed by the GPU operator of part 1)."""
+    alert_webhook_secret: str = "ai4s-alert-webhook"
+    """Secret in the monitoring namespace, key ``url``, with the webhook Alertmanager delivers
+    to (created by the admin; its URL may carry a token, so it never sits in config)."""
 
     def __post_init__(self) -> None:
         check_dns_label("services.observability.namespace", self.namespace)

@@ -109,3 +109,20 @@ def test_services_must_be_reachable_through_tenancy_policies():
 def test_bad_observability_config_names_the_key(raw, message):
     with pytest.raises(ValueError, match=message):
         services_config_from_mapping(raw)
+
+
+def test_alerts_are_routed_to_a_receiver_whose_url_stays_in_a_secret():
+    from test_secrets_harness import render_services
+
+    from infra.components.observability import ALERT_SECRETS_DIR
+
+    values = render_services().release("ai4s-obs")["values"]["alertmanager"]
+    config = values["config"]
+    assert values["alertmanagerSpec"]["secrets"] == ["ai4s-alert-webhook"]
+    assert config["route"]["receiver"] == "platform"
+    receivers = {r["name"]: r for r in config["receivers"]}
+    (hook,) = receivers["platform"]["webhook_configs"]
+    assert hook["url_file"] == f"{ALERT_SECRETS_DIR}/ai4s-alert-webhook/url" and "url" not in hook
+    # every receiver a route names exists (Alertmanager refuses the config otherwise)
+    named = {config["route"]["receiver"], *(r["receiver"] for r in config["route"]["routes"])}
+    assert named <= set(receivers)
