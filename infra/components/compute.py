@@ -13,7 +13,7 @@ from __future__ import annotations
 import pulumi
 
 from infra import outputs
-from infra.components.gpu import GpuStack, GpuStackArgs
+from infra.components.gpu import DRA_DEVICE_CLASS, GpuStack, GpuStackArgs
 from infra.components.kuberay import KubeRay, KubeRayArgs
 from infra.components.kueue import (
     GPU_RESOURCE,
@@ -64,6 +64,7 @@ class Compute(pulumi.ComponentResource):
         super().__init__("ai4s:compute:Compute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         extended = gpu_resources(config)
+        dra = config.gpu is not None and config.gpu.allocation == "dra"
         self.gpu = None
         if config.gpu is not None:
             self.gpu = GpuStack(
@@ -82,6 +83,7 @@ class Compute(pulumi.ComponentResource):
                 shared_namespaces=config.shared_queue_namespaces,
                 offload=config.offload,
                 fair_sharing=config.fair_sharing,
+                dra_device_class=DRA_DEVICE_CLASS if dra else "",
             ),
             child,
         )
@@ -134,6 +136,7 @@ class Compute(pulumi.ComponentResource):
                 gpu_resources=extended,
                 offload=config.offload,
                 volcano_queues=config.gang_scheduler == "volcano",
+                gpu_claim_device_class=DRA_DEVICE_CLASS if dra else "",
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[*operators, *tenants_after]),
         )

@@ -21,6 +21,8 @@ from infra.config.compute import GpuOperatorSettings
 from infra.versions import pin
 
 TIME_SLICING_CONFIG = "ai4s-time-slicing"
+DRA_DEVICE_CLASS = "gpu.nvidia.com"
+"""The DeviceClass the NVIDIA DRA driver publishes for whole GPUs."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -57,7 +59,9 @@ def operator_values(args: GpuStackArgs) -> dict:
         "dcgmExporter": {"enabled": True},
         "mig": {"strategy": args.mig_strategy},
         "migManager": {"enabled": args.sharing == "mig"},
-        "devicePlugin": {"enabled": True},
+        # With DRA the DRA driver's kubelet plugin allocates GPUs; a device plugin beside it
+        # would advertise the same GPUs a second time.
+        "devicePlugin": {"enabled": args.allocation == "device-plugin"},
     }
     if args.dcgm_exporter_tag:
         values["dcgmExporter"]["version"] = args.dcgm_exporter_tag
@@ -93,4 +97,17 @@ class GpuStack(pulumi.ComponentResource):
             values=operator_values(args),
             depends_on=deps,
         )
-        self.register_outputs({"sharing": args.sharing, "version": pin("gpu-operator").version})
+        self.dra = None
+        if args.allocation == "dra":
+            self.dra = pinned_release(
+                self,
+                f"{name}-dra",
+                key="nvidia-dra-driver-gpu",
+                release_name="nvidia-dra-driver-gpu",
+                namespace=args.namespace,
+                # the operator installs the driver and toolkit the DRA plugin needs
+                values={"nvidiaDriverRoot": "/run/nvidia/driver" if not args.driver_preinstalled else "/"},
+                depends_on=[self.release],
+            )
+        self.register_outputs({"sharing": args.sharing, "allocation": args.allocation,
+                               "version": pin("gpu-operator").version})

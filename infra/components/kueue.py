@@ -76,6 +76,8 @@ class KueueArgs:
     """Offload flavor and queue, or None."""
     fair_sharing: bool = True
     """Fair sharing across the cohort (Kueue's fairSharing preemption strategies)."""
+    dra_device_class: str = ""
+    """With DRA: the GPU DeviceClass whose claims count as nvidia.com/gpu in every quota."""
     wait_for_pods_ready_timeout: str = "5m"
     """Evict and requeue a workload whose pods are not all ready by then (gang semantics)."""
 
@@ -108,6 +110,12 @@ def manager_config(args: KueueArgs) -> str:
         config["managedJobsNamespaceSelector"] = {"matchExpressions": [{
             "key": "kubernetes.io/metadata.name", "operator": "In",
             "values": sorted(args.shared_namespaces)}]}
+    if args.dra_device_class:
+        # Kueue's DRA integration (alpha in v0.19) counts ResourceClaims of this class as
+        # nvidia.com/gpu, so ClusterQueue quotas on GPUs hold under DRA too.
+        config["featureGates"] = {"KueueDRAIntegration": True}
+        config["resources"] = {"deviceClassMappings": [
+            {"name": GPU_RESOURCE, "deviceClassNames": [args.dra_device_class]}]}
     if args.fair_sharing:
         config["fairSharing"] = {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)}
     return yaml.safe_dump(config, sort_keys=False)

@@ -21,6 +21,8 @@ from kubernetes.utils import parse_quantity
 from infra.config.compute import Offload, Quota, Team
 from infra.verify.policy import PSS_ENFORCE, TENANT_LABEL
 
+GPU_CLAIM_TEMPLATE = "gpu"
+"""Under DRA, pods ask for a GPU with `resourceClaims: [{name: gpu, resourceClaimTemplateName: gpu}]`."""
 VOLCANO_QUEUE_ANNOTATION = "scheduling.volcano.sh/queue-name"
 """On a namespace: Volcano's PodGroup mutating webhook moves PodGroups created there
 from the `default` queue to this one (Trainer creates them without a queue)."""
@@ -40,6 +42,7 @@ MEMBER_RULES = tuple(
         ("kubeflow.org", ["mpijobs"], WRITE),
         ("ray.io", ["rayjobs", "rayclusters"], WRITE),
         ("kueue.x-k8s.io", ["localqueues", "workloads"], READ),
+        ("resource.k8s.io", ["resourceclaims", "resourceclaimtemplates"], READ),
     )
 )
 
@@ -65,6 +68,8 @@ class TenancyArgs:
     """The offload queue: what it may admit in a team's namespace adds to that team's quota."""
     volcano_queues: bool = False
     """Annotate each namespace with its team's Volcano queue (PodGroups default to it)."""
+    gpu_claim_device_class: str = ""
+    """With DRA: a ResourceClaimTemplate `gpu` (one GPU of this DeviceClass) per namespace."""
 
 
 def _totals(q: Quota, resources: tuple[str, ...]) -> dict[str, Decimal]:
@@ -237,6 +242,15 @@ class Tenancy(pulumi.ComponentResource):
                     f"{prefix}-netpol-{pname}",
                     metadata={"name": pname, "namespace": team.namespace},
                     spec=spec,
+                    opts=in_ns,
+                )
+            if args.gpu_claim_device_class:
+                k8s.resource.v1.ResourceClaimTemplate(
+                    f"{prefix}-gpu-claim",
+                    metadata={"name": GPU_CLAIM_TEMPLATE, "namespace": team.namespace},
+                    spec={"spec": {"devices": {"requests": [{"name": "gpu", "exactly": {
+                        "deviceClassName": args.gpu_claim_device_class,
+                        "allocationMode": "ExactCount", "count": 1}}]}}},
                     opts=in_ns,
                 )
             role = k8s.rbac.v1.Role(

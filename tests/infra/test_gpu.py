@@ -75,7 +75,8 @@ def test_component_args_carry_every_operator_setting_of_the_stack_config():
     args = GpuStackArgs(**gpu.operator_settings())
     assert {k: getattr(args, k) for k in gpu.operator_settings()} == gpu.operator_settings()
     assert set(gpu.operator_settings()) == {
-        "sharing", "time_slicing_replicas", "mig_strategy", "driver_preinstalled", "dcgm_exporter_tag"
+        "sharing", "time_slicing_replicas", "mig_strategy", "driver_preinstalled", "dcgm_exporter_tag",
+        "allocation",
     }
 
 
