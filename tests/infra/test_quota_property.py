@@ -15,7 +15,7 @@ from infra.verify.render import STACKS_DIR, render_stack
 
 @pytest.fixture(scope="module")
 def renders(tmp_path_factory) -> dict:
-    return {s: render_stack(s, tmp_path_factory.mktemp(f"q-{s}")) for s in ("local", "gpu")}
+    return {s: render_stack(s, tmp_path_factory.mktemp(f"q-{s}")) for s in ("local", "gpu", "gpu-shared")}
 
 
 def _findings(objects, releases=()) -> list[str]:
@@ -30,7 +30,7 @@ def _edit(objects, kind: str, name: str, namespace: str | None, change) -> list[
     return objects
 
 
-@pytest.mark.parametrize("stack", ["local", "gpu"])
+@pytest.mark.parametrize("stack", ["local", "gpu", "gpu-shared"])
 def test_an_admitted_job_always_fits_on_both_stacks(renders, stack):
     r = renders[stack]
     assert _findings(r.objects, r.releases) == []

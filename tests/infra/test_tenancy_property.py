@@ -16,7 +16,7 @@ from infra.verify.render import STACKS_DIR, load_stack_config, render_stack
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory) -> dict:
     out = {}
-    for s in ("local", "gpu"):
+    for s in ("local", "gpu", "gpu-shared"):
         config = load_stack_config(STACKS_DIR / s / f"Pulumi.{s}.yaml")
         teams = isolation.teams_of(ComputeConfig.from_mapping(json.loads(config["ai4s:compute"])))
         out[s] = (teams, render_stack(s, tmp_path_factory.mktemp(f"t-{s}")))
@@ -39,7 +39,7 @@ def _one(objects, kind, name, namespace=None) -> dict:
     return o
 
 
-@pytest.mark.parametrize("stack", ["local", "gpu"])
+@pytest.mark.parametrize("stack", ["local", "gpu", "gpu-shared"])
 def test_nothing_crosses_teams_on_both_stacks(stacks, stack):
     assert _found(stacks[stack]) == []
 
