@@ -23,8 +23,9 @@ import yaml
 from infra.verify.findings import Finding
 
 CHARTS_DIR = Path(__file__).with_name("charts")
-_CONTRACT_KEYS = {"chart", "version", "images", "securityContexts", "probes", "collectorConfig"}
-_SERVED_BY = ("app", "collector-health-check")
+_CONTRACT_KEYS = {"chart", "version", "images", "securityContexts", "probes", "ports",
+                  "collectorConfig", "managerConfig"}
+_SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook")
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -32,9 +33,9 @@ class Probe:
     """A probe the chart's pod template declares."""
 
     name: str
-    """Values key of the probe, e.g. `livenessProbe`."""
+    """Values key of the probe (or the container port's name), e.g. `livenessProbe`."""
     port: str
-    """Dotted values path the chart reads the probe's port from."""
+    """Dotted values path the chart reads the port from; empty where the template fixes it."""
     default_port: int
     """Port when the values leave it unset (the chart's values.yaml)."""
     served_by: str
@@ -54,8 +55,11 @@ class Contract:
     container_security_contexts: tuple[str, ...]
     """Dotted values paths that become a container's securityContext."""
     probes: tuple[Probe, ...]
+    """Probes and fixed container ports, each with what must listen on it."""
     collector_config: Mapping[str, str] | None
     """Where the chart takes an OpenTelemetry Collector config from (existing ConfigMap)."""
+    manager_config: str | None = None
+    """Dotted values path of a controller Configuration (YAML text) the chart mounts."""
 
 
 def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
@@ -63,10 +67,10 @@ def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
     if unknown:
         raise ValueError(f"{source.name}: unknown keys {sorted(unknown)}; accepted: {sorted(_CONTRACT_KEYS)}")
     probes = []
-    for p in raw.get("probes") or []:
+    for p in [*(raw.get("probes") or []), *(raw.get("ports") or [])]:
         if p.get("servedBy") not in _SERVED_BY:
             raise ValueError(f"{source.name}: probes[].servedBy {p.get('servedBy')!r}; expected one of {_SERVED_BY}")
-        probes.append(Probe(name=p["name"], port=p["port"], default_port=int(p["defaultPort"]),
+        probes.append(Probe(name=p["name"], port=p.get("port", ""), default_port=int(p["defaultPort"]),
                             served_by=p["servedBy"]))
     contexts = raw.get("securityContexts") or {}
     return Contract(
@@ -75,6 +79,7 @@ def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
         pod_security_contexts=tuple(contexts.get("pod") or ()),
         container_security_contexts=tuple(contexts.get("container") or ()),
         probes=tuple(probes), collector_config=raw.get("collectorConfig"),
+        manager_config=raw.get("managerConfig"),
     )
 
 
@@ -126,6 +131,23 @@ def collector_health_problems(config: Mapping[str, Any], port: int) -> list[str]
     return problems
 
 
+def _bind_problems(field: str, address: Any, port: int) -> list[str]:
+    if _port_of(address) != port:
+        return [f"{field}: {address!r} does not serve port {port}"]
+    return []
+
+
+def kueue_config_problems(served_by: str, config: Mapping[str, Any], port: int) -> list[str]:
+    """Why Kueue's controller Configuration would not listen where the chart expects."""
+    if served_by == "kueue-health-probe":
+        return _bind_problems("health.healthProbeBindAddress",
+                              (config.get("health") or {}).get("healthProbeBindAddress"), port)
+    if served_by == "kueue-metrics":
+        return _bind_problems("metrics.bindAddress", (config.get("metrics") or {}).get("bindAddress"), port)
+    webhook = (config.get("webhook") or {}).get("port")
+    return [] if webhook == port else [f"webhook.port: {webhook!r} is not {port}"]
+
+
 def _collector_config(contract: Contract, values: Mapping[str, Any],
                       objects: Iterable[Mapping[str, Any]], namespace: str) -> Mapping[str, Any] | None:
     where = contract.collector_config or {}
@@ -163,8 +185,17 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         if not isinstance(lookup(values, path), Mapping) or not lookup(values, path):
             bad(f"values.{path} must be set (the chart's default is empty)")
     for probe in contract.probes:
-        port = lookup(values, probe.port)
+        port = lookup(values, probe.port) if probe.port else _MISSING
         port = probe.default_port if port is _MISSING else port
+        if probe.served_by.startswith("kueue-"):
+            raw = lookup(values, contract.manager_config or "")
+            config = yaml.safe_load(raw) if isinstance(raw, str) else None
+            if not isinstance(config, Mapping):
+                bad(f"{probe.name}: no controller Configuration at values.{contract.manager_config}")
+                continue
+            for problem in kueue_config_problems(probe.served_by, config, int(port)):
+                bad(f"{probe.name} on port {port}: {problem}")
+            continue
         if probe.served_by == "collector-health-check":
             config = _collector_config(contract, values, objects, release.get("namespace"))
             if config is None:

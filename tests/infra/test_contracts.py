@@ -33,6 +33,8 @@ def test_every_contract_file_loads_and_names_a_pinned_chart():
     from infra.versions import PINS
 
     pinned = {(p.name, p.version) for p in PINS if p.kind == "helm-chart"}
+    pinned |= {(f"{p.repository}/{p.name}", p.version) for p in PINS
+               if p.kind == "helm-chart" and p.repository.startswith("oci://")}
     assert contracts.contracts(), "no chart contract found"
     assert set(contracts.contracts()) <= pinned
 
@@ -87,3 +89,21 @@ def test_values_the_chart_needs_are_required(services, path, expected):
 def test_a_bad_contract_file_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown keys"):
         contracts._contract({"chart": "x", "version": "1", "probez": []}, tmp_path / "x.yaml")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda c: c["health"].update(healthProbeBindAddress=":8082"),
+     "livenessProbe on port 8081: health.healthProbeBindAddress"),
+    (lambda c: c["metrics"].update(bindAddress=":8080"), "metrics on port 8443: metrics.bindAddress"),
+    (lambda c: c["webhook"].update(port=9444), "webhook-server on port 9443: webhook.port"),
+])
+def test_a_kueue_configuration_off_the_charts_fixed_ports_is_caught(tmp_path, change, expected):
+    r = render_stack("local", tmp_path)
+    (release,) = [copy.deepcopy(x) for x in r.releases if x["name"] == "kueue"]
+    assert contracts.check_release(release, r.objects) == []
+    key = release["values"]["managerConfig"]
+    config = yaml.safe_load(key["controllerManagerConfigYaml"])
+    change(config)
+    key["controllerManagerConfigYaml"] = yaml.safe_dump(config)
+    found = [str(f) for f in contracts.check_release(release, r.objects)]
+    assert any(expected in f for f in found), found
