@@ -36,6 +36,9 @@ not), so who holds which user can be read from a render (infra.verify.isolation)
 WORKLOAD_SECRET_NAME = "ai4s-object-storage"
 """Name of the credentials Secret written into every team and service namespace."""
 S3_PORT = 9000
+POD_RESTRICTED = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                        "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 _ROOT_USER = "ai4s-root"
 
 
@@ -205,7 +208,17 @@ class ObjectStorage(pulumi.ComponentResource):
             "persistence": {"enabled": True, "size": args.volume_size,
                             **({"storageClass": args.storage_class} if args.storage_class else {})},
             "resources": args.resources.to_k8s(),
-            "securityContext": {"enabled": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
+            # Every pod the chart renders runs restricted (infra/verify/charts/minio.yaml):
+            # the server and the post-install Job whose mc containers create buckets,
+            # policies and users. The chart renders none of this unless `enabled`.
+            "securityContext": {"enabled": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                                **POD_RESTRICTED},
+            "containerSecurityContext": CONTAINER_RESTRICTED,
+            "postJob": {"securityContext": {"enabled": True, "runAsUser": 1000, "runAsGroup": 1000,
+                                            **POD_RESTRICTED}},
+            **{job: {"securityContext": {"enabled": True, "runAsUser": 1000, "runAsGroup": 1000},
+                     "containerSecurityContext": CONTAINER_RESTRICTED}
+               for job in ("makePolicyJob", "makeUserJob", "makeBucketJob")},
             "buckets": [{"name": b, "policy": "none", "purge": False, "versioning": b == "checkpoints"}
                         for b in args.buckets],
             "policies": policies,

@@ -23,7 +23,7 @@ import yaml
 from infra.verify.findings import Finding
 
 CHARTS_DIR = Path(__file__).with_name("charts")
-_CONTRACT_KEYS = {"chart", "version", "images", "securityContexts", "probes", "ports",
+_CONTRACT_KEYS = {"chart", "version", "images", "pods", "probes", "ports",
                   "collectorConfig", "managerConfig"}
 _SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook")
 
@@ -50,10 +50,10 @@ class Contract:
     version: str
     images: tuple[Mapping[str, str], ...]
     """Dotted values paths of `repository`, `tag` and (optional) `digest` per image."""
-    pod_security_contexts: tuple[str, ...]
-    """Dotted values paths that become a pod's securityContext."""
-    container_security_contexts: tuple[str, ...]
-    """Dotted values paths that become a container's securityContext."""
+    pods: tuple[Mapping[str, Any], ...]
+    """Per pod template of the chart: `pod` (values path of its securityContext), `containers`
+    (values paths of its containers' securityContexts) and, for each, `enabledBy` (values
+    that must be true for the chart to render it at all)."""
     probes: tuple[Probe, ...]
     """Probes and fixed container ports, each with what must listen on it."""
     collector_config: Mapping[str, str] | None
@@ -72,12 +72,10 @@ def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
             raise ValueError(f"{source.name}: probes[].servedBy {p.get('servedBy')!r}; expected one of {_SERVED_BY}")
         probes.append(Probe(name=p["name"], port=p.get("port", ""), default_port=int(p["defaultPort"]),
                             served_by=p["servedBy"]))
-    contexts = raw.get("securityContexts") or {}
     return Contract(
         chart=raw["chart"], version=str(raw["version"]),
         images=tuple(raw.get("images") or ()),
-        pod_security_contexts=tuple(contexts.get("pod") or ()),
-        container_security_contexts=tuple(contexts.get("container") or ()),
+        pods=tuple(raw.get("pods") or ()),
         probes=tuple(probes), collector_config=raw.get("collectorConfig"),
         manager_config=raw.get("managerConfig"),
     )
@@ -131,6 +129,33 @@ def collector_health_problems(config: Mapping[str, Any], port: int) -> list[str]
     return problems
 
 
+def _context(values: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
+    """The security context an entry's values path renders, and why it would not render."""
+    off = [f"values.{gate} must be true (else the chart renders no securityContext)"
+           for gate in entry.get("enabledBy") or [] if lookup(values, gate) is not True]
+    ctx = lookup(values, entry["path"])
+    return ({} if off or not isinstance(ctx, Mapping) else ctx), off
+
+
+def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> list[str]:
+    """Why a chart pod would not run restricted: each container must forbid escalation and
+    drop ALL; runAsNonRoot and a seccomp profile must come from the container or the pod."""
+    pod_ctx, problems = _context(values, {"path": pod["pod"], "enabledBy": pod.get("podEnabledBy")})
+    for c in pod.get("containers") or []:
+        ctx, off = _context(values, c)
+        problems += off
+        where = f"values.{c['path']}"
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{where}.allowPrivilegeEscalation must be false")
+        if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
+            problems.append(f"{where}.capabilities.drop must include ALL")
+        if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
+            problems.append(f"{where} (or values.{pod['pod']}) must set runAsNonRoot: true")
+        if not (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile")):
+            problems.append(f"{where} (or values.{pod['pod']}) must set a seccompProfile")
+    return list(dict.fromkeys(problems))
+
+
 def _bind_problems(field: str, address: Any, port: int) -> list[str]:
     if _port_of(address) != port:
         return [f"{field}: {address!r} does not serve port {port}"]
@@ -181,9 +206,9 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         tag, digest = lookup(values, image.get("tag", "")), lookup(values, image.get("digest", ""))
         if tag in (_MISSING, "") and digest in (_MISSING, ""):
             bad(f"values.{image['tag']} or values.{image.get('digest')} must pin the image")
-    for path in (*contract.pod_security_contexts, *contract.container_security_contexts):
-        if not isinstance(lookup(values, path), Mapping) or not lookup(values, path):
-            bad(f"values.{path} must be set (the chart's default is empty)")
+    for pod in contract.pods:
+        for problem in restricted_pod_problems(values, pod):
+            bad(problem)
     for probe in contract.probes:
         port = lookup(values, probe.port) if probe.port else _MISSING
         port = probe.default_port if port is _MISSING else port

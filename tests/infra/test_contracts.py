@@ -72,8 +72,8 @@ def test_a_collector_config_the_probes_cannot_reach_is_caught(services, breakage
 
 @pytest.mark.parametrize("path, expected", [
     ("image.repository", "values.image.repository must be set"),
-    ("securityContext", "values.securityContext must be set"),
-    ("podSecurityContext", "values.podSecurityContext must be set"),
+    ("securityContext", "values.securityContext.allowPrivilegeEscalation must be false"),
+    ("securityContext.capabilities", "values.securityContext.capabilities.drop must include ALL"),
 ])
 def test_values_the_chart_needs_are_required(services, path, expected):
     release = copy.deepcopy(services.release(COLLECTOR))
@@ -107,3 +107,15 @@ def test_a_kueue_configuration_off_the_charts_fixed_ports_is_caught(tmp_path, ch
     key["controllerManagerConfigYaml"] = yaml.safe_dump(config)
     found = [str(f) for f in contracts.check_release(release, r.objects)]
     assert any(expected in f for f in found), found
+
+
+def test_minio_pods_run_restricted_and_the_charts_gates_are_checked(services):
+    release = copy.deepcopy(services.release("ai4s-storage"))
+    assert contracts.check_release(release, services.objects) == []
+    release["values"]["makeUserJob"]["securityContext"]["enabled"] = False
+    release["values"]["containerSecurityContext"].pop("seccompProfile")
+    release["values"]["securityContext"].pop("seccompProfile")
+    found = [str(f) for f in contracts.check_release(release, services.objects)]
+    assert any("values.makeUserJob.securityContext.enabled must be true" in f for f in found), found
+    assert any("values.containerSecurityContext (or values.securityContext) must set a seccompProfile" in f
+               for f in found), found
