@@ -178,9 +178,11 @@ def hub_values(args: NotebooksArgs) -> dict:
                 "allowed_groups": sorted({g for a in access.values() for g in a["groups"]}),
             },
         },
-        # OAuthenticator reads the client secret from OAUTH_CLIENT_SECRET
+        # OAuthenticator reads the client secret from OAUTH_CLIENT_SECRET. Optional, so the
+        # hub starts (and the release becomes ready) before the admin adds the Secret; until
+        # then logins fail, nothing else does.
         "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
-            "name": auth.client_secret_name, "key": "client-secret"}}}},
+            "name": auth.client_secret_name, "key": "client-secret", "optional": True}}}},
         "extraConfig": {PROFILE_FILTER_KEY: PROFILE_FILTER.format(access=json.dumps(access, sort_keys=True))},
     }
 
