@@ -13,7 +13,9 @@ pair of teams (X, Y), whether an identity of X can
 - see Y's MLflow experiments (`tracking`): X's identities reach Y's tracking server, or
   two teams' servers share a database or an artifact prefix.
 
-It also checks that no notebook ServiceAccount may read Secrets (`notebook-secrets`).
+It also checks that no notebook ServiceAccount may read Secrets (`notebook-secrets`), and
+that the hub offers each member only their own teams' notebook profiles, and with them
+ServiceAccounts (`notebooks`, running the hub's own profile filter).
 Identities come from the stack config, not from the bindings under test: a team's users
 and groups are its `members`, its ServiceAccounts those of its namespace plus the one its
 notebook profiles run as. Bucket *listing* is per bucket in S3 (object names are visible,
@@ -124,6 +126,43 @@ def _notebook_secrets(releases, objects) -> list[Finding]:
                     {"get", "list", "watch", "*"} & set(rule.get("verbs") or []):
                 found.append(Finding(object=f"{rb['kind']} {ns or ''}/{_meta(rb)['name']}", message=(
                     f"[notebook-secrets] a notebook ServiceAccount may read Secrets through {ref.get('name')}")))
+    return found
+
+
+def offered_profiles(hub_values: Mapping[str, Any], user: str, groups: Iterable[str]) -> list[Mapping]:
+    """The notebook profiles JupyterHub would offer this user: the static list, narrowed by
+    whatever hub.extraConfig sets `c.KubeSpawner.profile_list` to (run here as the hub runs
+    it, against a stand-in spawner)."""
+    from types import SimpleNamespace
+
+    profiles = list(((hub_values.get("singleuser") or {}).get("profileList")) or [])
+    c = SimpleNamespace(KubeSpawner=SimpleNamespace(profile_list=profiles))
+    for _, code in sorted(((hub_values.get("hub") or {}).get("extraConfig") or {}).items()):
+        exec(code, {"c": c})  # noqa: S102 - the stack's own rendered hub config
+    chosen = c.KubeSpawner.profile_list
+    if callable(chosen):
+        spawner = SimpleNamespace(user=SimpleNamespace(
+            name=user, groups=[SimpleNamespace(name=g) for g in groups]))
+        chosen = chosen(spawner)
+    return list(chosen)
+
+
+def _notebook_access(teams: list[Team], releases) -> list[Finding]:
+    found = []
+    hub = next((r for r in releases if str(r.get("chart", "")).endswith("jupyterhub")), None)
+    if hub is None:
+        return []
+    members = {m for t in teams for m in t.members}
+    for m in sorted(members):
+        kind, _, who = m.partition(":")
+        user, groups = (who, ()) if kind == "user" else ("ai4s-probe-user", (who,))
+        allowed = {t.name for t in teams if m in t.members}
+        for p in offered_profiles(hub.get("values") or {}, user, groups):
+            team = ((p.get("kubespawner_override") or {}).get("extra_labels") or {}).get(TEAM_LABEL)
+            if team not in allowed:
+                found.append(Finding(object=f"helm {hub.get('namespace')}/{hub.get('name')}", message=(
+                    f"[notebooks] {m} (team {', '.join(sorted(allowed))}) is offered team {team}'s "
+                    f"profile {p.get('slug')!r} and its ServiceAccount")))
     return found
 
 
@@ -284,7 +323,7 @@ def check(teams: Iterable[Team], objects: Iterable[Mapping[str, Any]],
     ids = identities(teams, objects, releases)
     found = (_rbac(teams, ids, objects) + _notebook_secrets(releases, objects)
              + _network(teams, objects, releases, namespaces) + _tracking_sharing(objects)
-             + _storage(teams, objects, releases))
+             + _storage(teams, objects, releases) + _notebook_access(teams, releases))
     return list(dict.fromkeys(found))  # one finding per leak, however many profiles show it
 
 

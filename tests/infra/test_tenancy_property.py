@@ -124,3 +124,13 @@ def test_a_notebook_account_that_reads_secrets_is_caught(stacks):
     role = _one(objects, "Role", "notebook-submitter", "team-climate")
     role["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
     assert any("[notebook-secrets]" in f for f in _found(stacks["gpu"], objects))
+
+
+def test_a_hub_that_offers_every_profile_to_everyone_is_caught(stacks):
+    stack = stacks["gpu"]
+    releases = copy.deepcopy(stack[1].releases)
+    (hub,) = [r for r in releases if r["name"] == "jupyterhub"]
+    hub["values"]["hub"]["extraConfig"] = {}  # what the stack rendered before: no filter
+    found = _found(stack, releases=releases)
+    assert any("[notebooks] group:climate (team climate) is offered team drug-discovery's" in f
+               for f in found), found
