@@ -10,6 +10,8 @@ the checks. Rules:
 - `non-root`: runAsNonRoot true (pod or container) and never runAsUser 0;
 - `resources-set`: every container requests and limits cpu and memory;
 - `image-pinned`: every image has a tag or digest, and never `latest` (also in Helm values);
+- `image-digest`: a pod in a tenant namespace (a team's workload) names every image by
+  digest (`@sha256:`), so a run can be reproduced from its manifest;
 - `seccomp-profile`: every container runs under a RuntimeDefault or Localhost seccomp
   profile (its own or the pod's); never Unconfined;
 - Helm values: every security context in them (any `*securityContext` key) obeys the
@@ -35,6 +37,7 @@ RULES = (
     "non-root",
     "resources-set",
     "image-pinned",
+    "image-digest",
     "seccomp-profile",
     "tenant-restricted",
     "tenant-isolated",
@@ -147,6 +150,23 @@ def check_pod_spec(obj_name: str, where: str, spec: Mapping[str, Any]) -> list[V
     return out
 
 
+def _tenant_namespaces(objects: list[Mapping[str, Any]]) -> set[str]:
+    return {(o.get("metadata") or {}).get("name") for o in objects
+            if o.get("kind") == "Namespace"
+            and ((o.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"}
+
+
+def check_workload_digests(obj_name: str, where: str, spec: Mapping[str, Any]) -> list[Violation]:
+    """`image-digest`: every container image of a team workload is pinned by digest."""
+    return [
+        Violation(rule="image-digest", object=obj_name,
+                  message=f"{where}: container {c.get('name', '?')!r} image {c.get('image')!r} "
+                          "is not pinned by digest (@sha256:...)")
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        if "@sha256:" not in str(c.get("image", ""))
+    ]
+
+
 def check_tenants(objects: list[Mapping[str, Any]]) -> list[Violation]:
     out: list[Violation] = []
     by_ns: dict[str, list[Mapping[str, Any]]] = {}
@@ -245,9 +265,13 @@ def check(
     """Every violation in a rendered stack (an empty list means all policies pass)."""
     objects = list(objects)
     out: list[Violation] = []
+    tenants = _tenant_namespaces(objects)
     for obj in objects:
+        in_tenant = (obj.get("metadata") or {}).get("namespace") in tenants
         for where, spec in pod_specs(obj):
             out.extend(check_pod_spec(describe(obj, api_version=False), where, spec))
+            if in_tenant:
+                out.extend(check_workload_digests(describe(obj, api_version=False), where, spec))
     out.extend(check_tenants(objects))
     for rel in releases:
         out.extend(check_helm_values(rel))

@@ -288,3 +288,17 @@ def test_collector_values_with_run_as_non_root_false_fail():
     release["values"]["securityContext"]["runAsNonRoot"] = False
     found = [str(v) for v in policy.check([], [release])]
     assert any("[non-root]" in f and "values.securityContext" in f for f in found), found
+
+
+def _tenant_ns(name: str = "team-a") -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {policy.TENANT_LABEL: "true"}}}
+
+
+def test_team_workloads_must_name_images_by_digest():
+    job = deployment(securityContext={"runAsNonRoot": True})
+    assert "image-digest" in rules([_tenant_ns(), job])
+    pinned = _container_set(job, "image", "ghcr.io/x/y@sha256:" + "a" * 64)
+    assert "image-digest" not in rules([_tenant_ns(), pinned])
+    # platform namespaces keep tag pins (their images come from infra/versions.py)
+    assert "image-digest" not in rules([job])
