@@ -48,11 +48,11 @@ def render(
 def validate(
     dir: Annotated[Path, typer.Argument(help="directory written by `render`")],
 ) -> None:
-    """Validate rendered objects (schemas, references, release namespaces, chart contracts)
-    and run the policies."""
+    """Validate rendered objects (schemas, references, release namespaces, chart contracts,
+    the quota and tenancy properties) and run the policies."""
     import yaml
 
-    from infra.verify import contracts, policy, quotas
+    from infra.verify import contracts, isolation, policy, quotas
     from infra.verify.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
@@ -69,6 +69,7 @@ def validate(
         + check_release_namespaces(objects, releases)
         + contracts.check(releases, objects)
         + quotas.check(objects, releases)
+        + isolation.check(isolation.teams_from_render(objects), objects, releases)
     ]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:

@@ -330,3 +330,27 @@ def check(teams: Iterable[Team], objects: Iterable[Mapping[str, Any]],
 def teams_of(compute_config: Any) -> list[Team]:
     """The ground truth of a stack: its `ai4s:compute` teams."""
     return [Team(name=t.name, namespace=t.namespace, members=tuple(t.members)) for t in compute_config.teams]
+
+
+MEMBERS_BINDING = "team-members"
+"""The RoleBinding tenancy writes in each team namespace for the team's members."""
+
+
+def teams_from_render(objects: Iterable[Mapping[str, Any]]) -> list[Team]:
+    """The teams a render declares, for `infra.cli validate`, which has no stack config: each
+    tenant namespace's `ai4s.dev/team` label, and as members the subjects of the
+    `team-members` RoleBinding tenancy writes there (any other binding is then checked
+    against them)."""
+    objects = list(objects)
+    teams = []
+    for ns in _of(objects, "Namespace"):
+        labels = _meta(ns).get("labels") or {}
+        if labels.get("ai4s.dev/tenant") != "true" or TEAM_LABEL not in labels:
+            continue
+        members = tuple(
+            f"{sub['kind'].lower()}:{sub['name']}"
+            for rb in _of(objects, "RoleBinding")
+            if _meta(rb).get("namespace") == _meta(ns)["name"] and _meta(rb).get("name") == MEMBERS_BINDING
+            for sub in rb.get("subjects") or [] if sub.get("kind") in ("User", "Group"))
+        teams.append(Team(name=labels[TEAM_LABEL], namespace=_meta(ns)["name"], members=members))
+    return teams

@@ -70,3 +70,15 @@ def test_validate_holds_releases_to_their_chart_contract(local_render: Path, tmp
     result = runner.invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 1
     assert "health_check is not enabled" in result.output
+
+
+def test_validate_checks_tenancy_across_teams(local_render: Path, tmp_path: Path):
+    tmp_path = Path(shutil.copytree(local_render, tmp_path / "copy"))
+    leak = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "guests", "namespace": "team-climate"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "team-member"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dd-dev"}]}
+    (tmp_path / "objects" / "rolebinding.team-climate.guests.yaml").write_text(yaml.safe_dump(leak))
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "[rbac] team drug-discovery -> team climate" in result.output

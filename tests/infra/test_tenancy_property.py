@@ -134,3 +134,10 @@ def test_a_hub_that_offers_every_profile_to_everyone_is_caught(stacks):
     found = _found(stack, releases=releases)
     assert any("[notebooks] group:climate (team climate) is offered team drug-discovery's" in f
                for f in found), found
+
+
+@pytest.mark.parametrize("stack", ["local", "gpu", "gpu-shared"])
+def test_teams_read_from_a_render_match_the_stack_config(stacks, stack):
+    teams, r = stacks[stack]
+    assert sorted(isolation.teams_from_render(r.objects), key=lambda t: t.name) == sorted(
+        teams, key=lambda t: t.name)
