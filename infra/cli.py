@@ -1,6 +1,6 @@
 """`ai4s render` / `ai4s platform validate`: offline checks of the platform stacks.
 
-A thin layer over infra.render, infra.validate and infra.policy; heavy imports happen
+A thin layer over infra.verify.render, infra.verify.validate and infra.verify.policy; heavy imports happen
 inside the commands. Errors become one line on stderr and exit code 1 (2 for bad input).
 """
 
@@ -32,7 +32,7 @@ def render(
     ] = None,
 ) -> None:
     """Run a stack under Pulumi mocks and write every object and Helm release it would create."""
-    from infra.render import render_stack
+    from infra.verify.render import render_stack
 
     try:
         result = render_stack(stack, out, config)
@@ -48,11 +48,12 @@ def render(
 def validate(
     dir: Annotated[Path, typer.Argument(help="directory written by `render`")],
 ) -> None:
-    """Validate rendered objects (schemas, references, release namespaces) and run the policies."""
+    """Validate rendered objects (schemas, references, release namespaces, chart contracts,
+    the quota and tenancy properties) and run the policies."""
     import yaml
 
-    from infra import policy
-    from infra.validate import check_release_namespaces, load_objects, validate_objects
+    from infra.verify import contracts, isolation, policy, quotas
+    from infra.verify.validate import check_release_namespaces, load_objects, validate_objects
 
     try:
         objects = load_objects(dir)
@@ -63,7 +64,12 @@ def validate(
         for p in sorted((dir / "releases").glob("*.yaml"))
     ]
     findings = [
-        str(f) for f in validate_objects(objects) + check_release_namespaces(objects, releases)
+        str(f)
+        for f in validate_objects(objects)
+        + check_release_namespaces(objects, releases)
+        + contracts.check(releases, objects)
+        + quotas.check(objects, releases)
+        + isolation.check(isolation.teams_from_render(objects), objects, releases)
     ]
     violations = [str(v) for v in policy.check(objects, releases)]
     for line in findings + violations:

@@ -34,7 +34,10 @@ COMPUTE_KEYS = (
 
 # --- part 2: platform services (storage, tracking, observability, serving, notebooks) ---
 TRACKING_URI = "trackingUri"
-"""MLflow tracking and registry URI (in-cluster); artifacts are proxied by the server."""
+"""Template of the MLflow URI, `{team}` to fill in: one tracking server per team (in-cluster);
+artifacts are proxied by the server."""
+TRACKING_URIS = "trackingUris"
+"""Team -> that team's MLflow tracking and registry URI."""
 S3_ENDPOINT = "s3Endpoint"
 """MinIO S3 endpoint (in-cluster)."""
 S3_BUCKETS = "s3Buckets"
@@ -55,6 +58,7 @@ NOTEBOOKS_URL = "notebooksUrl"
 
 SERVICES_KEYS = (
     TRACKING_URI,
+    TRACKING_URIS,
     S3_ENDPOINT,
     S3_BUCKETS,
     S3_CREDENTIALS_SECRET,

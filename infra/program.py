@@ -8,11 +8,13 @@ so the components themselves never do.
 from __future__ import annotations
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from infra.compute import Compute
-from infra.config import CONFIG_KEY, CONFIG_NAMESPACE, ComputeConfig
-from infra.services import services_for_compute
-from infra.services_config import SERVICES_CONFIG_KEY, services_config_from_mapping
+from infra.components.compute import Compute
+from infra.components.services import services_for_compute, serving_operators
+from infra.config.cluster import CLUSTER_CONFIG_KEY, ClusterConfig
+from infra.config.compute import CONFIG_KEY, CONFIG_NAMESPACE, ComputeConfig
+from infra.config.services import SERVICES_CONFIG_KEY, services_config_from_mapping
 
 
 def platform_program() -> None:
@@ -21,13 +23,27 @@ def platform_program() -> None:
     config = pulumi.Config(CONFIG_NAMESPACE)
     compute_config = ComputeConfig.from_mapping(config.require_object(CONFIG_KEY))
     services_config = services_config_from_mapping(config.get_object(SERVICES_CONFIG_KEY))
+    cluster = ClusterConfig.from_mapping(config.get_object(CLUSTER_CONFIG_KEY))
+
+    # One explicit provider for everything: the stack's own kubeconfig context, never the
+    # one that happens to be current.
+    provider = k8s.Provider(
+        "cluster", context=cluster.context, kubeconfig=cluster.kubeconfig or None
+    )
+    on_cluster = pulumi.ResourceOptions(providers=[provider])
+
+    # --- serving operators first: team namespaces wait for KServe, so a destroy deletes
+    # InferenceServices while their controller still runs ---
+    serving = serving_operators("services", services_config, on_cluster)
 
     # --- compute: scheduling, operators, tenancy (platform part 1) ---
-    compute = Compute("compute", compute_config)
+    compute = Compute("compute", compute_config, on_cluster, tenants_after=(serving.kserve,))
     for key, value in compute.exports.items():
         pulumi.export(key, value)
 
     # --- services: storage, tracking, observability, serving, notebooks (platform part 2) ---
-    services = services_for_compute("services", services_config, compute_config, compute)
+    services = services_for_compute(
+        "services", services_config, compute_config, compute, serving=serving, opts=on_cluster
+    )
     for key, value in services.items():
         pulumi.export(key, value)

@@ -158,6 +158,14 @@ PINS: tuple[Pin, ...] = (
         note="device plugin, GFD, MIG manager and DCGM exporter in one operator",
     ),
     Pin(
+        key="nvidia-dra-driver-gpu",
+        kind="helm-chart",
+        name="nvidia-dra-driver-gpu",
+        version="25.12.0",
+        repository="https://helm.ngc.nvidia.com/nvidia",
+        note="NVIDIA DRA Driver for GPUs, only where compute.gpu.allocation is dra; publishes DeviceClass gpu.nvidia.com",
+    ),
+    Pin(
         key="dcgm-exporter",
         kind="image",
         name="nvidia/k8s/dcgm-exporter",
@@ -230,7 +238,7 @@ PINS: tuple[Pin, ...] = (
         name="opentelemetry-collector",
         version="0.127.2",
         repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
-        note="collector in deployment mode; config fully set by infra/observability.py",
+        note="collector in deployment mode; config fully set by infra/components/observability.py",
     ),
     Pin(
         key="otel-collector-image",

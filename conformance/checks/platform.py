@@ -14,9 +14,9 @@ MAX_LISTED = 20  # evidence lists at most this many findings; the count is alway
 
 
 def renders(context: Context) -> dict[str, Any]:
-    """stack -> infra.render.RenderResult, rendered once per context."""
+    """stack -> infra.verify.render.RenderResult, rendered once per context."""
     def make() -> dict[str, Any]:
-        from infra.render import render_stack
+        from infra.verify.render import render_stack
 
         return {s: render_stack(s, context.work_dir / "render" / s) for s in STACKS}
     return context.cached("platform.renders", make)
@@ -47,7 +47,7 @@ def stacks_render(context: Context) -> Any:
 
 @check("AI4S-PLAT-002")
 def objects_validate(context: Context) -> Any:
-    from infra.validate import validate_objects
+    from infra.verify.validate import validate_objects
 
     found = {s: [str(f) for f in validate_objects(r.objects)] for s, r in renders(context).items()}
     total = sum(len(v) for v in found.values())
@@ -59,7 +59,7 @@ def objects_validate(context: Context) -> Any:
 
 @check("AI4S-PLAT-003")
 def pod_policies(context: Context) -> Any:
-    from infra import policy
+    from infra.verify import policy
 
     rules = [r for r in policy.RULES if not r.startswith(("tenant-", "image-"))]
     found = {s: [str(v) for v in policy.check(r.objects, r.releases) if v.rule in rules]
@@ -85,7 +85,7 @@ def _release_problems(release: dict[str, Any], pinned: dict[str, str]) -> list[s
 
 @check("AI4S-PLAT-004")
 def versions_pinned(context: Context) -> Any:
-    from infra import policy
+    from infra.verify import policy
     from infra.versions import PINS
 
     pinned = {p.name: p.version for p in PINS if p.kind == "helm-chart"}

@@ -50,8 +50,8 @@ def kueue_configuration(objects: list[dict], releases: list[dict]) -> dict | Non
 
 def gang_problems(configuration: dict | None, objects: list[dict]) -> list[str]:
     """Why a rendered stack would not admit gangs all-or-nothing (empty: it would)."""
-    from infra import policy
-    from infra.validate import check_references
+    from infra.verify import policy
+    from infra.verify.validate import check_references
 
     if configuration is None:
         return ["no Kueue controller Configuration is rendered"]
@@ -120,7 +120,7 @@ def gang_verdict(*, pods_started: int, workload_seen: bool, admitted: bool) -> A
 def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float = 3.0) -> Any:
     """Own ClusterQueue with quota for one pod, own namespace and LocalQueue, then a Job of
     GANG_PODS pods that must run together; nothing of it may start."""
-    from infra.kueue import CPU_FLAVOR
+    from infra.components.kueue import CPU_FLAVOR
 
     suffix = uuid.uuid4().hex[:6]
     cq_name = f"ai4s-conf-gang-{suffix}"

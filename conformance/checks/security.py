@@ -12,7 +12,7 @@ from .platform import renders
 
 @check("AI4S-SEC-001")
 def tenants_restricted(context: Context) -> Any:
-    from infra import policy
+    from infra.verify import policy
 
     found, tenants = {}, {}
     for s, r in renders(context).items():

@@ -59,7 +59,7 @@ def test_tenant_rule_catches_a_namespace_without_restricted(ctx):
     tenant = next(o for o in objects if o["kind"] == "Namespace"
                   and o["metadata"].get("labels", {}).get("ai4s.dev/tenant") == "true")
     tenant["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
-    from infra import policy
+    from infra.verify import policy
 
     assert [v.rule for v in policy.check_tenants(objects)] == ["tenant-restricted"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.config import ComputeConfig, GpuModel, Priority, Quota, Team
-from infra.render import Registration
+from infra.config.compute import ComputeConfig, GpuModel, Priority, Quota, Team
+from infra.verify.render import Registration
 
 
 def by_name(regs: list[Registration]) -> dict[str, Registration]:

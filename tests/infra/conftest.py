@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.render import RecordingMonitor, install_mocks
+from infra.verify.render import RecordingMonitor, install_mocks
 
 
 @pytest.fixture

@@ -57,3 +57,28 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path):
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["validate", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "no objects/ folder" in result.output
+
+
+def test_validate_holds_releases_to_their_chart_contract(local_render: Path, tmp_path: Path):
+    tmp_path = Path(shutil.copytree(local_render, tmp_path / "copy"))
+    path = next((tmp_path / "objects").glob("configmap.*.services-obs-otel-collector-config.yaml"))
+    obj = yaml.safe_load(path.read_text())
+    relay = yaml.safe_load(obj["data"]["relay"])
+    del relay["service"]["extensions"]
+    obj["data"]["relay"] = yaml.safe_dump(relay)
+    path.write_text(yaml.safe_dump(obj))
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "health_check is not enabled" in result.output
+
+
+def test_validate_checks_tenancy_across_teams(local_render: Path, tmp_path: Path):
+    tmp_path = Path(shutil.copytree(local_render, tmp_path / "copy"))
+    leak = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "guests", "namespace": "team-climate"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "team-member"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dd-dev"}]}
+    (tmp_path / "objects" / "rolebinding.team-climate.guests.yaml").write_text(yaml.safe_dump(leak))
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "[rbac] team drug-discovery -> team climate" in result.output

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from test_secrets_harness import render_services
 
-from infra.observability import (
+from infra.components.observability import (
     COLLECTOR_PROMETHEUS_PORT,
     collector_config,
     collector_config_problems,

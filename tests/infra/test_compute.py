@@ -5,9 +5,9 @@ from __future__ import annotations
 from compute_helpers import A100_MIG, H100, minimal_config
 
 from infra import outputs
-from infra.compute import Compute, gpu_resources
-from infra.config import Gpu, Operators
-from infra.render import run_under_mocks
+from infra.components.compute import Compute, gpu_resources
+from infra.config.compute import Gpu, Operators
+from infra.verify.render import run_under_mocks
 
 
 def _types(config):

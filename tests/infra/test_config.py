@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from compute_helpers import DELETE, mutated
 
-from infra.config import ComputeConfig, Preemption, Quota, Team
-from infra.render import STACKS_DIR, load_stack_config
+from infra.config.compute import ComputeConfig, Preemption, Quota, Team
+from infra.verify.render import STACKS_DIR, load_stack_config
 
 
 def committed(stack: str) -> dict:
@@ -33,7 +33,7 @@ def test_gpu_config_is_typed():
     assert cfg.preemption == Preemption(
         within_cluster_queue="LowerPriority",
         reclaim_within_cohort="Any",
-        borrow_within_cohort="LowerPriority",
+        borrow_within_cohort="Never",
     )
 
 
@@ -104,9 +104,19 @@ def test_mig_profiles_require_mig_sharing():
 
 
 def test_borrow_within_cohort_needs_reclaim():
-    raw = mutated(committed("gpu"), "preemption.reclaimWithinCohort", "Never")
+    raw = mutated(committed("gpu"), "preemption.borrowWithinCohort", "LowerPriority")
+    raw = mutated(raw, "fairSharing", False)
+    raw = mutated(raw, "preemption.reclaimWithinCohort", "Never")
     with pytest.raises(ValueError, match="compute.preemption.borrowWithinCohort"):
         ComputeConfig.from_mapping(raw)
+
+
+def test_fair_sharing_is_on_by_default_and_refuses_borrow_within_cohort():
+    assert ComputeConfig.from_mapping(committed("gpu")).fair_sharing is True
+    raw = mutated(committed("gpu"), "preemption.borrowWithinCohort", "LowerPriority")
+    with pytest.raises(ValueError, match="must be 'Never' when fairSharing is true"):
+        ComputeConfig.from_mapping(raw)
+    assert ComputeConfig.from_mapping(mutated(raw, "fairSharing", False)).fair_sharing is False
 
 
 def test_dataclasses_validate_when_built_in_code():
@@ -129,7 +139,7 @@ def test_config_file_with_secret_or_bare_key_is_rejected(tmp_path: Path):
 @pytest.mark.parametrize("name", ["Team-A", "-lead", "a" * 64, "x_y", ""])
 def test_compute_and_services_reject_a_bad_name_with_the_same_message(name):
     """One DNS-label rule for both config halves: a name fails the same way in each."""
-    from infra.services_config import services_config_from_mapping
+    from infra.config.services import services_config_from_mapping
 
     with pytest.raises(ValueError) as compute_err:
         Team(name="climate", namespace=name, quota=Quota(cpu="1", memory="1Gi"))

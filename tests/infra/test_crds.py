@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from compute_helpers import A100_MIG, DELETE, H100, PRIORITIES, TEAMS, mutated
 
-from infra import crds
-from infra.config import Offload, Quota
-from infra.kueue import Kueue, KueueArgs, LocalQueues, LocalQueuesArgs
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.trainer import Trainer, TrainerArgs
-from infra.validate import validate_object
-from infra.volcano import Volcano, VolcanoArgs
+from infra.components.kueue import Kueue, KueueArgs, LocalQueues, LocalQueuesArgs
+from infra.components.trainer import Trainer, TrainerArgs
+from infra.components.volcano import Volcano, VolcanoArgs
+from infra.config.compute import Offload, Quota
+from infra.verify import crds
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_object
 
 OURS = {
     ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"),

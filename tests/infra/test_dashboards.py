@@ -7,10 +7,10 @@ import json
 import pytest
 from test_secrets_harness import render_services
 
-from infra.dashboards import build_dashboards
-from infra.dashboards.grafana import DATASOURCE, Panel, Query, dashboard
-from infra.dashboards.promql import grafana_variable_metric_names, metric_names, tokens
-from infra.observability import exported_metrics, recorded_metrics, rule_groups
+from infra.components.dashboards import build_dashboards
+from infra.components.dashboards.grafana import DATASOURCE, Panel, Query, dashboard
+from infra.components.dashboards.promql import grafana_variable_metric_names, metric_names, tokens
+from infra.components.observability import exported_metrics, recorded_metrics, rule_groups
 
 GRID_WIDTH = 24
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from compute_helpers import by_name
 
-from infra.gpu import TIME_SLICING_CONFIG, GpuStack, GpuStackArgs, operator_values
-from infra.render import run_under_mocks
+from infra.components.gpu import TIME_SLICING_CONFIG, GpuStack, GpuStackArgs, operator_values
+from infra.verify.render import run_under_mocks
 
 
 @pulumi.runtime.test
@@ -68,14 +68,15 @@ def test_bad_sharing_mode_is_rejected_by_name():
 def test_component_args_carry_every_operator_setting_of_the_stack_config():
     from compute_helpers import H100
 
-    from infra.config import Gpu
+    from infra.config.compute import Gpu
 
     gpu = Gpu(models=(H100,), sharing="time-slicing", time_slicing_replicas=8,
               mig_strategy="single", driver_preinstalled=True, dcgm_exporter_tag="4.8.1-ubuntu22.04")
     args = GpuStackArgs(**gpu.operator_settings())
     assert {k: getattr(args, k) for k in gpu.operator_settings()} == gpu.operator_settings()
     assert set(gpu.operator_settings()) == {
-        "sharing", "time_slicing_replicas", "mig_strategy", "driver_preinstalled", "dcgm_exporter_tag"
+        "sharing", "time_slicing_replicas", "mig_strategy", "driver_preinstalled", "dcgm_exporter_tag",
+        "allocation",
     }
 
 

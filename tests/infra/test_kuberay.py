@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 from compute_helpers import by_name
 
-from infra.kuberay import KubeRay, KubeRayArgs
-from infra.render import run_under_mocks
+from infra.components.kuberay import KubeRay, KubeRayArgs
+from infra.verify.render import run_under_mocks
 
 
 @pulumi.runtime.test

@@ -6,8 +6,7 @@ import pulumi
 import yaml
 from compute_helpers import A100_MIG, H100, PRIORITIES, TEAMS, by_name, of_kind, team
 
-from infra.config import Offload, Preemption, Quota
-from infra.kueue import (
+from infra.components.kueue import (
     INTEGRATIONS,
     Kueue,
     KueueArgs,
@@ -16,8 +15,9 @@ from infra.kueue import (
     manager_config,
     resource_groups,
 )
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.validate import validate_objects
+from infra.config.compute import Offload, Preemption, Quota
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 
 
 def _render(**kw):

@@ -15,9 +15,9 @@ import re
 import pytest
 import yaml
 
-from infra.dashboards.promql import grafana_variable_metric_names, metric_names
-from infra.observability import EXPORTED_METRICS
-from infra.render import render_stack
+from infra.components.dashboards.promql import grafana_variable_metric_names, metric_names
+from infra.components.observability import EXPORTED_METRICS
+from infra.verify.render import render_stack
 
 STACKS = ["local", "gpu"]
 

@@ -7,12 +7,12 @@ import copy
 import pytest
 from test_secrets_harness import depends_on, render_services
 
-from infra import crds, policy
-from infra.kueue import METRICS_PORT_NAME, METRICS_SERVICE
-from infra.observability import rule_groups, scrape_configs
-from infra.services import check_reachable
-from infra.services_config import services_config_from_mapping
-from infra.validate import validate_object
+from infra.components.kueue import METRICS_PORT_NAME, METRICS_SERVICE
+from infra.components.observability import rule_groups, scrape_configs
+from infra.components.services import check_reachable
+from infra.config.services import services_config_from_mapping
+from infra.verify import crds, policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["cpu-stack", "gpu-stack"])
@@ -109,3 +109,20 @@ def test_services_must_be_reachable_through_tenancy_policies():
 def test_bad_observability_config_names_the_key(raw, message):
     with pytest.raises(ValueError, match=message):
         services_config_from_mapping(raw)
+
+
+def test_alerts_are_routed_to_a_receiver_whose_url_stays_in_a_secret():
+    from test_secrets_harness import render_services
+
+    from infra.components.observability import ALERT_SECRETS_DIR
+
+    values = render_services().release("ai4s-obs")["values"]["alertmanager"]
+    config = values["config"]
+    assert values["alertmanagerSpec"]["secrets"] == ["ai4s-alert-webhook"]
+    assert config["route"]["receiver"] == "platform"
+    receivers = {r["name"]: r for r in config["receivers"]}
+    (hook,) = receivers["platform"]["webhook_configs"]
+    assert hook["url_file"] == f"{ALERT_SECRETS_DIR}/ai4s-alert-webhook/url" and "url" not in hook
+    # every receiver a route names exists (Alertmanager refuses the config otherwise)
+    named = {config["route"]["receiver"], *(r["receiver"] for r in config["route"]["routes"])}
+    assert named <= set(receivers)

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from infra import policy
-from infra.trainer import restricted_container
+from infra.components.trainer import restricted_container
+from infra.verify import policy
 
 RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -232,10 +232,73 @@ def test_helm_values_with_latest_tag_are_flagged():
 
 def test_violations_are_validation_findings_with_a_rule():
     """Policy and validation report one kind of finding, so callers treat both alike."""
-    from infra.findings import Finding
+    from infra.verify.findings import Finding
 
     bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
            "spec": {"containers": [{"name": "c", "image": "busybox:latest"}]}}
     found = policy.check([bad], [])
     assert found and all(isinstance(v, Finding) for v in found)
     assert all(str(v).startswith(f"[{v.rule}] Pod n/p: ") for v in found)
+
+
+def _sc(**extra) -> dict:
+    return {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]}, **extra}
+
+
+def test_net_bind_service_is_the_one_capability_that_may_be_added():
+    ok = _container_set(deployment(), "securityContext",
+                        _sc(capabilities={"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                            seccompProfile={"type": "RuntimeDefault"}))
+    assert policy.check([ok]) == []
+    bad = _container_set(deployment(), "securityContext",
+                         _sc(capabilities={"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "SYS_ADMIN"]}))
+    assert "no-privileged" in rules([bad])
+
+
+def test_seccomp_profile_is_required_and_never_unconfined():
+    no_profile = _container_set(deployment(), "securityContext", _sc())
+    assert "seccomp-profile" in rules([no_profile])
+    pod_level = copy.deepcopy(no_profile)
+    pod_level["spec"]["template"]["spec"]["securityContext"]["seccompProfile"] = {"type": "RuntimeDefault"}
+    assert policy.check([pod_level]) == []
+    unconfined = _container_set(deployment(), "securityContext", _sc(seccompProfile={"type": "Unconfined"}))
+    assert "seccomp-profile" in rules([unconfined])
+
+
+@pytest.mark.parametrize(("values", "rule"), [
+    ({"securityContext": {"runAsNonRoot": False}}, "non-root"),
+    ({"podSecurityContext": {"runAsUser": 0}}, "non-root"),
+    ({"manager": {"containerSecurityContext": {"privileged": True}}}, "no-privileged"),
+    ({"securityContext": {"allowPrivilegeEscalation": True}}, "no-privileged"),
+    ({"securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}, "no-privileged"),
+    ({"podSecurityContext": {"seccompProfile": {"type": "Unconfined"}}}, "seccomp-profile"),
+])
+def test_security_contexts_in_helm_values_are_checked(values, rule):
+    release = {"name": "c", "namespace": "ns", "values": values}
+    assert rule in rules([], [release])
+
+
+def test_collector_values_with_run_as_non_root_false_fail():
+    from test_secrets_harness import render_services
+
+    rendered = render_services()
+    release = copy.deepcopy(rendered.release("ai4s-obs-otel-collector"))
+    assert policy.check([], [release]) == []
+    release["values"]["securityContext"]["runAsNonRoot"] = False
+    found = [str(v) for v in policy.check([], [release])]
+    assert any("[non-root]" in f and "values.securityContext" in f for f in found), found
+
+
+def _tenant_ns(name: str = "team-a") -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {policy.TENANT_LABEL: "true"}}}
+
+
+def test_team_workloads_must_name_images_by_digest():
+    job = deployment(securityContext={"runAsNonRoot": True})
+    assert "image-digest" in rules([_tenant_ns(), job])
+    pinned = _container_set(job, "image", "ghcr.io/x/y@sha256:" + "a" * 64)
+    assert "image-digest" not in rules([_tenant_ns(), pinned])
+    # platform namespaces keep tag pins (their images come from infra/versions.py)
+    assert "image-digest" not in rules([job])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.observability import prometheus_check_config, rule_groups, scrape_configs
+from infra.components.observability import prometheus_check_config, rule_groups, scrape_configs
 
 PROMTOOL = shutil.which("promtool")
 pytestmark = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""infra.render under mocks: what a program exports, and random values as rendered."""
+"""infra.verify.render under mocks: what a program exports, and random values as rendered."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 
-from infra.render import (
+from infra.verify.render import (
     REDACTED,
     fake_random_result,
     kubernetes_objects,

@@ -14,10 +14,10 @@ import sys
 import pulumi
 import pytest
 from pulumi_kubernetes.core.v1 import ConfigMap
-from test_secrets_harness import PASSWORD_TYPE, render_services, run_program
+from test_secrets_harness import NOTEBOOKS_ON, PASSWORD_TYPE, render_services, run_program
 
 from infra import outputs
-from infra.render import STACKS_DIR, load_stack_config
+from infra.verify.render import STACKS_DIR, load_stack_config
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 
@@ -37,12 +37,13 @@ def leaks(rendered) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered():
-    return render_services({"notebooks": {"enabled": True}}, gpu=True)
+    return render_services({"notebooks": NOTEBOOKS_ON}, gpu=True)
 
 
 def test_every_password_is_used_and_only_inside_secrets(rendered):
-    # root, grafana admin, database, mlflow's S3 key, one S3 key per team
-    assert len(rendered.generated_secrets) == 4 + 2
+    # root, grafana admin, database, the backup user's S3 key; per team its S3 key and its
+    # MLflow server's S3 key
+    assert len(rendered.generated_secrets) == 4 + 2 * 2
     assert leaks(rendered) == []
     secret_text = json.dumps([r.inputs for r in rendered.by_type(SECRET_TYPE)], default=str)
     for value in rendered.generated_secrets:
@@ -52,7 +53,8 @@ def test_every_password_is_used_and_only_inside_secrets(rendered):
 def test_stack_outputs_give_endpoints_not_credentials(rendered):
     assert set(rendered.outputs) == set(outputs.SERVICES_KEYS)
     assert rendered.outputs[outputs.S3_CREDENTIALS_SECRET] == "ai4s-object-storage"
-    assert rendered.outputs[outputs.TRACKING_URI].startswith("http://ai4s-tracking.ai4s-services.svc")
+    assert rendered.outputs[outputs.TRACKING_URI].startswith("http://ai4s-tracking-{team}.ai4s-services.svc")
+    assert rendered.outputs[outputs.TRACKING_URIS]["climate"].startswith("http://ai4s-tracking-climate.")
 
 
 def test_helm_values_refer_to_secrets_by_name(rendered):

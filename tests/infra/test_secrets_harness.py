@@ -1,6 +1,6 @@
 """Shared harness for the platform-services tests: run the services block under mocks.
 
-Uses part 1's recording monitor (infra.render) so dependencies and parents are recorded,
+Uses part 1's recording monitor (infra.verify.render) so dependencies and parents are recorded,
 with mocks that give every RandomPassword a recognisable random value, so tests can search
 everything rendered for it.
 """
@@ -16,9 +16,9 @@ import pulumi
 from pulumi.runtime import mocks, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.render import Registration, helm_releases, kubernetes_objects, run_under_mocks
-from infra.services import build_services
-from infra.services_config import ServicesConfig, services_config_from_mapping
+from infra.components.services import build_services
+from infra.config.services import ServicesConfig, services_config_from_mapping
+from infra.verify.render import Registration, helm_releases, kubernetes_objects, run_under_mocks
 
 TEAMS = {"climate": "team-climate", "drugs": "team-drugs"}
 QUEUES = {"climate": "climate", "drugs": "drugs"}
@@ -27,6 +27,11 @@ PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value
 REDACTED = "<redacted>"
 
+
+OAUTH = {"authorizeUrl": "https://idp.test/auth", "tokenUrl": "https://idp.test/token",
+         "userdataUrl": "https://idp.test/userinfo", "clientId": "hub"}
+NOTEBOOKS_ON = {"enabled": True, "oauth": OAUTH, "gpuQuota": 2, "apiServerCidrs": ["10.0.0.10/32"]}
+"""Notebooks enabled with everything they require."""
 
 def redacted(node: Any) -> Any:
     """``node`` with every Pulumi secret replaced by a placeholder (keys kept)."""

@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 from test_secrets_harness import depends_on, render_services
 
-from infra import policy
-from infra.services_config import ChartPin, services_config_from_mapping
-from infra.serving import DEPLOYMENT_MODE, INFERENCE_ROLE, ServingArgs
-from infra.validate import validate_object
+from infra.components.serving import (
+    DEPLOYMENT_MODE,
+    INFERENCE_ROLE,
+    ServingAccessArgs,
+    ServingArgs,
+)
+from infra.config.services import ChartPin, services_config_from_mapping
+from infra.verify import policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +68,7 @@ def test_ingress_controller_may_reach_model_pods_in_team_namespaces(rendered):
 
 def test_bad_team_member_is_rejected():
     with pytest.raises(ValueError, match=r"serving.team_members\[team-a\]"):
-        _args(team_members={"team-a": ("robot:x",)})
+        ServingAccessArgs(team_members={"team-a": ("robot:x",)})
 
 
 def _args(**change) -> ServingArgs:

@@ -13,8 +13,9 @@ from compute_helpers import depends_transitively
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra import crds, outputs, policy
-from infra.render import (
+from infra import outputs
+from infra.verify import crds, policy
+from infra.verify.render import (
     FAKE_RANDOM_PREFIX,
     REDACTED,
     STACKS_DIR,
@@ -22,9 +23,9 @@ from infra.render import (
     load_stack_config,
     render_stack,
 )
-from infra.validate import check_release_namespaces, validate_dir
+from infra.verify.validate import check_release_namespaces, validate_dir
 
-STACKS = ["local", "gpu"]
+STACKS = ["local", "gpu", "gpu-shared"]
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +245,13 @@ def test_unknown_stack_and_missing_config_are_named(tmp_path: Path):
         render_stack("mars", tmp_path)
     with pytest.raises(ValueError, match="does not exist"):
         render_stack("local", tmp_path, tmp_path / "nope.yaml")
+
+
+def test_gpu_shared_stack_time_slices_its_gpus(renders):
+    r = renders["gpu-shared"]
+    (operator,) = [x for x in r.releases if x["name"] == "gpu-operator"]
+    assert operator["values"]["devicePlugin"]["config"] == {"name": "ai4s-time-slicing", "default": "any"}
+    (sharing,) = [o for o in r.objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "ai4s-time-slicing"]
+    config = yaml.safe_load(sharing["data"]["any"])
+    assert config["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    assert r.outputs[outputs.GPU_SHARING] == "time-slicing"

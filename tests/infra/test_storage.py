@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from test_secrets_harness import TEAMS, depends_on, render_services
 
-from infra import policy
-from infra.services_config import ChartPin, Resources, StorageConfig, services_config_from_mapping
-from infra.storage import WORKLOAD_SECRET_NAME, ObjectStorageArgs, team_policy
-from infra.validate import validate_object
+from infra.components.storage import WORKLOAD_SECRET_NAME, ObjectStorageArgs, team_policy
+from infra.config.services import ChartPin, Resources, StorageConfig, services_config_from_mapping
+from infra.verify import policy
+from infra.verify.validate import validate_object
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,15 @@ def test_buckets_users_and_policies(rendered):
     assert {b["name"]: b["versioning"] for b in values["buckets"]}["checkpoints"] is True
     assert values["mode"] == "standalone" and values["persistence"]["enabled"] is True
     users = {u["accessKey"]: u for u in values["users"]}
-    assert set(users) == {"ai4s-climate", "ai4s-drugs", "ai4s-mlflow"}
+    assert set(users) == {"ai4s-climate", "ai4s-drugs", "ai4s-mlflow-climate", "ai4s-mlflow-drugs",
+                          "ai4s-postgres-backup"}
     assert users["ai4s-climate"]["policy"] == "team-climate"
     policies = {p["name"]: p for p in values["policies"]}
     assert policies["team-climate"] == team_policy("climate", ("datasets", "artifacts", "checkpoints", "results"))
-    # MLflow may only touch the artifacts bucket.
-    resources = {r for s in policies["svc-mlflow"]["statements"] for r in s["resources"]}
-    assert resources == {"arn:aws:s3:::artifacts/*", "arn:aws:s3:::artifacts"}
+    # A team's MLflow may only touch its team's prefix of the artifacts bucket: no service
+    # holds bucket-wide credentials.
+    resources = {r for s in policies["svc-mlflow-climate"]["statements"] for r in s["resources"]}
+    assert resources == {"arn:aws:s3:::artifacts/climate/mlflow/*", "arn:aws:s3:::artifacts"}
 
 
 def test_team_policy_confines_object_access_to_the_team_prefix():
@@ -47,7 +49,7 @@ def test_each_team_namespace_gets_a_credentials_secret_after_its_namespace(rende
 
 
 def test_release_waits_for_namespace_and_the_secrets_it_names(rendered):
-    for secret in ("ai4s-storage-root", "ai4s-storage-climate-user", "ai4s-storage-mlflow-user"):
+    for secret in ("ai4s-storage-root", "ai4s-storage-climate-user", "ai4s-storage-mlflow-climate-user"):
         assert depends_on(rendered, "ai4s-storage-release", secret)
     assert depends_on(rendered, "ai4s-storage-release", "ai4s-ns-ai4s-services")
 
@@ -81,8 +83,9 @@ def _args(**change) -> ObjectStorageArgs:
     ({"image": "quay.io/minio/minio:latest"}, "storage.image"),
     ({"mc_image": "quay.io/minio/mc"}, "storage.mc_image"),
     ({"team_namespaces": {"Climate": "team-climate"}}, "storage.team_namespaces"),
-    ({"service_users": {"mlflow": ("ai4s-services", "models")}}, "bucket 'models'"),
-    ({"service_users": {"climate": ("ai4s-services", "artifacts")}}, "clash with team names"),
+    ({"service_users": {"mlflow": ("ai4s-services", "models", "x")}}, "bucket 'models'"),
+    ({"service_users": {"climate": ("ai4s-services", "artifacts", "x")}}, "clash with team names"),
+    ({"service_users": {"mlflow": ("ai4s-services", "artifacts", "/")}}, "a prefix is required"),
 ])
 def test_bad_args_are_rejected(change, message):
     with pytest.raises(ValueError, match=message):
@@ -109,7 +112,7 @@ def test_defaults_and_camel_case_keys():
 
 
 def test_chart_pin_names_a_classic_or_an_oci_chart_for_helm():
-    from infra.services_config import ChartPin
+    from infra.config.services import ChartPin
 
     classic = ChartPin(chart="minio", version="5.4.0", repo="https://charts.min.io/")
     assert classic.release_args() == {

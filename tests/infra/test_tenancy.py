@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 from compute_helpers import TEAMS, by_name, of_kind, team
 
-from infra import policy
-from infra.config import Quota, Team
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.tenancy import Tenancy, TenancyArgs, quota_hard, team_ceiling
-from infra.validate import validate_objects
+from infra.components.tenancy import Tenancy, TenancyArgs, quota_hard, team_ceiling
+from infra.config.compute import Quota, Team
+from infra.verify import policy
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 
 DEFAULTS = {
     "default_request": {"cpu": "100m", "memory": "128Mi"},
@@ -121,7 +121,12 @@ def test_quota_ceiling_without_borrowing_limit_is_the_whole_cohort():
 def test_gpu_resources_capped_at_zero_for_teams_without_gpu_quota():
     hard = quota_hard(team("a"), _args(teams=(team("a"),), gpu_resources=("nvidia.com/gpu",)))
     assert hard["requests.nvidia.com/gpu"] == "0"
-    assert hard["requests.cpu"] == hard["limits.cpu"] == "4"
+    assert hard["requests.cpu"] == "4"
+
+
+def test_quota_caps_requests_only_because_kueue_admits_on_requests():
+    hard = quota_hard(team("a"), _args(teams=(team("a"),)))
+    assert not [k for k in hard if k.startswith("limits.")], hard
 
 
 def test_rendered_tenancy_validates_and_passes_policy():

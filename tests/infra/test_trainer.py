@@ -5,10 +5,10 @@ from __future__ import annotations
 import pulumi
 from compute_helpers import by_name, of_kind
 
-from infra import policy
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.trainer import MPI_RUNTIME, TORCH_RUNTIME, Trainer, TrainerArgs
-from infra.validate import validate_objects
+from infra.components.trainer import MPI_RUNTIME, TORCH_RUNTIME, Trainer, TrainerArgs
+from infra.verify import policy
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 from infra.versions import pin
 
 
@@ -68,3 +68,16 @@ def test_runtimes_validate_and_pass_policy():
     ]
     assert validate_objects(objects) == []
     assert policy.check(objects) == []
+
+
+def test_mpi_sshd_keeps_net_bind_service_and_drops_everything_else():
+    from infra.components.trainer import SSHD_CAPABILITIES
+
+    spec = next(o for o in kubernetes_objects(_render())
+                if o["metadata"]["name"] == MPI_RUNTIME)["spec"]
+    jobs = {j["name"]: j for j in spec["template"]["spec"]["replicatedJobs"]}
+    (sshd,) = jobs["node"]["template"]["spec"]["template"]["spec"]["containers"]
+    assert sshd["command"] == ["/usr/sbin/sshd"]
+    # the image's sshd carries cap_net_bind_service+ep; without it in the bounding set exec fails
+    assert sshd["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert SSHD_CAPABILITIES == ("NET_BIND_SERVICE",)

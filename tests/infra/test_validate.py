@@ -5,7 +5,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from infra.validate import (
+from infra.verify.validate import (
     check_references,
     check_release_namespaces,
     selector_matches,
@@ -197,7 +197,7 @@ def test_selector_semantics(selector, matches):
     ids=["ok", "unknown-field", "type", "list-type", "rbac", "nested-unknown"],
 )
 def test_cached_builtin_validation_agrees_with_kubernetes_validate(obj):
-    """infra.validate caches validators; the verdict must be the reference one."""
+    """infra.verify.validate caches validators; the verdict must be the reference one."""
     try:
         kubernetes_validate.validate(obj, KUBERNETES_VALIDATION_TARGET, strict=True)
         reference = None

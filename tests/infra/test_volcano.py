@@ -6,9 +6,9 @@ import pulumi
 import pytest
 from compute_helpers import TEAMS, by_name, of_kind
 
-from infra.render import kubernetes_objects, run_under_mocks
-from infra.validate import validate_objects
-from infra.volcano import Volcano, VolcanoArgs
+from infra.components.volcano import Volcano, VolcanoArgs
+from infra.verify.render import kubernetes_objects, run_under_mocks
+from infra.verify.validate import validate_objects
 
 CAPS = [{"cpu": "4", "memory": "8Gi"}, {"cpu": "2", "memory": "4Gi"}]
 

@@ -1,0 +1,237 @@
+"""Chart contracts: what each pinned Helm chart expects of the values a stack passes.
+
+No helm binary and no chart repository are reachable offline, so a chart's templates
+cannot run here. What they read is written down instead, per chart and version, in
+`infra/verify/charts/<chart>.yaml` (from the chart's source at the pinned tag): the keys
+that set images, the keys that become pod and container security contexts, the probes
+and the port each expects something to serve, and where the chart takes an application
+config from. `check_release` holds a rendered release to its chart's contract, so that a
+class of mistakes is caught, e.g. a collector config without the health_check extension
+the chart's probes call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.verify.findings import Finding
+
+CHARTS_DIR = Path(__file__).with_name("charts")
+_CONTRACT_KEYS = {"chart", "version", "images", "pods", "probes", "ports",
+                  "collectorConfig", "managerConfig"}
+_SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook")
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Probe:
+    """A probe the chart's pod template declares."""
+
+    name: str
+    """Values key of the probe (or the container port's name), e.g. `livenessProbe`."""
+    port: str
+    """Dotted values path the chart reads the port from; empty where the template fixes it."""
+    default_port: int
+    """Port when the values leave it unset (the chart's values.yaml)."""
+    served_by: str
+    """What must listen there: `app` (the chart's own server) or `collector-health-check`."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Contract:
+    """One chart version's expectations of its values."""
+
+    chart: str
+    version: str
+    images: tuple[Mapping[str, str], ...]
+    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image."""
+    pods: tuple[Mapping[str, Any], ...]
+    """Per pod template of the chart: `pod` (values path of its securityContext), `containers`
+    (values paths of its containers' securityContexts) and, for each, `enabledBy` (values
+    that must be true for the chart to render it at all)."""
+    probes: tuple[Probe, ...]
+    """Probes and fixed container ports, each with what must listen on it."""
+    collector_config: Mapping[str, str] | None
+    """Where the chart takes an OpenTelemetry Collector config from (existing ConfigMap)."""
+    manager_config: str | None = None
+    """Dotted values path of a controller Configuration (YAML text) the chart mounts."""
+
+
+def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
+    unknown = set(raw) - _CONTRACT_KEYS
+    if unknown:
+        raise ValueError(f"{source.name}: unknown keys {sorted(unknown)}; accepted: {sorted(_CONTRACT_KEYS)}")
+    probes = []
+    for p in [*(raw.get("probes") or []), *(raw.get("ports") or [])]:
+        if p.get("servedBy") not in _SERVED_BY:
+            raise ValueError(f"{source.name}: probes[].servedBy {p.get('servedBy')!r}; expected one of {_SERVED_BY}")
+        probes.append(Probe(name=p["name"], port=p.get("port", ""), default_port=int(p["defaultPort"]),
+                            served_by=p["servedBy"]))
+    return Contract(
+        chart=raw["chart"], version=str(raw["version"]),
+        images=tuple(raw.get("images") or ()),
+        pods=tuple(raw.get("pods") or ()),
+        probes=tuple(probes), collector_config=raw.get("collectorConfig"),
+        manager_config=raw.get("managerConfig"),
+    )
+
+
+@cache
+def contracts() -> dict[tuple[str, str], Contract]:
+    """(chart, version) -> contract, for every file in CHARTS_DIR."""
+    found = {}
+    for path in sorted(CHARTS_DIR.glob("*.yaml")):
+        c = _contract(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+        found[(c.chart, c.version)] = c
+    return found
+
+
+_MISSING = object()
+
+
+def lookup(values: Any, dotted: str) -> Any:
+    """The value at `a.b.c` in nested mappings, or _MISSING."""
+    node = values
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _port_of(endpoint: Any) -> int | None:
+    if not isinstance(endpoint, str) or ":" not in endpoint:
+        return None
+    tail = endpoint.rsplit(":", 1)[1]
+    return int(tail) if tail.isdigit() else None
+
+
+def collector_health_problems(config: Mapping[str, Any], port: int) -> list[str]:
+    """Why a collector config would not answer the chart's probes on `port`."""
+    problems = []
+    extensions = config.get("extensions") or {}
+    enabled = (config.get("service") or {}).get("extensions") or []
+    if "health_check" not in extensions:
+        problems.append("extensions.health_check: not defined")
+    if "health_check" not in enabled:
+        problems.append("service.extensions: health_check is not enabled")
+    endpoint = (extensions.get("health_check") or {}).get("endpoint")
+    # The extension's own default binds localhost:13133, which the kubelet cannot reach.
+    if "health_check" in extensions and _port_of(endpoint) != port:
+        problems.append(f"extensions.health_check.endpoint: {endpoint!r} does not serve port {port}")
+    if isinstance(endpoint, str) and endpoint.split(":")[0] in ("localhost", "127.0.0.1"):
+        problems.append(f"extensions.health_check.endpoint: {endpoint!r} is not reachable by the kubelet")
+    return problems
+
+
+def _context(values: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
+    """The security context an entry's values path renders, and why it would not render."""
+    off = [f"values.{gate} must be true (else the chart renders no securityContext)"
+           for gate in entry.get("enabledBy") or [] if lookup(values, gate) is not True]
+    ctx = lookup(values, entry["path"])
+    return ({} if off or not isinstance(ctx, Mapping) else ctx), off
+
+
+def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> list[str]:
+    """Why a chart pod would not run restricted: each container must forbid escalation and
+    drop ALL; runAsNonRoot and a seccomp profile must come from the container or the pod."""
+    pod_ctx, problems = _context(values, {"path": pod["pod"], "enabledBy": pod.get("podEnabledBy")})
+    for c in pod.get("containers") or []:
+        ctx, off = _context(values, c)
+        problems += off
+        where = f"values.{c['path']}"
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{where}.allowPrivilegeEscalation must be false")
+        if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
+            problems.append(f"{where}.capabilities.drop must include ALL")
+        if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
+            problems.append(f"{where} (or values.{pod['pod']}) must set runAsNonRoot: true")
+        if not (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile")):
+            problems.append(f"{where} (or values.{pod['pod']}) must set a seccompProfile")
+    return list(dict.fromkeys(problems))
+
+
+def _bind_problems(field: str, address: Any, port: int) -> list[str]:
+    if _port_of(address) != port:
+        return [f"{field}: {address!r} does not serve port {port}"]
+    return []
+
+
+def kueue_config_problems(served_by: str, config: Mapping[str, Any], port: int) -> list[str]:
+    """Why Kueue's controller Configuration would not listen where the chart expects."""
+    if served_by == "kueue-health-probe":
+        return _bind_problems("health.healthProbeBindAddress",
+                              (config.get("health") or {}).get("healthProbeBindAddress"), port)
+    if served_by == "kueue-metrics":
+        return _bind_problems("metrics.bindAddress", (config.get("metrics") or {}).get("bindAddress"), port)
+    webhook = (config.get("webhook") or {}).get("port")
+    return [] if webhook == port else [f"webhook.port: {webhook!r} is not {port}"]
+
+
+def _collector_config(contract: Contract, values: Mapping[str, Any],
+                      objects: Iterable[Mapping[str, Any]], namespace: str) -> Mapping[str, Any] | None:
+    where = contract.collector_config or {}
+    name = lookup(values, where.get("existingConfigMap", ""))
+    if name is _MISSING:
+        return values.get("config") if isinstance(values.get("config"), Mapping) else None
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") == "ConfigMap" and meta.get("name") == name and meta.get("namespace") == namespace:
+            return yaml.safe_load((obj.get("data") or {}).get(where["key"], "")) or {}
+    return None
+
+
+def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Findings of one rendered release against its chart's contract (none if no contract)."""
+    contract = contracts().get((release.get("chart"), str(release.get("version"))))
+    if contract is None:
+        return []
+    name = f"helm {release.get('namespace')}/{release.get('name')}"
+    values = release.get("values") or {}
+    objects = list(objects)
+    found: list[Finding] = []
+
+    def bad(message: str) -> None:
+        found.append(Finding(object=name, message=f"chart {contract.chart} {contract.version}: {message}"))
+
+    for image in contract.images:
+        repository = lookup(values, image["repository"])
+        if repository in (_MISSING, ""):
+            bad(f"values.{image['repository']} must be set (the chart would pull its default)")
+        tag, digest = lookup(values, image.get("tag", "")), lookup(values, image.get("digest", ""))
+        if tag in (_MISSING, "") and digest in (_MISSING, ""):
+            bad(f"values.{image['tag']} or values.{image.get('digest')} must pin the image")
+    for pod in contract.pods:
+        for problem in restricted_pod_problems(values, pod):
+            bad(problem)
+    for probe in contract.probes:
+        port = lookup(values, probe.port) if probe.port else _MISSING
+        port = probe.default_port if port is _MISSING else port
+        if probe.served_by.startswith("kueue-"):
+            raw = lookup(values, contract.manager_config or "")
+            config = yaml.safe_load(raw) if isinstance(raw, str) else None
+            if not isinstance(config, Mapping):
+                bad(f"{probe.name}: no controller Configuration at values.{contract.manager_config}")
+                continue
+            for problem in kueue_config_problems(probe.served_by, config, int(port)):
+                bad(f"{probe.name} on port {port}: {problem}")
+            continue
+        if probe.served_by == "collector-health-check":
+            config = _collector_config(contract, values, objects, release.get("namespace"))
+            if config is None:
+                bad(f"{probe.name}: no collector config found to serve port {port}")
+                continue
+            for problem in collector_health_problems(config, int(port)):
+                bad(f"{probe.name} on port {port}: {problem}")
+    return found
+
+
+def check(releases: Iterable[Mapping[str, Any]], objects: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Contract findings of every release (an empty list: every contract holds)."""
+    objects = list(objects)
+    return [f for rel in releases for f in check_release(rel, objects)]
