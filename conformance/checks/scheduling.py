@@ -59,8 +59,11 @@ def gang_problems(configuration: dict | None, objects: list[dict]) -> list[str]:
     wait = configuration.get("waitForPodsReady")
     if not isinstance(wait, dict):
         problems.append("Kueue Configuration has no waitForPodsReady (admission is not all-or-nothing)")
-    elif wait.get("enable") is False or not wait.get("blockAdmission"):
-        problems.append(f"waitForPodsReady must be enabled with blockAdmission: true, got {wait}")
+    elif wait.get("enable") is False or not wait.get("timeout") or not wait.get("requeuingStrategy"):
+        # A gang whose pods do not all start within the timeout is evicted and requeued, so it
+        # never holds quota half-run. blockAdmission is not required: it serialises admission
+        # across every ClusterQueue of the cluster.
+        problems.append(f"waitForPodsReady must be enabled with a timeout and a requeuingStrategy, got {wait}")
     queues_by_ns = {(o.get("metadata") or {}).get("namespace") for o in objects if o.get("kind") == "LocalQueue"}
     for o in objects:
         meta = o.get("metadata") or {}
@@ -79,7 +82,7 @@ def gang_admission_configured(context: Context) -> Any:
         settings[s] = (config or {}).get("waitForPodsReady")
         found[s] = gang_problems(config, r.objects)
     total = sum(len(v) for v in found.values())
-    return verdict(total == 0, "Kueue admits gangs all-or-nothing (waitForPodsReady, blockAdmission) "
+    return verdict(total == 0, "Kueue admits gangs all-or-nothing (waitForPodsReady with timeout and requeue) "
                    "and every tenant has a LocalQueue", f"{total} gang-admission problems",
                    wait_for_pods_ready=settings, problems=found)
 

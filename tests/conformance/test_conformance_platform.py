@@ -35,7 +35,7 @@ def test_evidence_names_what_was_checked(ctx):
     render = platform.stacks_render(ctx).evidence["stacks"]
     assert set(render) == {"local", "gpu"} and all(s["objects"] > 20 for s in render.values())
     gang = scheduling.gang_admission_configured(ctx).evidence["wait_for_pods_ready"]
-    assert all(w["blockAdmission"] is True for w in gang.values())
+    assert all(w["timeout"] and w["requeuingStrategy"] and w["blockAdmission"] is False for w in gang.values())
     mig = scheduling.gpu_partitions(ctx).evidence["stacks"]["gpu"]
     assert mig["mig_flavors"] and mig["mig_resources_with_quota"]
 
@@ -46,8 +46,9 @@ def test_gang_rules_catch_a_missing_wait_for_pods_ready_and_a_queueless_tenant(c
     assert scheduling.gang_problems(config, rendered.objects) == []
     no_gang = {k: v for k, v in config.items() if k != "waitForPodsReady"}
     assert "no waitForPodsReady" in scheduling.gang_problems(no_gang, rendered.objects)[0]
-    non_blocking = {**config, "waitForPodsReady": {**config["waitForPodsReady"], "blockAdmission": False}}
-    assert "blockAdmission" in scheduling.gang_problems(non_blocking, rendered.objects)[0]
+    no_requeue = {**config, "waitForPodsReady": {k: v for k, v in config["waitForPodsReady"].items()
+                                                 if k != "requeuingStrategy"}}
+    assert "requeuingStrategy" in scheduling.gang_problems(no_requeue, rendered.objects)[0]
     without_queues = [o for o in rendered.objects if o["kind"] != "LocalQueue"]
     assert any("has no LocalQueue" in p for p in scheduling.gang_problems(config, without_queues))
     assert scheduling.gang_problems(None, rendered.objects) == ["no Kueue controller Configuration is rendered"]
