@@ -23,8 +23,10 @@ Security and resource settings (``serving/settings.py``; defaults in brackets; C
   (408); keep-alive idle timeout [5 s] ``--keep-alive``; batch cap [1024] ``--max-batch``.
 - concurrency: inference requests in flight [64] ``--max-inflight`` (503 + Retry-After past
   it); open connections [256] ``--max-connections`` (uvicorn's own 503).
-- scoring runs in a pool of ``--score-workers`` [1] threads, never on the event loop, so
-  liveness answers in milliseconds while a batch is scored.
+- scoring runs in ``--score-workers`` [1] processes (forkserver, ``nice`` +5, one torch
+  thread each), never on the event loop or under its GIL, so liveness answers in
+  milliseconds while a batch is scored; a scoring process that dies is replaced (the
+  request that saw it gets 503).
 
 Inputs: one BYTES tensor ``smiles`` of shape [n]. Each string must be SMILES and nothing else
 (``serving/chemistry.py``: a Cyrillic homoglyph, a byte-order mark or whitespace is an error,
@@ -98,8 +100,34 @@ def score_strings(surrogate, strings: list[str]) -> dict:
     return {OUTPUT_NAME: predictions, CANONICAL_NAME: canonical, ERROR_NAME: errors, "target": surrogate.target}
 
 
-def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu"):
-    """A kserve.Model subclass around the surrogate (kserve imported lazily: it is heavy)."""
+_WORKER_SURROGATE = None  # the surrogate, inside a scoring process
+
+
+def _start_worker(model_dir: str, device: str) -> None:
+    """Scoring process initialiser: one torch thread, and a lower CPU priority than the event loop.
+
+    A process, not a thread: scoring is half Python (featurisation), and a thread holding the
+    GIL or a core would make health probes wait behind a batch.
+    """
+    import torch
+
+    from .surrogate import Surrogate
+
+    global _WORKER_SURROGATE
+    torch.set_num_threads(1)
+    os.nice(5)
+    _WORKER_SURROGATE = Surrogate(model_dir, device=device)
+
+
+def _score_in_worker(strings: list[str]) -> dict:
+    return score_strings(_WORKER_SURROGATE, strings)
+
+
+def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu", workers: int = 1):
+    """A kserve.Model subclass scoring in ``workers`` processes (kserve imported lazily: it is heavy)."""
+    import concurrent.futures
+    import multiprocessing
+
     import kserve
 
     from .serving.app import NotReady
@@ -112,22 +140,30 @@ def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu"):
 
         def __init__(self) -> None:
             super().__init__(name)
-            self.surrogate: Surrogate | None = None
+            self.pool: concurrent.futures.ProcessPoolExecutor | None = None
 
         def load(self) -> bool:
-            self.surrogate = Surrogate(model_dir, device=device)
+            Surrogate(model_dir, device=device)  # a bad artefact fails here, with its message
+            pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
+                initargs=(str(model_dir), device))
+            for _ in range(workers):  # start them now, not on the first request
+                pool.submit(_score_in_worker, ["C"]).result()
+            self.pool = pool
             self.ready = True
             return self.ready
 
         def stop(self) -> None:
             self.ready = False
-            self.surrogate = None
+            pool, self.pool = self.pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
-        def score(self, strings: list[str]) -> dict:
-            surrogate = self.surrogate  # one read: an unload during scoring cannot pull it away
-            if surrogate is None:
+        def submit(self, strings: list[str]) -> concurrent.futures.Future:
+            pool = self.pool  # one read: an unload meanwhile cannot pull it away mid-call
+            if pool is None:
                 raise NotReady()
-            return score_strings(surrogate, strings)
+            return pool.submit(_score_in_worker, strings)
 
     return SurrogateModel()
 
@@ -140,7 +176,7 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
     from .serving.app import ServingApp
 
     settings = settings or ServingSettings()
-    model = build_model(model_dir, name, device)
+    model = build_model(model_dir, name, device, settings.score_workers)
     model.load()
     app = ServingApp(model, settings, server_version=metadata.version("kserve"))
 
@@ -257,9 +293,6 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    # The scoring thread holds the GIL between torch calls; a short switch interval lets the
-    # event loop (health probes, request parsing) in sooner.
-    sys.setswitchinterval(0.001)
     serve(options.model_dir, port=options.port, host=options.host, settings=settings, device=options.device)
 
 

@@ -1,4 +1,4 @@
-"""The ASGI app kserve's uvicorn runs: guards, the OIP and V1 routes, scoring in a worker pool.
+"""The ASGI app kserve's uvicorn runs: guards, the OIP and V1 routes; scoring in worker processes.
 
 Routes (everything else is 404 ``{"error": ...}``)::
 
@@ -22,6 +22,7 @@ import concurrent.futures
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 import orjson
@@ -55,7 +56,7 @@ class ServedModel(Protocol):
     output_specs: dict[str, TensorSpec]
     max_length: int
 
-    def score(self, strings: list[str]) -> dict: ...
+    def submit(self, strings: list[str]) -> concurrent.futures.Future: ...
     def load(self) -> bool: ...
     def stop(self) -> None: ...
 
@@ -75,7 +76,7 @@ class ServingApp:
         self.settings = settings
         self.server_version = server_version
         self.inflight = 0
-        self.pool = concurrent.futures.ThreadPoolExecutor(settings.score_workers, thread_name_prefix="score")
+        self.reloading: asyncio.Task | None = None
         name = re.escape(model.name)
         routes: list[tuple[str, str, Handler, str]] = [  # method, path pattern, handler, kind
             ("GET", r"/", self.live, "health"),
@@ -130,7 +131,6 @@ class ServingApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.pool.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -176,9 +176,16 @@ class ServingApp:
         if not self.model.ready:
             raise ProtocolError(503, f"model {self.model.name!r} is not ready: it is not loaded")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, self.model.score, strings)
+            return await asyncio.wrap_future(self.model.submit(strings))
         except NotReady:
             raise ProtocolError(503, f"model {self.model.name!r} is not ready: it was unloaded") from None
+        except BrokenProcessPool:
+            # A scoring process died (killed, out of memory): start fresh ones once, in the background.
+            if self.reloading is None or self.reloading.done():
+                self.model.stop()
+                self.reloading = asyncio.ensure_future(asyncio.to_thread(self.model.load))
+            raise ProtocolError(503, f"model {self.model.name!r} is restarting its scoring process; "
+                                     "retry later") from None
 
     # ---- health and metadata --------------------------------------------------------------
     async def live(self):
@@ -263,7 +270,7 @@ class ServingApp:
 
     async def repository_load(self, body: bytes, headers: dict[str, str]):
         if not self.model.ready:
-            await asyncio.get_running_loop().run_in_executor(self.pool, self.model.load)
+            await asyncio.to_thread(self.model.load)
         return json_answer(200, {"name": self.model.name, "load": True})
 
     async def repository_unload(self, body: bytes, headers: dict[str, str]):

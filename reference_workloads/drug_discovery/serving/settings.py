@@ -29,7 +29,8 @@ class ServingSettings:
     max_connections: int = 256
     """Open connections uvicorn accepts before answering 503 itself."""
     score_workers: int = 1
-    """Threads that score; the event loop never scores, so health probes stay fast."""
+    """Processes that score (at a lower CPU priority); the event loop never scores, so health
+    probes answer in milliseconds while a batch is scored."""
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     """Host header names accepted (any port); others get 400, so a rebinding page cannot drive it."""
     repository_token: str | None = None

@@ -200,3 +200,21 @@ def test_errors_keep_the_connection_alive(server):
     connection.request("GET", "/v2/health/live")
     assert connection.getresponse().status == 200
     connection.close()
+
+
+def test_a_killed_scoring_process_is_replaced(model_dir):
+    with running_server(model_dir) as url:
+        server = psutil.Process(pid_of(url))
+        # forkserver is the server's child; the scoring process is the forkserver's child.
+        workers = [p for p in server.children(recursive=True) if p.ppid() != server.pid]
+        assert len(workers) == 1
+        assert server.nice() == 0 and workers[0].nice() == 5  # probes win the CPU over scoring
+        workers[0].kill()
+        workers[0].wait(10)
+        answer = infer(url, ["CCO"])
+        assert answer.status_code == 503 and "restarting" in answer.json()["error"], answer.text
+        assert requests.get(url + "/v2/health/live", timeout=10).status_code == 200
+        deadline = time.monotonic() + 60
+        while (answer := infer(url, ["CCO"])).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert answer.status_code == 200, answer.text
