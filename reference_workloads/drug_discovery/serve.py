@@ -252,17 +252,6 @@ def running_server(model_dir: str | os.PathLike[str], *, port: int | None = None
                 process.wait()
 
 
-def server_pid(url: str) -> int | None:
-    """The pid of the process listening on ``url``'s port (for memory checks in tests and the bench)."""
-    import psutil
-
-    port = int(url.rsplit(":", 1)[1])
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.status == "LISTEN" and connection.laddr.port == port:
-            return connection.pid
-    return None
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = ServingSettings()

@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 import orjson
+from prometheus_client import Counter, Histogram
 
 from .guards import ClientGone, check_bearer, check_content_type, check_host, headers_of, read_body
 from .protocol import (
@@ -41,6 +42,10 @@ from .protocol import (
 from .settings import ServingSettings
 
 logger = logging.getLogger(__name__)
+# Recorded always (cheap), exposed only when the operator enables /metrics.
+REQUESTS = Counter("ai4s_serving_requests", "HTTP requests answered, by route kind and status", ["kind", "status"])
+INFER_SECONDS = Histogram("ai4s_serving_inference_seconds", "Inference request latency, body read to response")
+MOLECULES = Counter("ai4s_serving_molecules", "Molecules received for scoring, by outcome", ["outcome"])
 
 
 class NotReady(Exception):
@@ -66,6 +71,12 @@ Handler = Callable[..., Awaitable[tuple[int, bytes, list[tuple[bytes, bytes]]]]]
 
 def json_answer(status: int, payload: object, *extra: tuple[bytes, bytes]):
     return status, orjson.dumps(payload), [(b"content-type", b"application/json"), *extra]
+
+
+def _count(values: dict) -> None:
+    failed = sum(1 for error in values["scoring_error"] if error)
+    MOLECULES.labels("scored").inc(len(values["scoring_error"]) - failed)
+    MOLECULES.labels("not_scored").inc(failed)
 
 
 class ServingApp:
@@ -108,8 +119,9 @@ class ServingApp:
             return
         if scope["type"] != "http":
             return  # no websockets: uvicorn closes the connection
+        route = {"kind": "unrouted"}
         try:
-            status, body, headers = await self._dispatch(scope, receive)
+            status, body, headers = await self._dispatch(scope, receive, route)
         except ClientGone:
             return
         except ProtocolError as error:
@@ -121,6 +133,7 @@ class ServingApp:
         except Exception as error:  # a bug must not reset the client's keep-alive connection
             logger.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
             status, body, headers = json_answer(500, {"error": f"internal error: {type(error).__name__}"})
+        REQUESTS.labels(route["kind"], str(status)).inc()
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -134,7 +147,7 @@ class ServingApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _dispatch(self, scope, receive):
+    async def _dispatch(self, scope, receive, route: dict):
         headers = headers_of(scope)
         check_host(headers, self.settings.allowed_hosts)
         path, method = scope["path"], scope["method"]
@@ -146,6 +159,7 @@ class ServingApp:
             if route_method != method:
                 allowed.append(route_method)
                 continue
+            route["kind"] = kind
             model = match.groupdict().get("model")
             if model is not None and not self._known_model.match(model):
                 raise ProtocolError(404, f"model={model[:100]!r} is invalid: expected {self.model.name!r}")
@@ -161,7 +175,8 @@ class ServingApp:
                                          f"{self.settings.max_inflight}; retry later")
             self.inflight += 1
             try:
-                return await handler(await self._body(receive, headers), headers)
+                with INFER_SECONDS.time():
+                    return await handler(await self._body(receive, headers), headers)
             finally:
                 self.inflight -= 1
         if allowed:
@@ -235,6 +250,7 @@ class ServingApp:
                            output_names=list(self.model.output_specs), max_batch=self.settings.max_batch,
                            max_length=self.model.max_length)
         values = await self._score(call.strings)
+        _count(values)
         payload, header_length = encode_infer(model_name=self.model.name, request_id=call.request_id,
                                               outputs=call.outputs, specs=self.model.output_specs, values=values)
         if header_length is None:
@@ -249,6 +265,7 @@ class ServingApp:
             raise bad('body is invalid: expected a JSON object {"instances": [SMILES, ...]}')
         strings = smiles_strings(request["instances"], "instances", self.settings.max_batch, self.model.max_length)
         values = await self._score(strings)
+        _count(values)
         for position, error in enumerate(values["scoring_error"]):
             if error:
                 raise bad(f"instances[{position}]={strings[position][:80]!r} is invalid: {error}")

@@ -218,3 +218,16 @@ def test_a_killed_scoring_process_is_replaced(model_dir):
         while (answer := infer(url, ["CCO"])).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert answer.status_code == 200, answer.text
+
+
+def test_metrics_when_the_operator_enables_them(model_dir):
+    from reference_workloads.drug_discovery.serve import ServingSettings
+
+    with running_server(model_dir, settings=ServingSettings(enable_metrics=True)) as url:
+        infer(url, ["CCO", "\u0421CO"])
+        requests.post(url + V2, data=b"{", timeout=10)
+        text = requests.get(url + "/metrics", timeout=10).text
+    assert 'ai4s_serving_requests_total{kind="infer",status="200"} 1.0' in text
+    assert 'ai4s_serving_requests_total{kind="infer",status="400"} 1.0' in text
+    assert 'ai4s_serving_molecules_total{outcome="not_scored"} 1.0' in text
+    assert "ai4s_serving_inference_seconds_count 2.0" in text
