@@ -23,8 +23,8 @@ Security and resource settings (``serving/settings.py``; defaults in brackets; C
   (408); keep-alive idle timeout [5 s] ``--keep-alive``; batch cap [1024] ``--max-batch``.
 - concurrency: inference requests in flight [64] ``--max-inflight`` (503 + Retry-After past
   it); open connections [256] ``--max-connections`` (uvicorn's own 503).
-- scoring runs in ``--score-workers`` [1] processes (forkserver, ``nice`` +5, one torch
-  thread each), never on the event loop or under its GIL, so liveness answers in
+- scoring runs in ``--score-workers`` [1] processes (forkserver, one torch thread
+  each), never on the event loop or under its GIL, so liveness answers in
   milliseconds while a batch is scored; a scoring process that dies is replaced (the
   request that saw it gets 503).
 
@@ -104,10 +104,11 @@ _WORKER_SURROGATE = None  # the surrogate, inside a scoring process
 
 
 def _start_worker(model_dir: str, device: str) -> None:
-    """Scoring process initialiser: one torch thread, and a lower CPU priority than the event loop.
+    """Scoring process initialiser: one torch thread, the surrogate loaded once.
 
-    A process, not a thread: scoring is half Python (featurisation), and a thread holding the
-    GIL or a core would make health probes wait behind a batch.
+    A process, not a thread: scoring is half Python (featurisation), and a thread would hold
+    the event loop's GIL, so health probes would wait behind a batch. (A lower ``nice`` was
+    tried and dropped: on a shared machine it slowed scoring more than it sped up probes.)
     """
     import torch
 
@@ -115,7 +116,6 @@ def _start_worker(model_dir: str, device: str) -> None:
 
     global _WORKER_SURROGATE
     torch.set_num_threads(1)
-    os.nice(5)
     _WORKER_SURROGATE = Surrogate(model_dir, device=device)
 
 

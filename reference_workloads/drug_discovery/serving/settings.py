@@ -29,7 +29,7 @@ class ServingSettings:
     max_connections: int = 256
     """Open connections uvicorn accepts before answering 503 itself."""
     score_workers: int = 1
-    """Processes that score (at a lower CPU priority); the event loop never scores, so health
+    """Processes that score; the event loop never scores (nor shares a GIL with scoring), so health
     probes answer in milliseconds while a batch is scored."""
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     """Host header names accepted (any port); others get 400, so a rebinding page cannot drive it."""

@@ -208,7 +208,6 @@ def test_a_killed_scoring_process_is_replaced(model_dir):
         # forkserver is the server's child; the scoring process is the forkserver's child.
         workers = [p for p in server.children(recursive=True) if p.ppid() != server.pid]
         assert len(workers) == 1
-        assert server.nice() == 0 and workers[0].nice() == 5  # probes win the CPU over scoring
         workers[0].kill()
         workers[0].wait(10)
         answer = infer(url, ["CCO"])
