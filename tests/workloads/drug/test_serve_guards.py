@@ -180,8 +180,10 @@ def test_concurrency_limit_answers_503_and_liveness_stays_fast(model_dir):
         assert codes[0] == 200 and 503 in codes, codes
         refused = next(f.result() for f in slow if f.result().status_code == 503)
         assert "busy" in refused.json()["error"] and refused.headers["retry-after"] == "1"
-        # Scoring runs off the event loop: a probe never waits for a 1,024-molecule batch.
-        assert probes and max(probes) < 0.1, f"slowest liveness probe {max(probes) * 1000:.0f} ms"
+        # Scoring runs off the event loop: a probe never waits for a 1,024-molecule batch
+        # (relative to the batch's own time, so a loaded machine slows both alike).
+        scored = next(f.result() for f in slow if f.result().status_code == 200).elapsed.total_seconds()
+        assert probes and max(probes) < scored / 4, f"slowest probe {max(probes):.3f} s, batch {scored:.3f} s"
 
 
 def test_errors_keep_the_connection_alive(server):
