@@ -232,3 +232,5 @@ def test_metrics_when_the_operator_enables_them(model_dir):
     assert 'ai4s_serving_requests_total{kind="infer",status="400"} 1.0' in text
     assert 'ai4s_serving_molecules_total{outcome="not_scored"} 1.0' in text
     assert "ai4s_serving_inference_seconds_count 2.0" in text
+    # kserve's own predict histogram, which the platform's dashboards chart, counts scoring calls.
+    assert f'request_predict_seconds_count{{model_name="{MODEL_NAME}"}} 1.0' in text
