@@ -146,6 +146,7 @@ def test_abuse_mix_gets_4xx_errors_while_valid_requests_keep_succeeding(model_di
         grown = rss_mib(pid) - baseline
         still_ready = requests.get(f"{url}/v2/models/{MODEL_NAME}/ready", timeout=10).status_code
 
+    print(f"{REQUESTS} requests in {seconds:.1f} s, server RSS {baseline:.0f} MiB -> +{grown:.1f} MiB")
     failures = []
     valid_count = 0
     for name, valid, answer in results:
