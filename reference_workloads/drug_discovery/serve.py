@@ -26,7 +26,9 @@ Security and resource settings (``serving/settings.py``; defaults in brackets; C
 - scoring runs in ``--score-workers`` [1] processes (forkserver, one torch thread
   each), never on the event loop or under its GIL, so liveness answers in
   milliseconds while a batch is scored; a scoring process that dies is replaced (the
-  request that saw it gets 503).
+  request that saw it gets 503). Batches of at most ``--inline-max-batch`` [4] molecules
+  are scored by one thread of the server instead (the process hop costs more than they do;
+  0 sends every batch to the processes).
 
 Inputs: one BYTES tensor ``smiles`` of shape [n]. Each string must be SMILES and nothing else
 (``serving/chemistry.py``: a Cyrillic homoglyph, a byte-order mark or whitespace is an error,
@@ -123,8 +125,14 @@ def _score_in_worker(strings: list[str]) -> dict:
     return score_strings(_WORKER_SURROGATE, strings)
 
 
-def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu", workers: int = 1):
-    """A kserve.Model subclass scoring in ``workers`` processes (kserve imported lazily: it is heavy)."""
+def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu", workers: int = 1,
+                inline_max_batch: int = 0):
+    """A kserve.Model subclass scoring in ``workers`` processes (kserve imported lazily: it is heavy).
+
+    Batches of at most ``inline_max_batch`` molecules are scored by one thread of this
+    process instead: the hop to a process costs more than scoring them, and the thread holds
+    the event loop's GIL only for the millisecond or so such a batch takes.
+    """
     import concurrent.futures
     import multiprocessing
 
@@ -141,28 +149,32 @@ def build_model(model_dir: str, name: str = MODEL_NAME, device: str = "cpu", wor
         def __init__(self) -> None:
             super().__init__(name)
             self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+            self.local: Surrogate | None = None
+            self.inline = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="score-inline")
 
         def load(self) -> bool:
-            Surrogate(model_dir, device=device)  # a bad artefact fails here, with its message
+            local = Surrogate(model_dir, device=device)  # a bad artefact fails here, with its message
             pool = concurrent.futures.ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
                 initargs=(str(model_dir), device))
             for _ in range(workers):  # start them now, not on the first request
                 pool.submit(_score_in_worker, ["C"]).result()
-            self.pool = pool
+            self.pool, self.local = pool, local
             self.ready = True
             return self.ready
 
         def stop(self) -> None:
             self.ready = False
-            pool, self.pool = self.pool, None
+            pool, self.pool, self.local = self.pool, None, None
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
 
         def submit(self, strings: list[str]) -> concurrent.futures.Future:
-            pool = self.pool  # one read: an unload meanwhile cannot pull it away mid-call
-            if pool is None:
+            pool, local = self.pool, self.local  # one read: an unload cannot pull them away mid-call
+            if pool is None or local is None:
                 raise NotReady()
+            if len(strings) <= inline_max_batch:
+                return self.inline.submit(score_strings, local, strings)
             return pool.submit(_score_in_worker, strings)
 
     return SurrogateModel()
@@ -176,7 +188,7 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
     from .serving.app import ServingApp
 
     settings = settings or ServingSettings()
-    model = build_model(model_dir, name, device, settings.score_workers)
+    model = build_model(model_dir, name, device, settings.score_workers, settings.inline_max_batch)
     model.load()
     app = ServingApp(model, settings, server_version=metadata.version("kserve"))
 
@@ -199,7 +211,7 @@ def _flags(settings: ServingSettings) -> list[str]:
     flags = ["--max-batch", str(settings.max_batch), "--max-body-bytes", str(settings.max_body_bytes),
              "--body-timeout", str(settings.body_timeout_s), "--keep-alive", str(settings.keep_alive_s),
              "--max-inflight", str(settings.max_inflight), "--max-connections", str(settings.max_connections),
-             "--score-workers", str(settings.score_workers)]
+             "--score-workers", str(settings.score_workers), "--inline-max-batch", str(settings.inline_max_batch)]
     for allowed in settings.allowed_hosts:
         flags += ["--allowed-host", allowed]
     return flags + (["--enable-metrics"] if settings.enable_metrics else [])
@@ -266,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-inflight", type=int, default=defaults.max_inflight)
     parser.add_argument("--max-connections", type=int, default=defaults.max_connections)
     parser.add_argument("--score-workers", type=int, default=defaults.score_workers)
+    parser.add_argument("--inline-max-batch", type=int, default=defaults.inline_max_batch)
     parser.add_argument("--allowed-host", action="append", help=f"Host header name to accept "
                         f"(repeatable; default {', '.join(LOOPBACK_HOSTS)})")
     parser.add_argument("--enable-metrics", action="store_true", help="serve Prometheus metrics at /metrics")
@@ -274,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         max_batch=options.max_batch, max_body_bytes=options.max_body_bytes, body_timeout_s=options.body_timeout,
         keep_alive_s=options.keep_alive, max_inflight=options.max_inflight,
         max_connections=options.max_connections, score_workers=options.score_workers,
+        inline_max_batch=options.inline_max_batch,
         allowed_hosts=tuple(options.allowed_host or LOOPBACK_HOSTS), enable_metrics=options.enable_metrics,
         repository_token=os.environ.get(TOKEN_ENV) or None,
     )

@@ -31,6 +31,9 @@ class ServingSettings:
     score_workers: int = 1
     """Processes that score; the event loop never scores (nor shares a GIL with scoring), so health
     probes answer in milliseconds while a batch is scored."""
+    inline_max_batch: int = 4
+    """Batches up to this many molecules are scored by one thread of the server process (no
+    process hop, and the GIL is held only for about a millisecond); 0 sends all to the processes."""
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     """Host header names accepted (any port); others get 400, so a rebinding page cannot drive it."""
     repository_token: str | None = None
@@ -45,6 +48,8 @@ class ServingSettings:
         for name in ("body_timeout_s", "keep_alive_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} is invalid: expected seconds > 0")
+        if self.inline_max_batch < 0:
+            raise ValueError(f"inline_max_batch={self.inline_max_batch} is invalid: expected an integer >= 0")
         if not self.allowed_hosts or any(not h or h != h.strip().lower() for h in self.allowed_hosts):
             raise ValueError(f"allowed_hosts={self.allowed_hosts!r} is invalid: expected lower-case host names")
         if self.repository_token is not None and len(self.repository_token) < 16:

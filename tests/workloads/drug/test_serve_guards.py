@@ -204,8 +204,16 @@ def test_errors_keep_the_connection_alive(server):
     connection.close()
 
 
+def test_small_batches_inline_and_large_ones_in_the_process_score_alike(server):
+    single = infer(server, ["CC(=O)Nc1ccc(O)cc1"]).json()["outputs"][0]["data"]  # inline (<= 4)
+    many = infer(server, ["CC(=O)Nc1ccc(O)cc1"] * 9).json()["outputs"][0]["data"]  # scoring process
+    assert many == pytest.approx(single * 9, rel=1e-6)  # float32 sums differ by batch, not by path
+
+
 def test_a_killed_scoring_process_is_replaced(model_dir):
-    with running_server(model_dir) as url:
+    from reference_workloads.drug_discovery.serve import ServingSettings
+
+    with running_server(model_dir, settings=ServingSettings(inline_max_batch=0)) as url:
         server = psutil.Process(pid_of(url))
         # forkserver is the server's child; the scoring process is the forkserver's child.
         workers = [p for p in server.children(recursive=True) if p.ppid() != server.pid]

@@ -27,6 +27,7 @@ SPEC = TensorSpec(name="smiles", datatype="BYTES", shape=(-1,))
     ("max_body_bytes", 0, "max_body_bytes=0 is invalid"),
     ("max_inflight", 0, "max_inflight=0 is invalid"),
     ("score_workers", 0, "score_workers=0 is invalid"),
+    ("inline_max_batch", -1, "inline_max_batch=-1 is invalid"),
     ("body_timeout_s", 0.0, "body_timeout_s=0.0 is invalid"),
     ("keep_alive_s", -1.0, "keep_alive_s=-1.0 is invalid"),
     ("allowed_hosts", (), "allowed_hosts=() is invalid"),
