@@ -165,6 +165,20 @@ def test_a_slow_body_is_cut_off_with_408(model_dir):
             assert time.monotonic() - started < 5
 
 
+def test_idle_keep_alive_connections_are_closed(model_dir):
+    from reference_workloads.drug_discovery.serve import ServingSettings
+
+    with running_server(model_dir, settings=ServingSettings(keep_alive_s=1.0)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            started = time.monotonic()
+            while sock.recv(4096):  # b"" once the server closes the idle connection
+                pass
+            assert 0.5 < time.monotonic() - started < 5
+
+
 def test_concurrency_limit_answers_503_and_liveness_stays_fast(model_dir):
     from reference_workloads.drug_discovery.serve import ServingSettings
 
