@@ -20,7 +20,9 @@ Security and resource settings (``serving/settings.py``; defaults in brackets; C
   handlers, not these; the contract is model metadata (``GET /v2/models/drug-surrogate``).
 - body cap [4 MiB] ``--max-body-bytes``, counted as bytes arrive, so a chunked body is
   refused with 413 at the cap and never buffered; body-read timeout [10 s] ``--body-timeout``
-  (408); keep-alive idle timeout [5 s] ``--keep-alive``; batch cap [1024] ``--max-batch``.
+  (408); header-read timeout [10 s] ``--header-timeout`` (the connection is closed: a
+  client sending nothing or half a request line cannot hold it); keep-alive idle timeout
+  [5 s] ``--keep-alive``; batch cap [1024] ``--max-batch``.
 - concurrency: inference requests in flight [64] ``--max-inflight`` (503 + Retry-After past
   it); open connections [256] ``--max-connections`` (uvicorn's own 503).
 - scoring runs in ``--score-workers`` [1] processes (forkserver, one torch thread
@@ -186,6 +188,7 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
     import kserve
 
     from .serving.app import ServingApp
+    from .serving.connection import with_header_timeout
 
     settings = settings or ServingSettings()
     model = build_model(model_dir, name, device, settings.score_workers, settings.inline_max_batch)
@@ -199,6 +202,7 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
             config.host = host
             config.app = app  # ours, not kserve.model_server:app (see the module docstring)
             config.timeout_keep_alive = settings.keep_alive_s
+            config.http = with_header_timeout(settings.header_timeout_s)
             config.limit_concurrency = settings.max_connections
             config.server_header = False
             super().setup_event_loop()
@@ -209,7 +213,8 @@ def serve(model_dir: str, *, port: int, host: str = LOOPBACK, name: str = MODEL_
 
 def _flags(settings: ServingSettings) -> list[str]:
     flags = ["--max-batch", str(settings.max_batch), "--max-body-bytes", str(settings.max_body_bytes),
-             "--body-timeout", str(settings.body_timeout_s), "--keep-alive", str(settings.keep_alive_s),
+             "--body-timeout", str(settings.body_timeout_s),
+             "--header-timeout", str(settings.header_timeout_s), "--keep-alive", str(settings.keep_alive_s),
              "--max-inflight", str(settings.max_inflight), "--max-connections", str(settings.max_connections),
              "--score-workers", str(settings.score_workers), "--inline-max-batch", str(settings.inline_max_batch)]
     for allowed in settings.allowed_hosts:
@@ -274,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-batch", type=int, default=defaults.max_batch)
     parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
     parser.add_argument("--body-timeout", type=float, default=defaults.body_timeout_s)
+    parser.add_argument("--header-timeout", type=float, default=defaults.header_timeout_s)
     parser.add_argument("--keep-alive", type=float, default=defaults.keep_alive_s)
     parser.add_argument("--max-inflight", type=int, default=defaults.max_inflight)
     parser.add_argument("--max-connections", type=int, default=defaults.max_connections)
@@ -285,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     settings = ServingSettings(
         max_batch=options.max_batch, max_body_bytes=options.max_body_bytes, body_timeout_s=options.body_timeout,
+        header_timeout_s=options.header_timeout,
         keep_alive_s=options.keep_alive, max_inflight=options.max_inflight,
         max_connections=options.max_connections, score_workers=options.score_workers,
         inline_max_batch=options.inline_max_batch,

@@ -22,6 +22,9 @@ class ServingSettings:
     """Request body cap, counted as bytes arrive (chunked bodies included); past it: 413."""
     body_timeout_s: float = 10.0
     """Time allowed to receive a whole request body; past it: 408."""
+    header_timeout_s: float = 10.0
+    """Time allowed for a request's headers, from the connection opening or the previous
+    response; past it the connection is closed (uvicorn has no such timeout of its own)."""
     keep_alive_s: float = 5.0
     """Idle keep-alive connections are closed after this many seconds."""
     max_inflight: int = 64
@@ -45,7 +48,7 @@ class ServingSettings:
         for name in ("max_batch", "max_body_bytes", "max_inflight", "max_connections", "score_workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is invalid: expected an integer >= 1")
-        for name in ("body_timeout_s", "keep_alive_s"):
+        for name in ("body_timeout_s", "header_timeout_s", "keep_alive_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} is invalid: expected seconds > 0")
         if self.inline_max_batch < 0:

@@ -165,18 +165,33 @@ def test_a_slow_body_is_cut_off_with_408(model_dir):
             assert time.monotonic() - started < 5
 
 
-def test_idle_keep_alive_connections_are_closed(model_dir):
+def seconds_until_closed(sock: socket.socket) -> float:
+    started = time.monotonic()
+    while sock.recv(4096):  # b"" once the server closes the connection
+        pass
+    return time.monotonic() - started
+
+
+def test_idle_and_slow_header_connections_are_closed(model_dir):
     from reference_workloads.drug_discovery.serve import ServingSettings
 
-    with running_server(model_dir, settings=ServingSettings(keep_alive_s=1.0)) as url:
+    settings = ServingSettings(keep_alive_s=1.0, header_timeout_s=1.5)
+    with running_server(model_dir, settings=settings) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-            started = time.monotonic()
-            while sock.recv(4096):  # b"" once the server closes the idle connection
-                pass
-            assert 0.5 < time.monotonic() - started < 5
+            assert 0.5 < seconds_until_closed(sock) < 5  # idle keep-alive
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            assert 1.0 < seconds_until_closed(sock) < 5  # connected, sent nothing
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /v2/health/live HTTP/1.1\r\nHo")  # half a request, then silence
+            assert 1.0 < seconds_until_closed(sock) < 5
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            sock.sendall(b"GET /v2/health/li")  # the next request on the connection stalls too
+            assert 1.0 < seconds_until_closed(sock) < 5
 
 
 def test_concurrency_limit_answers_503_and_liveness_stays_fast(model_dir):
