@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import tempfile
 import threading
@@ -126,6 +127,7 @@ def serving(repeats: int) -> dict[str, Any]:
     from reference_workloads.drug_discovery.surrogate import Normaliser, Surrogate, save_surrogate
 
     torch.set_num_threads(1)
+    load_before = os.getloadavg()  # the machine may be shared: say how busy it was
     model_config = book.get("laptop").model
     library = load_library("nci", limit=600).molecules["smiles"].tolist()
     batches = {size: library[:size] for size in BATCHES}
@@ -182,6 +184,7 @@ def serving(repeats: int) -> dict[str, Any]:
         "overhead_p50_ms_batch_1": first["overhead_p50_ms"],
         "overhead_target_met": first["overhead_p50_ms"] <= 2.0,
         "liveness_p99_ms_under_20_clients": live_p99,
+        "load_average_1_5_15_before": list(load_before), "load_average_1_5_15_after": list(os.getloadavg()),
     })
     return result
 
