@@ -15,7 +15,7 @@ import pandas as pd
 import requests
 
 from .evaluate import enrichment_curve, recall_at_fraction, top_positions
-from .serve import INPUT_NAME, MODEL_NAME
+from .serve import ERROR_NAME, INPUT_NAME, MODEL_NAME, OUTPUT_NAME
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -44,13 +44,25 @@ def endpoint(url: str, protocol: str, model: str = MODEL_NAME) -> str:
     return f"{url}/v1/models/{model}:predict" if protocol == "v1" else f"{url}/v2/models/{model}/infer"
 
 
-def _values(answer: dict, protocol: str) -> list[float]:
-    return answer["predictions"] if protocol == "v1" else answer["outputs"][0]["data"]
+def _values(answer: dict, protocol: str, chunk: Sequence[str], start: int) -> list[float]:
+    """Predictions of one batch; a molecule the server could not score stops the screen, named."""
+    if protocol == "v1":
+        return answer["predictions"]
+    outputs = {tensor["name"]: tensor["data"] for tensor in answer["outputs"]}
+    for position, error in enumerate(outputs.get(ERROR_NAME, [])):
+        if error:
+            raise RuntimeError(f"model server could not score molecule {start + position} "
+                               f"{chunk[position][:80]!r}: {error}")
+    return outputs[OUTPUT_NAME]
 
 
 def score_library(url: str, smiles: Sequence[str], *, batch_size: int, protocol: str = "v2",
                   timeout: float = 120.0) -> ScreenRun:
-    """POST the library in batches over one keep-alive session; fail loudly on any non-200."""
+    """POST the library in batches over one keep-alive session; fail loudly on any non-200.
+
+    A molecule the server cannot score (its ``scoring_error`` output is not empty) is an
+    error too: a screen with holes would rank the library on fewer molecules than it says.
+    """
     target = endpoint(url, protocol)
     values: list[float] = []
     started = time.perf_counter()
@@ -60,7 +72,7 @@ def score_library(url: str, smiles: Sequence[str], *, batch_size: int, protocol:
             answer = session.post(target, json=request_body(chunk, protocol), timeout=timeout)
             if answer.status_code != 200:
                 raise RuntimeError(f"model server answered {answer.status_code} for batch at {start}: {answer.text[:300]}")
-            batch = _values(answer.json(), protocol)
+            batch = _values(answer.json(), protocol, chunk, start)
             if len(batch) != len(chunk):
                 raise RuntimeError(f"model server returned {len(batch)} predictions for {len(chunk)} molecules")
             values.extend(batch)

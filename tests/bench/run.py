@@ -24,6 +24,7 @@ from rich.table import Table
 
 from reference_workloads.core.atomic import write_json
 from reference_workloads.core.manifest import code_version, hardware
+from tests.bench.serving import serving
 
 console = Console()
 
@@ -130,6 +131,7 @@ BENCHMARKS: dict[str, Callable[[int], dict[str, Any]]] = {
     "simulation_scaling": simulation_scaling,
     "ddp_scaling": ddp_scaling,
     "emulator_vs_simulator": emulator_vs_simulator,
+    "serving": serving,
 }
 
 

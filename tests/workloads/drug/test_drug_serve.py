@@ -51,8 +51,9 @@ def test_v1_and_v2_agree_with_the_artifact(server, model_dir):
     v2 = requests.post(server + V2, json=request_body(smiles, "v2"), timeout=30)
     assert v2.status_code == 200, v2.text
     output = v2.json()["outputs"][0]
-    assert output["shape"] == [3] and output["datatype"] == "FP64"
+    assert output["name"] == "prediction" and output["shape"] == [3] and output["datatype"] == "FP64"
     assert output["data"] == pytest.approx(expected, rel=1e-6)
+    assert v1.json()["canonical_smiles"] == ["CCO", "Oc1ccccc1", "CC(=O)Nc1ccc(O)cc1"]
 
 
 def test_v2_metadata_and_readiness(server):
@@ -73,7 +74,8 @@ BAD_REQUESTS = [
     ("v2 wrong datatype", V2, b'{"inputs": [{"name": "smiles", "shape": [1], "datatype": "FP32", "data": [1.0]}]}', "application/json"),
     ("v2 wrong shape", V2, b'{"inputs": [{"name": "smiles", "shape": [2, 1], "datatype": "BYTES", "data": ["CCO", "CC"]}]}', "application/json"),
     ("v2 wrong input name", V2, b'{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": ["CCO"]}]}', "application/json"),
-    ("v2 invalid smiles", V2, b'{"inputs": [{"name": "smiles", "shape": [1], "datatype": "BYTES", "data": ["not-a-molecule"]}]}', "application/json"),
+    ("v1 cyrillic homoglyph", V1, '{"instances": ["\u0421CO"]}'.encode(), "application/json"),
+    ("v2 number instead of smiles", V2, b'{"inputs": [{"name": "smiles", "shape": [1], "datatype": "BYTES", "data": [42]}]}', "application/json"),
     ("v2 no inputs", V2, b'{"inputs": []}', "application/json"),
 ]
 
@@ -100,6 +102,22 @@ def test_oversized_body_is_413(server):
     assert answer.status_code == 413 and "content-length" in answer.json()["error"]
 
 
+def test_v2_scores_a_batch_and_names_each_molecule_it_cannot_score(server, model_dir):
+    smiles = ["CCO", "not-a-molecule", "\u0421CO", "\ufeffCCO", "C CO", "C(C)(C)(C)(C)C", "OCC"]
+    answer = requests.post(server + V2, json=request_body(smiles, "v2"), timeout=30)
+    assert answer.status_code == 200, answer.text
+    outputs = {o["name"]: o["data"] for o in answer.json()["outputs"]}
+    scored = Surrogate(model_dir).predict(["CCO"])[0]
+    assert outputs["prediction"][0] == pytest.approx(scored) and outputs["prediction"][6] == pytest.approx(scored)
+    assert outputs["prediction"][1:6] == [None] * 5  # NaN: JSON has none, so null
+    assert outputs["canonical_smiles"] == ["CCO", "", "", "", "", "", "CCO"]
+    errors = outputs["scoring_error"]
+    assert errors[0] == errors[6] == ""
+    assert "RDKit could not parse" in errors[1]
+    assert "U+0421" in errors[2] and "U+FEFF" in errors[3] and "U+0020" in errors[4]
+    assert "valence" in errors[5]
+
+
 def test_screen_client_scores_in_batches(server, model_dir):
     smiles = ["CCO", "CCN", "CCC", "c1ccccc1", "CC(=O)O", "CCCl", "OCCO", "CNC", "CCOC", "C#N", "CC=O"]
     expected = Surrogate(model_dir).predict(smiles)
@@ -108,7 +126,9 @@ def test_screen_client_scores_in_batches(server, model_dir):
         assert run.requests == 3 and run.molecules_per_second > 0
         assert run.predictions == pytest.approx(expected, rel=1e-6)
     with pytest.raises(RuntimeError, match="400"):
-        score_library(server, ["CCO", "C1CC"], batch_size=4)
+        score_library(server, ["CCO", "C1CC"], batch_size=4, protocol="v1")
+    with pytest.raises(RuntimeError, match="could not score molecule 5 'C1CC'"):
+        score_library(server, ["CCO", "CCN", "CCC", "CCCC", "OCC", "C1CC"], batch_size=4)
 
 
 def test_missing_artifact_fails_fast(tmp_path):
