@@ -22,14 +22,20 @@ _PACKAGES = (
 _REPO = Path(__file__).resolve().parents[2]
 
 
-def code_version() -> str:
-    """The git commit of the kit, with ``+dirty`` when the working tree has changes."""
+# Published case-study results are outputs of the code, not part of it: regenerating them
+# rewrites these files in the checkout, and that must not mark the next study as +dirty.
+_GENERATED = ":(exclude,glob)casestudies/*/results/**"
+
+
+def code_version(repo: Path = _REPO) -> str:
+    """The git commit of the kit, with ``+dirty`` when tracked files other than the
+    generated case-study results differ from it."""
     try:
         commit = subprocess.run(
-            ["git", "-C", str(_REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(_REPO), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".", _GENERATED],
             capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

@@ -1,0 +1,39 @@
+"""The code version: regenerated case-study results do not dirty it, any other change does."""
+
+from __future__ import annotations
+
+import subprocess
+
+from reference_workloads.core.manifest import code_version
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def _repo(tmp_path):
+    repo = tmp_path / "kit"
+    (repo / "casestudies" / "climate" / "results").mkdir(parents=True)
+    (repo / "casestudies" / "climate" / "results" / "summary.json").write_text("{}\n")
+    (repo / "casestudies" / "climate" / "README.md").write_text("hand-written\n")
+    (repo / "pipeline.py").write_text("x = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return repo
+
+
+def test_rewritten_case_study_results_keep_the_version_clean(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "casestudies" / "climate" / "results" / "summary.json").write_text('{"new": 1}\n')
+    version = code_version(repo)
+    assert not version.endswith("+dirty") and len(version) == 40
+
+
+def test_a_change_to_code_or_a_hand_written_readme_marks_it_dirty(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "pipeline.py").write_text("x = 2\n")
+    assert code_version(repo).endswith("+dirty")
+    _git(repo, "checkout", "--", "pipeline.py")
+    (repo / "casestudies" / "climate" / "README.md").write_text("edited\n")
+    assert code_version(repo).endswith("+dirty")
