@@ -1,77 +1,55 @@
 """Regenerate the case studies: run each workload's recipe, then publish its results.
 
-Each case study folder keeps a hand-written README and a generated ``results/`` folder
-(metrics, figures, manifest, event log, summary and an RO-Crate describing the run),
-which is replaced as a whole so a reader never sees a mix of two runs.
+Each case study folder keeps a README rendered from its template and a generated
+``results/`` folder (predictions, metrics, figures, manifest, event log, summary, drift
+report and an RO-Crate describing the run), which is replaced as a whole so a reader never
+sees a mix of two runs. The code version is read once, before anything is written.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reference_workloads.cli import WORKLOADS
-from reference_workloads.core.atomic import atomic_dir, write_json
+from rich.console import Console
+from rich.table import Table
 
-from .provenance import write_crate
+from reference_workloads.core.manifest import code_version
+from reference_workloads.provenance.drift import AGREES, NEW
+from reference_workloads.provenance.publish import publish
+from reference_workloads.provenance.readme import render_case_study
+from reference_workloads.registry import WORKLOADS
 
 CASE_STUDIES: dict[str, str] = {"climate": "climate", "drug-discovery": "drug-discovery"}
 DEFAULT_RECIPE = "laptop"
-_SKIP_PARTS = {".stages", "checkpoints", "mlflow"}
+console = Console()
 
 
-def _published_files(run_dir: Path) -> list[Path]:
-    """Files worth publishing: the manifest, logs, result tables and every figure."""
-    picked = [run_dir / "manifest.json", run_dir / "events.log"]
-    for path in sorted(run_dir.rglob("*")):
-        if not path.is_file() or _SKIP_PARTS & set(path.relative_to(run_dir).parts):
-            continue
-        if path.suffix == ".png" or (path.suffix == ".json" and path.stem.startswith("results")):
-            picked.append(path)
-    return [p for p in picked if p.exists()]
+def drift_table(name: str, drift: dict[str, Any]) -> Table:
+    against = drift["against"].get("identifier") or "nothing recorded"
+    table = Table("number", "recorded", "regenerated", "tolerance", "verdict",
+                  title=f"drift of {name} against {against}")
+    for row in drift["rows"]:
+        colour = "green" if row["status"] == AGREES else "yellow" if row["status"] == NEW else "red"
+        table.add_row(row["number"], json.dumps(row["recorded"]), json.dumps(row["regenerated"]),
+                      row["tolerance"], f"[{colour}]{row['status']}[/{colour}]")
+    return table
 
 
-def summarise(workload: str, run_dir: Path) -> dict[str, Any]:
-    """The workload's own headline numbers, if it offers them."""
-    try:
-        module = importlib.import_module(f"{WORKLOADS[workload]}.summary")
-    except ModuleNotFoundError:
-        return {"results": [str(p.relative_to(run_dir)) for p in sorted(run_dir.rglob("results*.json"))]}
-    return module.summarise(run_dir)
-
-
-def regenerate_one(name: str, *, runs_root: Path, dest_root: Path, recipe: str | None) -> Path:
+def regenerate_one(name: str, *, runs_root: Path, dest_root: Path, recipe: str | None, version: str) -> Path:
     workload = CASE_STUDIES[name]
     recipe_name = recipe or DEFAULT_RECIPE
     pipeline = importlib.import_module(f"{WORKLOADS[workload]}.pipeline")
     run_dir = (runs_root / workload / recipe_name).resolve()
-    manifest = pipeline.run(recipe_name, [], run_dir)
+    pipeline.run(recipe_name, [], run_dir)
+    recorded = load_summary(dest_root, name)
     target = dest_root / name / "results"
-    with atomic_dir(target) as staging:
-        published = []
-        for path in _published_files(run_dir):
-            destination = staging / path.name
-            if destination.exists():
-                destination = staging / f"{path.parent.name}-{path.name}"
-            shutil.copy2(path, destination)
-            published.append(destination.name)
-        summary = {
-            "case_study": name,
-            "workload": workload,
-            "recipe": recipe_name,
-            "regenerated": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": f"ai4s casestudies --only {name} --recipe {recipe_name}",
-            "hashes": {k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash")},
-            "code_version": manifest["code_version"],
-            "hardware": manifest["hardware"],
-            "headline": summarise(workload, run_dir),
-        }
-        write_json(staging / "summary.json", summary)
-        write_crate(staging, name=name, summary=summary, manifest=manifest, files=published)
+    summary = publish(run_dir, target, name=name, command=f"ai4s casestudies --only {name} --recipe {recipe_name}",
+                      overrides=[], code_version=version, recorded=recorded)
+    render_case_study(dest_root / name)
+    console.print(drift_table(name, summary["drift"]))
     return target
 
 
@@ -79,7 +57,9 @@ def regenerate(names: list[str], *, runs_root: Path, dest_root: Path, recipe: st
     unknown = [n for n in names if n not in CASE_STUDIES]
     if unknown:
         raise KeyError(f"case study {unknown[0]!r} is unknown: expected one of {', '.join(CASE_STUDIES)}")
-    return [regenerate_one(n, runs_root=runs_root, dest_root=dest_root, recipe=recipe) for n in names]
+    version = code_version()
+    return [regenerate_one(n, runs_root=runs_root, dest_root=dest_root, recipe=recipe, version=version)
+            for n in names]
 
 
 def load_summary(dest_root: Path, name: str) -> dict[str, Any] | None:

@@ -11,13 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .registry import WORKLOADS
+
 app = typer.Typer(help="ai4s-kit: AI-for-Science reference workloads and platform.", no_args_is_help=True)
 console = Console()
 
-WORKLOADS = {
-    "climate": "reference_workloads.climate",
-    "drug-discovery": "reference_workloads.drug_discovery",
-}
 DEFAULT_RECIPE = "laptop"
 
 RecipeOption = Annotated[str, typer.Option("--recipe", "-r", help="Named recipe; see `ai4s recipes`.")]
@@ -116,6 +114,55 @@ def casestudies(
         return
     for path in written:
         console.print(f"[green]case study written[/green]: {path}")
+
+
+CrateArgument = Annotated[Path, typer.Argument(help="A published results folder or its ro-crate-metadata.json.")]
+
+
+@app.command()
+def verify(crate: CrateArgument) -> None:
+    """Recompute every checksum and the headline of a published results folder; exit 1 on any difference."""
+    from .provenance.verify import verify as verify_crate
+
+    try:
+        problems = verify_crate(crate)
+    except FileNotFoundError as error:
+        _fail(error)
+        return
+    for problem in problems:
+        console.print(f"[red]problem:[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(code=1)
+    console.print(f"[green]verified[/green]: {crate}")
+
+
+@app.command()
+def rerun(
+    crate: CrateArgument,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Fresh run folder [default: runs/rerun-<identifier>].")] = None,
+) -> None:
+    """Re-execute a published case study from its crate alone and compare the dataset and model hashes."""
+    from .core.launch import LaunchError
+    from .core.recipes import RecipeError
+    from .provenance.rerun import rerun as rerun_crate
+    from .provenance.verify import results_folder
+
+    try:
+        folder = results_folder(crate)
+        identifier = json.loads((folder / "summary.json").read_text()).get("identifier", "crate")
+        out_dir = out or Path("runs") / f"rerun-{identifier.rsplit(':', 1)[-1][:12]}"
+        report = rerun_crate(folder, out_dir)
+    except (RecipeError, LaunchError, FileNotFoundError, KeyError) as error:
+        _fail(error)
+        return
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    if report.bitwise:
+        console.print(f"[green]bitwise agreement[/green] with the crate ({', '.join(report.recorded)}): {out_dir}")
+        return
+    for difference in report.differences:
+        console.print(f"[red]differs:[/red] {difference}", soft_wrap=True)
+    raise typer.Exit(code=1)
 
 
 def _mount_platform() -> None:

@@ -17,6 +17,7 @@ from ..core.progress import progress_bar
 from ..core.recipes import config_hash, recipe_dict
 from ..core.runs import workload_run
 from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
+from ..provenance.paths import relative_to_run
 from .recipes import ClimateRecipe, book
 
 WORKLOAD = "climate"
@@ -52,7 +53,7 @@ def _train(recipe: ClimateRecipe, run_dir: Path, data: Path) -> dict[str, Any]:
 def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
     from .emulator.data import load_states
     from .emulator.train import load_trained
-    from .evaluate import beats_persistence, forecast, score
+    from .evaluate import beats_persistence, errors_as_json, forecast, sample_errors, score_errors
     from .plots import plot_skill, plot_snapshots
 
     train = recipe.train
@@ -61,15 +62,18 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
     test_states = load_states(data, slice(first_test, recipe.simulation.n_trajectories))
     forecasts = forecast(load_trained(model_path), test_states, climatology, recipe.eval.horizon,
                          recipe.eval.starts_per_trajectory)
-    results = score(forecasts)
+    # the per-sample errors are published: the headline is recomputed from them, not trusted
+    errors = errors_as_json(sample_errors(forecasts))
+    results = score_errors(errors)
     results["horizon"] = recipe.eval.horizon
     results["leads_not_beating_persistence"] = beats_persistence(results, recipe.eval.horizon)
     results["lead_time_s"] = recipe.simulation.dt * recipe.simulation.save_every
     out = run_dir / "evaluation"
+    write_json(out / "sample_errors.json", errors)
     write_json(out / "results.json", results)
     plot_skill(results, out / "skill_vs_lead.png")
     plot_snapshots(forecasts, recipe.eval.horizon, out / "snapshots.png")
-    return {"results": str(out / "results.json"),
+    return {"results": str(out / "results.json"), "sample_errors": str(out / "sample_errors.json"),
             "figures": [str(out / "skill_vs_lead.png"), str(out / "snapshots.png")]}
 
 
@@ -164,7 +168,8 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
             workload=WORKLOAD, recipe_name=recipe_name, recipe=recipe, **hashes,
             seeds={"simulation": sim.seed, "training": recipe.train.seed},
             world_size={"mpi_ranks": sim.ranks, "ddp_processes": recipe.train.nproc},
-            extra={"tracking": tracked, "results": evaluated["results"],
+            extra={"tracking": relative_to_run(tracked, run_dir),
+                   "results": relative_to_run(evaluated["results"], run_dir),
                    "leads_not_beating_persistence": results["leads_not_beating_persistence"]},
         )
         write_manifest(run_dir, manifest)

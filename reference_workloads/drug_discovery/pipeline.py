@@ -23,6 +23,7 @@ from reference_workloads.core.manifest import build_manifest, code_version, writ
 from reference_workloads.core.progress import progress_bar
 from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict
 from reference_workloads.core.runs import workload_run
+from reference_workloads.provenance.paths import relative_to_run
 
 from .recipes import DrugRecipe, book
 
@@ -175,37 +176,37 @@ def _screen(recipe: DrugRecipe, run_dir: Path, physics: dict[str, Any]) -> dict[
 
 def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], baseline: dict[str, Any],
               screened: dict[str, Any]) -> dict[str, Any]:
-    from .evaluate import regression_metrics
     from .plots import plot_enrichment, plot_parity
+    from .summary import model_metrics, screen_predictions, verdict
 
-    metrics: dict[str, dict[str, Any]] = {}
-    panels = {}
-    for task in TASKS:
-        sources = {"gnn": trained[task]["predictions"], "random_forest": baseline["predictions"][task]}
-        metrics[task] = {}
-        for model, path in sources.items():
-            test = pd.read_parquet(path).query("part == 'test'")
-            metrics[task][model] = regression_metrics(test["target"].to_numpy(), test["prediction"].to_numpy())
-            panels[f"{task} · {model}"] = {"truth": test["target"], "predicted": test["prediction"],
-                                          "metrics": metrics[task][model], "unit": UNITS[task]}
-    screen = json.loads(Path(screened["screen"]).read_text())
     out = run_dir / "evaluation"
+    # the test-set predictions and screening scores are published, and every headline
+    # metric is recomputed from them (summary.headline), never copied from a stage's report
+    test = pd.concat([
+        pd.read_parquet(path).query("part == 'test'").assign(task=task, model=model)
+        for task in TASKS
+        for model, path in (("gnn", trained[task]["predictions"]), ("random_forest", baseline["predictions"][task]))
+    ], ignore_index=True)[["task", "model", "record", "smiles", "target", "prediction"]]
+    _write_parquet(test, out / "test_predictions.parquet")
+    scores = screen_predictions(pd.read_parquet(run_dir / "screen" / "scores.parquet"),
+                                pd.read_parquet(run_dir / "tasks" / "physics.parquet"))
+    _write_parquet(scores, out / "screen_predictions.parquet")
+    metrics = model_metrics(test)
+    panels = {}
+    for (task, model), rows in test.groupby(["task", "model"], sort=False):
+        panels[f"{task} · {model}"] = {"truth": rows["target"], "predicted": rows["prediction"],
+                                      "metrics": metrics[task][model], "unit": UNITS[task]}
+    screen = json.loads(Path(screened["screen"]).read_text())
     plot_parity(panels, out / "parity.png")
     plot_enrichment(screen["enrichment"]["screened"], screen["enrichment"]["found"],
                     screen["top_fraction"], out / "enrichment.png")
-    physics, activity = metrics["physics"], metrics["activity"]
-    verdict = {
-        "physics_gnn_spearman_ge_baseline": physics["gnn"]["spearman"] >= physics["random_forest"]["spearman"],
-        "physics_gnn_rmse_le_baseline": physics["gnn"]["rmse"] <= physics["random_forest"]["rmse"],
-        "activity_gnn_rmse_le_baseline": activity["gnn"]["rmse"] <= activity["random_forest"]["rmse"],
-    }
     results = {
         "physics_target": recipe.train.physics_target,
         "splits": {"physics": recipe.train.physics_split, "activity": recipe.train.activity_split},
         "metrics": metrics,
-        "gnn_vs_baseline": verdict,
+        "gnn_vs_baseline": verdict(metrics),
         "screen": {k: v for k, v in screen.items() if k != "enrichment"},
-        "figures": [str(out / "parity.png"), str(out / "enrichment.png")],
+        "figures": [str(out / "parity.png"), str(out / "enrichment.png")],  # publishing relativises
     }
     write_json(out / "results.json", results)
     return {"results": str(out / "results.json")}
@@ -302,8 +303,9 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
             world_size={"mpi_ranks": recipe.resources.physics_ranks, "ddp_processes": recipe.resources.train_procs},
             extra={"activity_model_hash": trained["activity"]["model_hash"], "sdf_sha256": physics["sdf_sha256"],
                    "task_hashes": tasks["task_hashes"], "invalid_molecules": data["invalid"],
-                   "physics_status_counts": physics["status_counts"], "tracking": tracked,
-                   "results": evaluated["results"]},
+                   "physics_status_counts": physics["status_counts"],
+                   "tracking": relative_to_run(tracked, run_dir),
+                   "results": relative_to_run(evaluated["results"], run_dir)},
         )
         write_manifest(run_dir, manifest)
         write_json(run_dir / "results.json", {**results, "hashes": {k: manifest[k] for k in
