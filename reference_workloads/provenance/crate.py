@@ -65,6 +65,20 @@ def _parameter(parameter_id: str, name: str, additional_type: str, example: str)
             "workExample": {"@id": example}}
 
 
+def _container_image(image: dict[str, Any]) -> dict[str, Any]:
+    """The ContainerImage entity of the manifest's ``image`` (name, tag, digest), or {} without a digest."""
+    digest = image.get("digest")
+    if not digest:
+        return {}
+    name = image.get("name") or "ai4s-kit"
+    first = name.split("/", 1)[0]
+    registry = first if "/" in name and ("." in first or ":" in first) else "docker.io"
+    return {"@id": "#container-image", "@type": "ContainerImage", "name": name,
+            "additionalType": {"@id": "https://w3id.org/ro/terms/workflow-run#DockerImage"},
+            "registry": registry, "sha256": digest.removeprefix("sha256:"),
+            **({"tag": image["tag"]} if image.get("tag") else {})}
+
+
 def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[str, Any]:
     """The crate's JSON-LD for ``files`` in ``folder``; ``run`` is ``publish.run_record``'s
     output: title, identifier, times, agent, software, inputs and stages."""
@@ -100,11 +114,7 @@ def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[
         "input": _ref([p["@id"] for p in input_params]), "output": _ref([p["@id"] for p in output_params]),
         "conformsTo": {"@id": "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"},
     })
-    image = {}
-    if run.get("image_digest"):
-        image = {"@id": "#container-image", "@type": "ContainerImage", "name": run.get("image_name") or "ai4s-kit",
-                 "additionalType": {"@id": "https://w3id.org/ro/terms/workflow-run#DockerImage"},
-                 "registry": run.get("image_registry") or "unknown", "sha256": run["image_digest"]}
+    image = _container_image(run.get("image") or {})
     common = {"agent": {"@id": agent["@id"]}, "actionStatus": "http://schema.org/CompletedActionStatus",
               **({"containerImage": {"@id": image["@id"]}} if image else {})}
     actions = [{

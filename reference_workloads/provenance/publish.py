@@ -14,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
+
 from ..core.atomic import atomic_dir, write_json
 from ..registry import WORKLOADS
 from .crate import CRATE_FILE, README_FILE, WORKFLOW_FILE, sha256_of, write_crate
@@ -48,15 +50,11 @@ def result_identifier(folder: Path, workload: str, manifest: dict[str, Any]) -> 
 
 def contributors() -> dict[str, str]:
     """The kit's authors as CITATION.cff names them: the agent of every published run."""
-    name, email = "ai4s-kit contributors", ""
-    if CONTRIBUTORS_FILE.exists():
-        for line in CONTRIBUTORS_FILE.read_text(encoding="utf-8").splitlines():
-            stripped = line.strip().removeprefix("- ")
-            if stripped.startswith("name:") and name == "ai4s-kit contributors":
-                name = stripped.split(":", 1)[1].strip()
-            elif stripped.startswith("email:") and not email:
-                email = stripped.split(":", 1)[1].strip()
-    return {"name": name, "url": f"mailto:{email}" if email else "https://www.python.org/"}
+    citation = yaml.safe_load(CONTRIBUTORS_FILE.read_text(encoding="utf-8"))
+    author = citation["authors"][0]
+    name = author.get("name") or " ".join(filter(None, (author.get("given-names"), author.get("family-names"))))
+    url = author.get("website") or (f"mailto:{author['email']}" if author.get("email") else citation.get("url"))
+    return {"name": name, "url": url or "https://citation-file-format.github.io/"}
 
 
 def _copy(source: Path, destination: Path, run_dir: Path) -> None:
@@ -84,11 +82,12 @@ def stage_records(run_dir: Path, published: dict[str, str], artifacts: dict[str,
     """One record per ``.stages/*.json`` marker, in the order the stages finished: times,
     the stage's key, and which published files and artifact hashes it produced."""
     markers = sorted((run_dir / ".stages").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    # a stage may read anything made before it: its objects are the recipe and every earlier result
     records, previous = [], ["#input-recipe"]
     for marker in markers:
         record = json.loads(marker.read_text(encoding="utf-8"))
-        mentioned = {Path(s).resolve() for s in _strings(record.get("result")) if s.startswith("/")}
         strings = set(_strings(record.get("result")))
+        mentioned = {(run_dir / s).resolve() for s in strings}  # absolute or run-folder-relative paths
         result = [name for run_path, name in published.items()
                   if (run_dir / run_path).resolve() in mentioned and name != "manifest.json"]
         result += [f"#{key}" for key, value in artifacts.items() if value in strings]
@@ -97,7 +96,7 @@ def stage_records(run_dir: Path, published: dict[str, str], artifacts: dict[str,
                         "seconds": float(record.get("seconds", 0.0)), "start": _iso(end - record.get("seconds", 0.0)),
                         "end": _iso(end), "object": previous,
                         "result": result, "summary": relative_to_run(record.get("result"), run_dir)})
-        previous = ["#input-recipe", *result] if result else previous
+        previous = [*previous, *result]
     return records
 
 
@@ -157,9 +156,7 @@ def publish(run_dir: Path, target: Path, *, name: str, command: str, overrides: 
                        "resolved_recipe": manifest["recipe"],
                        **{f"seed_{k}": v for k, v in manifest["seeds"].items()}},
             "artifacts": artifacts, "stages": stages,
-            "image_digest": (manifest.get("image") or {}).get("digest"),
-            "image_name": (manifest.get("image") or {}).get("name"),
-            "image_registry": (manifest.get("image") or {}).get("registry"),
+            "image": manifest.get("image") or {},
             "workflow": {"workload": workload, "entrypoint": f"{WORKLOADS[workload]}.pipeline:run",
                          "code_version": manifest["code_version"],
                          "stages": [{k: s[k] for k in ("name", "inputs_hash", "seconds")} for s in stages]},

@@ -96,6 +96,22 @@ def test_the_crate_describes_files_stages_times_agent_and_software(published):
     assert "#container-image" not in graph  # nothing builds images yet: no digest in the manifest
 
 
+def test_the_container_image_digest_is_recorded_when_one_was_used(published, tmp_path):
+    from reference_workloads.provenance.publish import publish
+
+    run_dir = Path(shutil.copytree(published[0], tmp_path / "run"))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["image"] = {"name": "ghcr.io/ai4s/kit-climate", "tag": "0.1.0", "digest": "sha256:" + "ab" * 32}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    folder = tmp_path / "results"
+    publish(run_dir, folder, name="climate", command="c", overrides=[], code_version="v")
+    graph = _graph(folder)
+    image = graph["#container-image"]
+    assert image["sha256"] == "ab" * 32 and image["registry"] == "ghcr.io" and image["tag"] == "0.1.0"
+    assert graph["#stage-train"]["containerImage"] == {"@id": "#container-image"}
+    assert validate_crate(folder, severity="RECOMMENDED") == []
+
+
 def test_no_published_file_names_a_local_path(published):
     run_dir, folder = published
     roots = local_roots(run_dir)
@@ -233,10 +249,10 @@ def test_rerun_reproduces_the_case_study_bitwise_from_the_crate(published, tmp_p
     assert rerun_manifest["model_hash"] == manifest["model_hash"]
 
 
-def test_rerun_reports_a_difference_and_refuses_an_unbuildable_recipe(published, tmp_path):
-    from reference_workloads.provenance.rerun import RerunReport, overrides_for
+def test_rerun_reports_a_difference_and_refuses_an_unbuildable_recipe(tmp_path):
     from reference_workloads.climate.recipes import book
     from reference_workloads.core.recipes import RecipeError, recipe_dict
+    from reference_workloads.provenance.rerun import RerunReport, overrides_for
 
     report = RerunReport(run_dir=tmp_path, recorded={"model_hash": "a"}, reproduced={"model_hash": "b"})
     assert not report.bitwise and report.differences == ["model_hash: crate a, rerun b"]
