@@ -65,6 +65,29 @@ def _types(entity: dict[str, Any]) -> list[str]:
     return [kind] if isinstance(kind, str) else list(kind)
 
 
+_HASHES = ("config_hash", "dataset_hash", "model_hash")
+_DESCRIPTIONS = {CRATE_FILE, SUMMARY_FILE, "manifest.json"}
+
+
+def _hash_claims(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """A published JSON file that names a config, dataset or model hash (training.json names
+    the model it trained) must name the manifest's."""
+    problems = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name in _DESCRIPTIONS:
+            continue
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            problems.append(f"{path.name} is not valid JSON: {error}")
+            continue
+        if not isinstance(document, dict):
+            continue
+        problems += [f"{path.name} {key} {document[key]} differs from the manifest's {manifest.get(key)}"
+                     for key in _HASHES if key in document and document[key] != manifest.get(key)]
+    return problems
+
+
 def verify(crate: Path) -> list[str]:
     """Every problem found, one line each (empty: the results folder checks out)."""
     folder = results_folder(crate)
@@ -79,6 +102,7 @@ def verify(crate: Path) -> list[str]:
     for key, value in summary.get("hashes", {}).items():
         if manifest.get(key) != value:
             problems.append(f"summary.json hashes.{key} {value} differs from the manifest's {manifest.get(key)}")
+    problems += _hash_claims(folder, manifest)
     if summary.get("run_code_version") != manifest.get("code_version"):
         problems.append(f"summary.json run_code_version {summary.get('run_code_version')} differs from the "
                         f"manifest's {manifest.get('code_version')}")

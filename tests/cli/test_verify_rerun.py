@@ -117,6 +117,10 @@ def test_no_published_file_names_a_local_path(published):
     roots = local_roots(run_dir)
     assert str(REPO) in roots and str(Path.home()) in roots
     assert local_paths_in(folder, roots) == []
+    # fixed at the source too: the run's own manifest records run-folder-relative paths
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["results"] == "evaluation/results.json"
+    assert not any(root in json.dumps(manifest) for root in roots)
     # the run folder itself does hold them (the stage markers): the scan is not blind
     assert local_paths_in(run_dir / ".stages", roots)
 
@@ -181,6 +185,7 @@ def test_verify_fails_on_edited_predictions_and_on_a_summary_of_another_manifest
     assert any(p.startswith("headline.nrmse_horizon.emulator") for p in problems), problems
     assert any("identifier" in p for p in problems)
     assert any(p.startswith("summary.json hashes.model_hash") for p in problems)
+    assert any(p.startswith("training.json model_hash") for p in problems)
 
 
 def test_verify_names_an_unlisted_file_and_a_bad_argument(published, tmp_path):
