@@ -9,13 +9,13 @@ carries its sha256 and size, which ``ai4s verify`` recomputes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 from pathlib import Path
 from typing import Any
 
 from ..core.atomic import write_json
+from ..core.hashing import sha256_file
 
 CRATE_FILE = "ro-crate-metadata.json"
 README_FILE = "README.md"
@@ -32,17 +32,9 @@ _FORMATS = {".log": "text/plain", ".json": "application/json", ".parquet": "appl
             ".md": "text/markdown", ".png": "image/png"}
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_entity(folder: Path, name: str, **properties: Any) -> dict[str, Any]:
     path = folder / name
-    return {"@id": name, "@type": "File", "name": name, "sha256": sha256_of(path),
+    return {"@id": name, "@type": "File", "name": name, "sha256": sha256_file(path),
             "contentSize": str(path.stat().st_size),
             "encodingFormat": _FORMATS.get(path.suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream",
             **properties}
@@ -54,15 +46,17 @@ def _ref(ids: list[str]) -> list[dict[str, str]] | dict[str, str]:
     return refs[0] if len(refs) == 1 else refs
 
 
-def _value(entity_id: str, name: str, value: Any, parameter: str) -> dict[str, Any]:
+def _value(entity_id: str, name: str, value: Any) -> dict[str, Any]:
+    """A PropertyValue (a seed, a recipe, an artifact's hash) with its FormalParameter's id."""
     return {"@id": entity_id, "@type": "PropertyValue", "name": name,
             "value": value if isinstance(value, str | int | float) else json.dumps(value, sort_keys=True),
-            "exampleOfWork": {"@id": parameter}}
+            "exampleOfWork": {"@id": f"#param-{entity_id.removeprefix('#')}"}}
 
 
-def _parameter(parameter_id: str, name: str, additional_type: str, example: str) -> dict[str, Any]:
-    return {"@id": parameter_id, "@type": "FormalParameter", "name": name, "additionalType": additional_type,
-            "workExample": {"@id": example}}
+def _parameter(example: dict[str, Any], additional_type: str) -> dict[str, Any]:
+    """The workflow's FormalParameter that ``example`` (a file or value) is an instance of."""
+    return {"@id": f"#param-{example['@id'].removeprefix('#')}", "@type": "FormalParameter",
+            "name": example["name"], "additionalType": additional_type, "workExample": {"@id": example["@id"]}}
 
 
 def _container_image(image: dict[str, Any]) -> dict[str, Any]:
@@ -79,28 +73,44 @@ def _container_image(image: dict[str, Any]) -> dict[str, Any]:
             **({"tag": image["tag"]} if image.get("tag") else {})}
 
 
+def _software(packages: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"@id": f"https://pypi.org/project/{name}/{version}/", "@type": "SoftwareApplication",
+             "name": name, "version": version, "url": f"https://pypi.org/project/{name}/"}
+            for name, version in sorted(packages.items()) if name != "ai4s-kit"]
+
+
+def _actions(run: dict[str, Any], inputs: list[dict], results: list[str], common: dict) -> list[dict[str, Any]]:
+    """The whole run, then one CreateAction per stage."""
+    actions = [{"@id": "#run", "@type": "CreateAction", "name": run["command"], "description": run["description"],
+                "instrument": {"@id": WORKFLOW_FILE}, "startTime": run["start"], "endTime": run["end"],
+                "object": _ref([i["@id"] for i in inputs]), "result": _ref(results), **common}]
+    for stage in run["stages"]:
+        actions.append({
+            "@id": f"#stage-{stage['name']}", "@type": "CreateAction", "name": f"stage {stage['name']}",
+            "description": f"stage {stage['name']} of {run['workflow_name']}; its cache key (inputs hash) "
+                           f"is {stage['inputs_hash']}, it ran {stage['seconds']:.3f} s",
+            "instrument": {"@id": WORKFLOW_FILE}, "startTime": stage["start"], "endTime": stage["end"],
+            "object": _ref(stage["object"]), "result": _ref(stage["result"] or [f"#result-{stage['name']}"]),
+            **common,
+        })
+    return actions
+
+
 def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[str, Any]:
-    """The crate's JSON-LD for ``files`` in ``folder``; ``run`` is ``publish.run_record``'s
-    output: title, identifier, times, agent, software, inputs and stages."""
-    agent = {"@id": "#contributors", "@type": "Organization", "name": run["agent"]["name"],
-             "url": run["agent"]["url"]}
-    software = [{"@id": f"https://pypi.org/project/{name}/{version}/", "@type": "SoftwareApplication",
-                 "name": name, "version": version, "url": f"https://pypi.org/project/{name}/"}
-                for name, version in sorted(run["packages"].items()) if name != "ai4s-kit"]
+    """The crate's JSON-LD for ``files`` in ``folder``; ``run`` is the record ``publish``
+    assembles: title, identifier, times, agent, packages, inputs, artifacts and stages."""
+    agent = {"@id": "#contributors", "@type": "Organization", **run["agent"]}
+    software = _software(run["packages"])
     python = {"@id": "#python", "@type": "ComputerLanguage", "name": "Python", "version": run["python"],
               "url": {"@id": "https://www.python.org/"}}
-    inputs = [_value(f"#input-{key}", key, value, f"#param-{key}") for key, value in run["inputs"].items()]
-    input_params = [_parameter(f"#param-{key}", key, "Integer" if isinstance(value, int) else "Text",
-                               f"#input-{key}") for key, value in run["inputs"].items()]
+    inputs = [_value(f"#input-{key}", key, value) for key, value in run["inputs"].items()]
     published = [n for n in files if n not in (WORKFLOW_FILE, CRATE_FILE, README_FILE)]
-    output_params = [_parameter(f"#param-{n}", n, "File", n) for n in published]
     entities = [file_entity(folder, n, exampleOfWork={"@id": f"#param-{n}"}) for n in published]
-    artifacts = [_value(f"#{key}", key, value, f"#param-{key}") for key, value in run["artifacts"].items()]
-    artifacts += [_value(f"#result-{stage['name']}", f"{stage['name']} result", stage["summary"],
-                         f"#param-result-{stage['name']}") for stage in run["stages"] if not stage["result"]]
-    output_params += [_parameter(f"#param-{key}", key, "Text", f"#{key}") for key in run["artifacts"]]
-    output_params += [_parameter(f"#param-result-{stage['name']}", f"{stage['name']} result", "Text",
-                                 f"#result-{stage['name']}") for stage in run["stages"] if not stage["result"]]
+    artifacts = [_value(f"#{key}", key, value) for key, value in run["artifacts"].items()]
+    artifacts += [_value(f"#result-{stage['name']}", f"{stage['name']} result", stage["summary"])
+                  for stage in run["stages"] if not stage["result"]]
+    parameters = ([_parameter(v, "Integer" if isinstance(v["value"], int) else "Text") for v in inputs],
+                  [_parameter(e, "File") for e in entities] + [_parameter(a, "Text") for a in artifacts])
     workflow = file_entity(folder, WORKFLOW_FILE)
     workflow.update({
         "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
@@ -111,27 +121,13 @@ def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[
         # the software every stage ran (the kit at that code version, with its requirements)
         "url": WORKFLOW_FILE, "softwareRequirements": _ref([s["@id"] for s in software]),
         "programmingLanguage": {"@id": "#python"},
-        "input": _ref([p["@id"] for p in input_params]), "output": _ref([p["@id"] for p in output_params]),
+        "input": _ref([p["@id"] for p in parameters[0]]), "output": _ref([p["@id"] for p in parameters[1]]),
         "conformsTo": {"@id": "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"},
     })
     image = _container_image(run.get("image") or {})
     common = {"agent": {"@id": agent["@id"]}, "actionStatus": "http://schema.org/CompletedActionStatus",
               **({"containerImage": {"@id": image["@id"]}} if image else {})}
-    actions = [{
-        "@id": "#run", "@type": "CreateAction", "name": run["command"], "description": run["description"],
-        "instrument": {"@id": WORKFLOW_FILE}, "startTime": run["start"], "endTime": run["end"],
-        "object": _ref([i["@id"] for i in inputs]),
-        "result": _ref(published + [a["@id"] for a in artifacts]), **common,
-    }]
-    for stage in run["stages"]:
-        actions.append({
-            "@id": f"#stage-{stage['name']}", "@type": "CreateAction", "name": f"stage {stage['name']}",
-            "description": f"stage {stage['name']} of {run['workflow_name']}; its cache key (inputs hash) "
-                           f"is {stage['inputs_hash']}, it ran {stage['seconds']:.3f} s",
-            "instrument": {"@id": WORKFLOW_FILE}, "startTime": stage["start"], "endTime": stage["end"],
-            "object": _ref(stage["object"]), "result": _ref(stage["result"] or [f"#result-{stage['name']}"]),
-            **common,
-        })
+    actions = _actions(run, inputs, published + [a["@id"] for a in artifacts], common)
     readme = file_entity(folder, README_FILE, about={"@id": "./"}, encodingFormat="text/markdown")
     root = {
         "@id": "./", "@type": "Dataset", "name": run["title"], "description": run["description"],
@@ -145,8 +141,8 @@ def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[
     profiles = [{"@id": i, "@type": "CreativeWork", "name": n, "version": i.rsplit("/", 1)[1]}
                 for i, n in PROFILES.items()]
     license_ = {"@id": LICENSE, "@type": "CreativeWork", "name": "Apache License 2.0", "identifier": "Apache-2.0"}
-    graph = [descriptor, root, workflow, readme, *entities, *actions, *inputs, *artifacts, *input_params, *output_params,
-             python, *software, agent, license_, *profiles, *([image] if image else [])]
+    graph = [descriptor, root, workflow, readme, *entities, *actions, *inputs, *artifacts, *parameters[0],
+             *parameters[1], python, *software, agent, license_, *profiles, *([image] if image else [])]
     return {"@context": CONTEXT, "@graph": graph}
 
 

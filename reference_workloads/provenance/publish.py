@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from ..core.atomic import atomic_dir, write_json
+from ..core.hashing import sha256_file
 from ..registry import WORKLOADS
-from .crate import CRATE_FILE, README_FILE, WORKFLOW_FILE, sha256_of, write_crate
+from .crate import CRATE_FILE, README_FILE, WORKFLOW_FILE, write_crate
 from .drift import drift_report
 from .paths import relative_text, relative_to_run
 
@@ -40,7 +41,7 @@ def summary_module(workload: str) -> ModuleType:
 def result_identifier(folder: Path, workload: str, manifest: dict[str, Any]) -> str:
     """A stable name for the result set: a hash over the config, dataset and model hashes and
     the sorted (file, sha256) of the result files; regenerating the same bytes gives the same name."""
-    files = sorted((p.name, sha256_of(p)) for p in folder.iterdir()
+    files = sorted((p.name, sha256_file(p)) for p in folder.iterdir()
                    if p.is_file() and p.name not in _NOT_IDENTIFYING)
     blob = json.dumps({"workload": workload, "files": files,
                        **{k: manifest[k] for k in ("config_hash", "dataset_hash", "model_hash")}},
@@ -120,7 +121,12 @@ def publish(run_dir: Path, target: Path, *, name: str, command: str, overrides: 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     workload = manifest["workload"]
     module = summary_module(workload)
-    published = {p: n for p, n in module.PUBLISHED.items() if (run_dir / p).exists()}
+    missing = [p for p in module.PUBLISHED if not (run_dir / p).exists()]
+    if missing:
+        # e.g. a run folder whose evaluate stage ran before it wrote the predictions
+        raise FileNotFoundError(f"run folder {run_dir} lacks {', '.join(missing)}: expected every file of "
+                                f"{workload}'s summary.PUBLISHED; rerun the stage that writes it")
+    published = dict(module.PUBLISHED)
     with atomic_dir(target) as staging:
         for run_path, published_name in published.items():
             _copy(run_dir / run_path, staging / published_name, run_dir)

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .crate import CRATE_FILE, sha256_of
+from ..core.hashing import sha256_file
+from .crate import CRATE_FILE
 from .publish import SUMMARY_FILE, result_identifier, summary_module
 
 
@@ -50,8 +51,8 @@ def file_problems(folder: Path, graph: dict[str, dict[str, Any]]) -> list[str]:
         if not path.is_file():
             problems.append(f"{name}: listed in the crate but missing")
             continue
-        if entity.get("sha256") != sha256_of(path):
-            problems.append(f"{name}: sha256 {sha256_of(path)} differs from the crate's {entity.get('sha256')}")
+        if entity.get("sha256") != sha256_file(path):
+            problems.append(f"{name}: sha256 {sha256_file(path)} differs from the crate's {entity.get('sha256')}")
         if str(entity.get("contentSize")) != str(path.stat().st_size):
             problems.append(f"{name}: size {path.stat().st_size} differs from the crate's {entity.get('contentSize')}")
     for path in sorted(folder.iterdir()):

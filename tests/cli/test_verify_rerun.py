@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from reference_workloads.cli import app
-from reference_workloads.provenance.crate import CRATE_FILE, sha256_of
+from reference_workloads.core.hashing import sha256_file
+from reference_workloads.provenance.crate import CRATE_FILE
 from reference_workloads.provenance.drift import AGREES, DRIFTS
 from reference_workloads.provenance.paths import REPO, local_paths_in, local_roots
 from reference_workloads.provenance.readme import TemplateError, render, render_case_study
@@ -73,7 +74,7 @@ def test_the_crate_describes_files_stages_times_agent_and_software(published):
     files = {i: e for i, e in graph.items() if "File" in _as_list(e["@type"])}
     assert set(files) == {p.name for p in folder.iterdir()} - {CRATE_FILE}
     for name, entity in files.items():
-        assert entity["sha256"] == sha256_of(folder / name)
+        assert entity["sha256"] == sha256_file(folder / name)
         assert entity["contentSize"] == str((folder / name).stat().st_size)
     stages = sorted(p.stem for p in (run_dir / ".stages").glob("*.json"))
     actions = {i: e for i, e in graph.items() if e["@type"] == "CreateAction"}
@@ -154,7 +155,7 @@ def _rehash(folder, name):
     document = json.loads((folder / CRATE_FILE).read_text())
     for entity in document["@graph"]:
         if entity["@id"] == name:
-            entity["sha256"] = sha256_of(folder / name)
+            entity["sha256"] = sha256_file(folder / name)
             entity["contentSize"] = str((folder / name).stat().st_size)
     (folder / CRATE_FILE).write_text(json.dumps(document))
 

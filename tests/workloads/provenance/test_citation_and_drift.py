@@ -84,3 +84,15 @@ def test_local_paths_become_relative_to_the_run_folder(tmp_path):
     assert relative_to_run(manifest, run_dir) == {
         "results": "evaluation/results.json", "tracking": {"tracking_uri": "sqlite:///../mlflow/mlflow.db"},
         "source": "reference_workloads", "seeds": [1, 2]}
+
+
+def test_publishing_a_run_folder_without_its_predictions_names_what_is_missing(tmp_path):
+    from reference_workloads.provenance.publish import publish
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text('{"workload": "climate"}')
+    with pytest.raises(FileNotFoundError, match="lacks events.log, training/training.json, "
+                                                "evaluation/results.json, evaluation/sample_errors.json"):
+        publish(run_dir, tmp_path / "out", name="climate", command="c", overrides=[], code_version="v")
+    assert not (tmp_path / "out").exists()

@@ -10,8 +10,9 @@ import shutil
 import pandas as pd
 import pytest
 
+from reference_workloads.core.hashing import sha256_file
 from reference_workloads.drug_discovery import pipeline
-from reference_workloads.provenance.crate import CRATE_FILE, sha256_of
+from reference_workloads.provenance.crate import CRATE_FILE
 from reference_workloads.provenance.paths import local_paths_in, local_roots
 from reference_workloads.provenance.publish import publish
 from reference_workloads.provenance.validation import validate_crate
@@ -59,7 +60,7 @@ def test_the_drug_headline_is_recomputed_and_a_changed_prediction_is_caught(publ
     document = json.loads((folder / CRATE_FILE).read_text())
     for entity in document["@graph"]:
         if entity["@id"] == "test_predictions.parquet":
-            entity["sha256"] = sha256_of(folder / "test_predictions.parquet")
+            entity["sha256"] = sha256_file(folder / "test_predictions.parquet")
             entity["contentSize"] = str((folder / "test_predictions.parquet").stat().st_size)
     (folder / CRATE_FILE).write_text(json.dumps(document))
     task, model = table.loc[0, "task"], table.loc[0, "model"]
