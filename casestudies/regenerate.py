@@ -48,7 +48,6 @@ def regenerate_one(name: str, *, runs_root: Path, dest_root: Path, recipe: str |
     target = dest_root / name / "results"
     summary = publish(run_dir, target, name=name, command=f"ai4s casestudies --only {name} --recipe {recipe_name}",
                       overrides=[], code_version=version, recorded=recorded)
-    render_case_study(dest_root / name)
     console.print(drift_table(name, summary["drift"]))
     return target
 
@@ -58,8 +57,11 @@ def regenerate(names: list[str], *, runs_root: Path, dest_root: Path, recipe: st
     if unknown:
         raise KeyError(f"case study {unknown[0]!r} is unknown: expected one of {', '.join(CASE_STUDIES)}")
     version = code_version()
-    return [regenerate_one(n, runs_root=runs_root, dest_root=dest_root, recipe=recipe, version=version)
-            for n in names]
+    written = [regenerate_one(n, runs_root=runs_root, dest_root=dest_root, recipe=recipe, version=version)
+               for n in names]
+    for name in names:  # after every run, so no study's run sees another's README rewritten
+        render_case_study(dest_root / name)
+    return written
 
 
 def load_summary(dest_root: Path, name: str) -> dict[str, Any] | None:

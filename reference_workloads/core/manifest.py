@@ -22,20 +22,21 @@ _PACKAGES = (
 _REPO = Path(__file__).resolve().parents[2]
 
 
-# Published case-study results are outputs of the code, not part of it: regenerating them
-# rewrites these files in the checkout, and that must not mark the next study as +dirty.
-_GENERATED = ":(exclude,glob)casestudies/*/results/**"
+# Published case-study results and the READMEs rendered from them are outputs of the code,
+# not part of it: regenerating rewrites them in the checkout, and that must not mark the
+# next study as +dirty.
+_GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md")
 
 
 def code_version(repo: Path = _REPO) -> str:
     """The git commit of the kit, with ``+dirty`` when tracked files other than the
-    generated case-study results differ from it."""
+    generated case-study results and READMEs differ from it."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".", _GENERATED],
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".", *_GENERATED],
             capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

@@ -32,6 +32,7 @@ def published(tmp_path_factory):
     result = runner.invoke(app, ["casestudies", "--only", "climate", "--recipe", "ci_tiny",
                                  "--runs", str(runs), "--dest", str(dest)])
     assert result.exit_code == 0, result.output
+    assert "drift of climate against nothing recorded" in result.output  # the drift table
     return runs / "climate" / "ci_tiny", dest / "climate" / "results"
 
 

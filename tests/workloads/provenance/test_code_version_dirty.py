@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from reference_workloads.core.manifest import code_version
 
 
@@ -15,7 +17,9 @@ def _repo(tmp_path):
     repo = tmp_path / "kit"
     (repo / "casestudies" / "climate" / "results").mkdir(parents=True)
     (repo / "casestudies" / "climate" / "results" / "summary.json").write_text("{}\n")
-    (repo / "casestudies" / "climate" / "README.md").write_text("hand-written\n")
+    (repo / "casestudies" / "climate" / "README.md").write_text("rendered\n")
+    (repo / "casestudies" / "climate" / "README.template.md").write_text("hand-written\n")
+    (repo / "casestudies" / "README.md").write_text("hand-written\n")
     (repo / "pipeline.py").write_text("x = 1\n")
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
@@ -23,17 +27,17 @@ def _repo(tmp_path):
     return repo
 
 
-def test_rewritten_case_study_results_keep_the_version_clean(tmp_path):
+def test_rewritten_case_study_results_and_readmes_keep_the_version_clean(tmp_path):
     repo = _repo(tmp_path)
     (repo / "casestudies" / "climate" / "results" / "summary.json").write_text('{"new": 1}\n')
+    (repo / "casestudies" / "climate" / "README.md").write_text("rendered again\n")
     version = code_version(repo)
     assert not version.endswith("+dirty") and len(version) == 40
 
 
-def test_a_change_to_code_or_a_hand_written_readme_marks_it_dirty(tmp_path):
+@pytest.mark.parametrize("path", ["pipeline.py", "casestudies/climate/README.template.md",
+                                  "casestudies/README.md"])
+def test_a_change_to_code_a_template_or_a_hand_written_readme_marks_it_dirty(tmp_path, path):
     repo = _repo(tmp_path)
-    (repo / "pipeline.py").write_text("x = 2\n")
-    assert code_version(repo).endswith("+dirty")
-    _git(repo, "checkout", "--", "pipeline.py")
-    (repo / "casestudies" / "climate" / "README.md").write_text("edited\n")
+    (repo / path).write_text("edited\n")
     assert code_version(repo).endswith("+dirty")

@@ -65,3 +65,14 @@ def test_the_drug_headline_is_recomputed_and_a_changed_prediction_is_caught(publ
     (folder / CRATE_FILE).write_text(json.dumps(document))
     task, model = table.loc[0, "task"], table.loc[0, "model"]
     assert any(p.startswith(f"headline.metrics.{task}.{model}.rmse") for p in verify(folder))
+
+
+@pytest.mark.slow
+def test_the_drug_readme_template_renders_from_the_published_summary(published, tmp_path):
+    from reference_workloads.provenance.paths import REPO
+    from reference_workloads.provenance.readme import render
+
+    _, _, summary = published
+    text = render((REPO / "casestudies" / "drug-discovery" / "README.template.md").read_text(), summary)
+    assert f"{summary['headline']['screen']['speedup']:.1f}x" in text and summary["identifier"] in text
+    assert "{{" not in text
