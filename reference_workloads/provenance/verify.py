@@ -51,10 +51,13 @@ def file_problems(folder: Path, graph: dict[str, dict[str, Any]]) -> list[str]:
         if not path.is_file():
             problems.append(f"{name}: listed in the crate but missing")
             continue
-        if entity.get("sha256") != sha256_file(path):
-            problems.append(f"{name}: sha256 {sha256_file(path)} differs from the crate's {entity.get('sha256')}")
-        if str(entity.get("contentSize")) != str(path.stat().st_size):
-            problems.append(f"{name}: size {path.stat().st_size} differs from the crate's {entity.get('contentSize')}")
+        recorded = {"sha256": entity.get("sha256"), "size": entity.get("contentSize")}
+        actual = {"sha256": sha256_file(path), "size": str(path.stat().st_size)}
+        for key, value in recorded.items():
+            if value is None:
+                problems.append(f"{name}: the crate records no {'contentSize' if key == 'size' else key}")
+            elif str(value) != actual[key]:
+                problems.append(f"{name}: {key} {actual[key]} differs from the crate's {value}")
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.name != CRATE_FILE and path.name not in files:
             problems.append(f"{path.name}: published but not listed in the crate")

@@ -96,3 +96,12 @@ def test_publishing_a_run_folder_without_its_predictions_names_what_is_missing(t
                                                 "evaluation/results.json, evaluation/sample_errors.json"):
         publish(run_dir, tmp_path / "out", name="climate", command="c", overrides=[], code_version="v")
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_names_a_crate_without_checksums_as_the_kit_wrote_it_before(tmp_path):
+    from reference_workloads.provenance.verify import file_problems
+
+    (tmp_path / "results.json").write_text("{}")
+    graph = {"results.json": {"@id": "results.json", "@type": "File", "name": "results.json"}}
+    assert file_problems(tmp_path, graph) == ["results.json: the crate records no sha256",
+                                              "results.json: the crate records no contentSize"]
