@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -23,25 +24,29 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 # Published case-study results and the READMEs rendered from them are outputs of the code,
-# not part of it: regenerating rewrites them in the checkout, and that must not mark the
-# next study as +dirty.
+# not part of it: regenerating rewrites them in the checkout, and that must not change the
+# version the next study records.
 _GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md")
 
 
 def code_version(repo: Path = _REPO) -> str:
-    """The git commit of the kit, with ``+dirty`` when tracked files other than the
-    generated case-study results and READMEs differ from it."""
+    """The git commit of the kit; a dirty tree adds ``+dirty.<hash of the diff>``.
+
+    The diff's hash makes the version an identity, not a flag: two different uncommitted
+    edits give two versions. Generated case-study files are left out of the diff.
+    """
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".", *_GENERATED],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
+        commit = _git(repo, "rev-parse", "HEAD").strip()
+        diff = _git(repo, "diff", "HEAD", "--binary", "--", ".", *_GENERATED)
     except (OSError, subprocess.CalledProcessError):
         return f"ai4s-kit-{metadata.version('ai4s-kit')}"
-    return commit + ("+dirty" if dirty else "")
+    if not diff:
+        return commit
+    return f"{commit}+dirty.{hashlib.sha256(diff.encode()).hexdigest()[:12]}"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
 
 def package_versions() -> dict[str, str]:
