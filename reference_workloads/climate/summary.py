@@ -7,9 +7,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..core.statistics import PairedComparison, paired_comparison
 from .evaluate import beats_persistence, score_errors
 
 # run-folder path -> published name: what a results folder must hold for ``headline``
@@ -72,3 +76,20 @@ def headline(folder: Path) -> dict[str, Any]:
         "final_val_loss": training["history"][-1]["val_loss"],
         "parameters": training["parameters"],
     }
+
+
+def per_sample_nrmse(errors: dict[str, Any], predictor: str, lead: int) -> np.ndarray:
+    """(sample,) nRMSE of each held-out forecast at ``lead``, averaged over the variables;
+    its mean over samples is the headline nRMSE at that lead."""
+    sse = np.asarray(errors[f"{predictor}_sse"], dtype=np.float64)[:, lead]
+    norm = np.sqrt(np.asarray(errors["truth_sq"], dtype=np.float64)[:, lead])
+    return np.mean(np.sqrt(sse) / np.maximum(norm, 1e-12), axis=1)
+
+
+def beats_baseline(errors_by_seed: Sequence[dict[str, Any]], *, lead: int, min_relative_margin: float,
+                   baseline: str = "persistence") -> PairedComparison:
+    """The emulator against ``baseline`` over every held-out forecast of every seed (matched
+    pairs: the same truth), requiring the declared minimum relative margin."""
+    model = np.concatenate([per_sample_nrmse(e, "emulator", lead) for e in errors_by_seed])
+    reference = np.concatenate([per_sample_nrmse(e, baseline, lead) for e in errors_by_seed])
+    return paired_comparison(model, reference, min_relative_margin=min_relative_margin)

@@ -105,3 +105,31 @@ def test_verify_names_a_crate_without_checksums_as_the_kit_wrote_it_before(tmp_p
     graph = {"results.json": {"@id": "results.json", "@type": "File", "name": "results.json"}}
     assert file_problems(tmp_path, graph) == ["results.json: the crate records no sha256",
                                               "results.json: the crate records no contentSize"]
+
+
+def _errors(noise, seed=0):
+    from reference_workloads.climate.evaluate import errors_as_json, sample_errors
+
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(10.0, 1.0, size=(6, 3, 3, 8, 8)).astype(np.float32)
+    drift = np.cumsum(rng.normal(0.0, 0.3, size=truth.shape).astype(np.float32), axis=1)
+    truth = truth[:, :1] + drift  # a truth that moves away from its initial state
+    persistence = np.repeat(truth[:, :1], 3, axis=1)
+    emulator = truth + noise * (persistence - truth)
+    climatology = np.broadcast_to(truth.mean(axis=(0, 1)), truth.shape)
+    return errors_as_json(sample_errors(Forecasts(truth=truth, emulator=emulator, persistence=persistence,
+                                                  climatology=climatology)))
+
+
+def test_the_paired_skill_test_over_seeds_uses_the_published_per_sample_errors():
+    from reference_workloads.climate.evaluate import score_errors
+    from reference_workloads.climate.summary import beats_baseline, per_sample_nrmse
+
+    errors = _errors(noise=0.5)
+    assert per_sample_nrmse(errors, "emulator", 2).mean() == pytest.approx(score_errors(errors)["emulator"]["nrmse"][2])
+    seeds = [_errors(noise=0.5, seed=s) for s in range(3)]
+    better = beats_baseline(seeds, lead=2, min_relative_margin=0.2)
+    assert better.n == 18 and better.passes and better.relative_improvement == pytest.approx(0.5, rel=0.05)
+    assert not beats_baseline(seeds, lead=2, min_relative_margin=0.6).passes  # margin beyond the gain
+    tie = [_errors(noise=1.0, seed=s) for s in range(3)]  # the emulator is persistence
+    assert not beats_baseline(tie, lead=2, min_relative_margin=0.0).passes
