@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..core.statistics import PairedComparison, paired_comparison
 from .evaluate import recall_at_fraction, regression_metrics
 
 PUBLISHED = {
@@ -52,6 +54,19 @@ def model_metrics(test: pd.DataFrame) -> dict[str, dict[str, Any]]:
         metrics.setdefault(task, {})[model] = regression_metrics(rows["target"].to_numpy(),
                                                                  rows["prediction"].to_numpy())
     return metrics
+
+
+def gnn_vs_forest(tests: Sequence[pd.DataFrame], task: str, *, min_relative_margin: float) -> PairedComparison:
+    """The GNN's absolute error against the random forest's on the same test molecules (one
+    table per seed, pairs matched by record), requiring the declared minimum relative margin."""
+    model, reference = [], []
+    for test in tests:
+        rows = test[test["task"] == task].assign(error=lambda t: (t["prediction"] - t["target"]).abs())
+        paired = rows.pivot_table(index="record", columns="model", values="error", aggfunc="first").dropna()
+        model.append(paired["gnn"].to_numpy())
+        reference.append(paired["random_forest"].to_numpy())
+    return paired_comparison(np.concatenate(model), np.concatenate(reference),
+                             min_relative_margin=min_relative_margin)
 
 
 def verdict(metrics: dict[str, dict[str, Any]]) -> dict[str, bool]:

@@ -42,3 +42,14 @@ def test_headline_metrics_and_recall_come_from_the_predictions(tmp_path):
 def test_a_changed_prediction_changes_the_headline(tmp_path):
     _publish(tmp_path, gnn_physics=(1.0, 2.0, 3.0, 5.0))
     assert headline(tmp_path)["metrics"]["physics"]["gnn"]["rmse"] == pytest.approx(0.5)
+
+
+def test_the_paired_gnn_against_forest_test_matches_molecules_by_record(tmp_path):
+    from reference_workloads.drug_discovery.summary import gnn_vs_forest
+
+    _publish(tmp_path, gnn_physics=(1.1, 2.1, 2.9, 4.2))  # errors 0.1-0.2 against the forest's 1-3
+    test = pd.read_parquet(tmp_path / "test_predictions.parquet")
+    result = gnn_vs_forest([test, test.sample(frac=1.0, random_state=0)], "physics", min_relative_margin=0.5)
+    assert result.n == 8 and result.passes
+    tie = test.assign(prediction=test["target"])  # both models exact: no difference to find
+    assert not gnn_vs_forest([tie], "physics", min_relative_margin=0.0).passes
