@@ -115,11 +115,10 @@ def casestudies(
     dest: Annotated[Path, typer.Option(help="Where the case studies are written.")] = Path("casestudies"),
 ) -> None:
     """Regenerate the local case studies: run each workload, then write results with provenance."""
-    from casestudies.regenerate import CASE_STUDIES, regenerate
-
     from .core.launch import LaunchError
     from .core.recipes import RecipeError
     from .core.tracking import TrackingError
+    from .provenance.casestudies import CASE_STUDIES, regenerate
 
     names = list(only or CASE_STUDIES)
     try:
@@ -129,6 +128,55 @@ def casestudies(
         return
     for path in written:
         console.print(f"[green]case study written[/green]: {path}")
+
+
+CrateArgument = Annotated[Path, typer.Argument(help="A published results folder or its ro-crate-metadata.json.")]
+
+
+@app.command()
+def verify(crate: CrateArgument) -> None:
+    """Recompute every checksum and the headline of a published results folder; exit 1 on any difference."""
+    from .provenance.verify import verify as verify_crate
+
+    try:
+        problems = verify_crate(crate)
+    except FileNotFoundError as error:
+        _fail(error)
+        return
+    for problem in problems:
+        console.print(f"[red]problem:[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(code=1)
+    console.print(f"[green]verified[/green]: {crate}")
+
+
+@app.command()
+def rerun(
+    crate: CrateArgument,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Fresh run folder [default: runs/rerun-<identifier>].")] = None,
+) -> None:
+    """Re-execute a published case study from its crate alone and compare the dataset and model hashes."""
+    from .core.launch import LaunchError
+    from .core.recipes import RecipeError
+    from .provenance.rerun import rerun as rerun_crate
+    from .provenance.verify import results_folder
+
+    try:
+        folder = results_folder(crate)
+        identifier = json.loads((folder / "summary.json").read_text()).get("identifier", "crate")
+        out_dir = out or Path("runs") / f"rerun-{identifier.rsplit(':', 1)[-1][:12]}"
+        report = rerun_crate(folder, out_dir)
+    except (RecipeError, LaunchError, FileNotFoundError, KeyError) as error:
+        _fail(error)
+        return
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    if report.bitwise:
+        console.print(f"[green]bitwise agreement[/green] with the crate ({', '.join(report.recorded)}): {out_dir}")
+        return
+    for difference in report.differences:
+        console.print(f"[red]differs:[/red] {difference}", soft_wrap=True)
+    raise typer.Exit(code=1)
 
 
 def _mount_platform() -> None:

@@ -1,8 +1,8 @@
-"""The workloads the kit ships: name -> package. Read by the CLI and the case studies."""
+"""The workloads the kit ships: CLI name -> package (each has recipes, pipeline, summary)."""
 
 from __future__ import annotations
 
-WORKLOADS: dict[str, str] = {
+WORKLOADS = {
     "climate": "reference_workloads.climate",
     "drug-discovery": "reference_workloads.drug_discovery",
 }

@@ -5,6 +5,9 @@ Metrics per lead time, as WeatherBench 2 and PDEBench define them:
 - anomaly correlation (ACC) against the training climatology, per variable;
 - nRMSE (PDEBench): ||prediction - truth||_2 / ||truth||_2 per sample and variable, then
   averaged over samples and variables.
+
+Every metric is computed from per-sample error sums (``sample_errors``), which the evaluate
+stage publishes, so the headline can be recomputed from the published results alone.
 """
 
 from __future__ import annotations
@@ -70,27 +73,69 @@ def nrmse(prediction: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.mean(error / np.maximum(norm, 1e-12), axis=(0, 2))
 
 
-def score(forecasts: Forecasts) -> dict[str, Any]:
-    """All metrics for the emulator and both baselines, as JSON-ready lists indexed by lead."""
-    results: dict[str, Any] = {"variables": list(VARIABLES), "lead_steps": list(range(forecasts.truth.shape[1]))}
-    for name in ("emulator", "persistence", "climatology"):
+PREDICTORS = ("emulator", "persistence", "climatology")
+
+
+def sample_errors(forecasts: Forecasts) -> dict[str, Any]:
+    """Per-sample sums that every metric is made of, each shaped (sample, lead, channel).
+
+    ``<predictor>_sse``: sum over the grid of (prediction - truth)^2; ``truth_sq``: of truth^2;
+    ``<predictor>_cross`` / ``<predictor>_anomaly_sq``: of (prediction - clim)(truth - clim) and
+    (prediction - clim)^2; ``truth_anomaly_sq``: of (truth - clim)^2; ``truth_spread``: the
+    standard deviation of the truth per channel; ``grid_points``: ny * nx.
+    """
+    grid = (3, 4)
+    truth = forecasts.truth
+    truth_anomaly = truth - forecasts.climatology
+    errors: dict[str, Any] = {
+        "variables": list(VARIABLES),
+        "grid_points": int(truth.shape[3] * truth.shape[4]),
+        "truth_sq": np.sum(truth**2, axis=grid, dtype=np.float64),
+        "truth_anomaly_sq": np.sum(truth_anomaly**2, axis=grid, dtype=np.float64),
+        "truth_spread": np.std(truth, axis=(0, 1, 3, 4), dtype=np.float64),
+    }
+    for name in PREDICTORS:
         prediction = getattr(forecasts, name)
-        per_var_rmse = rmse(prediction, forecasts.truth)
-        acc = anomaly_correlation(prediction, forecasts.truth, forecasts.climatology)
+        anomaly = prediction - forecasts.climatology
+        errors[f"{name}_sse"] = np.sum((prediction - truth) ** 2, axis=grid, dtype=np.float64)
+        errors[f"{name}_cross"] = np.sum(anomaly * truth_anomaly, axis=grid, dtype=np.float64)
+        errors[f"{name}_anomaly_sq"] = np.sum(anomaly**2, axis=grid, dtype=np.float64)
+    return errors
+
+
+def score_errors(errors: dict[str, Any]) -> dict[str, Any]:
+    """All metrics for the emulator and both baselines from ``sample_errors``, as JSON-ready
+    lists indexed by lead."""
+    variables = list(errors["variables"])
+    truth_sq = np.asarray(errors["truth_sq"], dtype=np.float64)
+    samples, leads, _ = truth_sq.shape
+    spread = np.maximum(np.asarray(errors["truth_spread"], dtype=np.float64), 1e-12)
+    oa_sq = np.sum(np.asarray(errors["truth_anomaly_sq"], dtype=np.float64), axis=0)
+    results: dict[str, Any] = {"variables": variables, "lead_steps": list(range(leads))}
+    for name in PREDICTORS:
+        sse = np.asarray(errors[f"{name}_sse"], dtype=np.float64)
+        per_var_rmse = np.sqrt(np.sum(sse, axis=0) / (samples * errors["grid_points"]))
+        numerator = np.sum(np.asarray(errors[f"{name}_cross"], dtype=np.float64), axis=0)
+        denominator = np.sqrt(np.sum(np.asarray(errors[f"{name}_anomaly_sq"], dtype=np.float64), axis=0) * oa_sq)
+        acc = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+        per_sample_nrmse = np.sqrt(sse) / np.maximum(np.sqrt(truth_sq), 1e-12)
         results[name] = {
-            "rmse": {v: per_var_rmse[:, i].tolist() for i, v in enumerate(VARIABLES)},
-            "acc": {v: acc[:, i].tolist() for i, v in enumerate(VARIABLES)},
-            "nrmse": nrmse(prediction, forecasts.truth).tolist(),
-            "rmse_normalised": _normalised_rmse(per_var_rmse, forecasts.truth).tolist(),
+            "rmse": {v: per_var_rmse[:, i].tolist() for i, v in enumerate(variables)},
+            "acc": {v: acc[:, i].tolist() for i, v in enumerate(variables)},
+            "nrmse": np.mean(per_sample_nrmse, axis=(0, 2)).tolist(),
+            "rmse_normalised": np.mean(per_var_rmse / spread, axis=1).tolist(),
         }
-    results["samples"] = int(forecasts.truth.shape[0])
+    results["samples"] = int(samples)
     return results
 
 
-def _normalised_rmse(per_var_rmse: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(lead,) RMSE of each variable divided by its spread in the truth, averaged over variables."""
-    spread = np.std(truth, axis=(0, 1, 3, 4), dtype=np.float64)
-    return np.mean(per_var_rmse / np.maximum(spread, 1e-12), axis=1)
+def score(forecasts: Forecasts) -> dict[str, Any]:
+    """All metrics for the emulator and both baselines, as JSON-ready lists indexed by lead."""
+    return score_errors(sample_errors(forecasts))
+
+
+def errors_as_json(errors: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in errors.items()}
 
 
 def beats_persistence(results: dict[str, Any], horizon: int) -> list[int]:

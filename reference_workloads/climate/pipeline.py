@@ -20,6 +20,7 @@ from ..core.recipes import config_hash, recipe_dict, repetition_seeds
 from ..core.runs import workload_run
 from ..core.stages import Stage, StageCall
 from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
+from ..provenance.paths import relative_to_run
 from .recipes import ClimateRecipe, book
 
 WORKLOAD = "climate"
@@ -57,7 +58,7 @@ def _train(call: StageCall) -> dict[str, Any]:
 def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
     from .emulator.data import load_states
     from .emulator.train import load_trained
-    from .evaluate import beats_persistence, forecast, score
+    from .evaluate import beats_persistence, errors_as_json, forecast, sample_errors, score_errors
     from .plots import plot_skill, plot_snapshots
 
     train = recipe.train
@@ -66,15 +67,18 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
     test_states = load_states(data, slice(first_test, recipe.simulation.n_trajectories))
     forecasts = forecast(load_trained(model_path), test_states, climatology, recipe.eval.horizon,
                          recipe.eval.starts_per_trajectory)
-    results = score(forecasts)
+    # the per-sample errors are published: the headline is recomputed from them, not trusted
+    errors = errors_as_json(sample_errors(forecasts))
+    results = score_errors(errors)
     results["horizon"] = recipe.eval.horizon
     results["leads_not_beating_persistence"] = beats_persistence(results, recipe.eval.horizon)
     results["lead_time_s"] = recipe.simulation.dt * recipe.simulation.save_every
     out = run_dir / "evaluation"
+    write_json(out / "sample_errors.json", errors)
     write_json(out / "results.json", results)
     plot_skill(results, out / "skill_vs_lead.png")
     plot_snapshots(forecasts, recipe.eval.horizon, out / "snapshots.png")
-    return {"results": str(out / "results.json"),
+    return {"results": str(out / "results.json"), "sample_errors": str(out / "sample_errors.json"),
             "figures": [str(out / "skill_vs_lead.png"), str(out / "snapshots.png")]}
 
 
@@ -156,7 +160,7 @@ EVALUATE = Stage("evaluate", _evaluate_stage,
                  reads=("eval", "simulation.n_trajectories", "simulation.dt", "simulation.save_every",
                         "train.train_trajectories", "train.val_trajectories"),
                  after=("simulate", "train"), provides=("results_sha256",), folder="evaluation",
-                 outputs=("results.json",))
+                 outputs=("results.json", "sample_errors.json"))
 TRACK = Stage("track", _track_stage, reads=("*",), after=("simulate", "train", "evaluate"))
 STAGES = (SIMULATE, TRAIN, EVALUATE, TRACK)
 
@@ -202,7 +206,7 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
             workload=WORKLOAD, recipe_name=recipe_name, recipe=recipe, **hashes,
             seeds={"simulation": sim.seed, "training": [r["seed"] for r in repeats]},
             world_size={"mpi_ranks": sim.ranks, "ddp_processes": recipe.train.nproc},
-            extra={"tracking": tracked, "results": first["evaluate"]["results"],
+            extra={"tracking": relative_to_run(tracked, run_dir), "results": first["evaluate"]["results"],
                    "repeats": [{"seed": r["seed"], "folder": r["folder"], "model_hash": r["train"]["model_hash"],
                                 "results": r["evaluate"]["results"]} for r in repeats],
                    "leads_not_beating_persistence": results["leads_not_beating_persistence"]},

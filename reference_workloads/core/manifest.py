@@ -23,15 +23,21 @@ _PACKAGES = (
 _REPO = Path(__file__).resolve().parents[2]
 
 
-def code_version() -> str:
+# Published case-study results and the READMEs rendered from them are outputs of the code,
+# not part of it: regenerating rewrites them in the checkout, and that must not change the
+# version the next study records.
+_GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md")
+
+
+def code_version(repo: Path = _REPO) -> str:
     """The git commit of the kit; a dirty tree adds ``+dirty.<hash of the diff>``.
 
     The diff's hash makes the version an identity, not a flag: two different uncommitted
-    edits give two versions, so a cache keyed by it never serves one edit's result to another.
+    edits give two versions. Generated case-study files are left out of the diff.
     """
     try:
-        commit = _git("rev-parse", "HEAD").strip()
-        diff = _git("diff", "HEAD", "--binary")
+        commit = _git(repo, "rev-parse", "HEAD").strip()
+        diff = _git(repo, "diff", "HEAD", "--binary", "--", ".", *_GENERATED)
     except (OSError, subprocess.CalledProcessError):
         return f"ai4s-kit-{metadata.version('ai4s-kit')}"
     if not diff:
@@ -39,8 +45,8 @@ def code_version() -> str:
     return f"{commit}+dirty.{hashlib.sha256(diff.encode()).hexdigest()[:12]}"
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(_REPO), *args], capture_output=True, text=True, check=True).stdout
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
 
 def package_versions() -> dict[str, str]:

@@ -24,6 +24,7 @@ from reference_workloads.core.progress import progress_bar
 from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict, repetition_seeds
 from reference_workloads.core.runs import workload_run
 from reference_workloads.core.stages import Stage, StageCall
+from reference_workloads.provenance.paths import relative_to_run
 
 from .recipes import DrugRecipe, book
 
@@ -199,44 +200,45 @@ def _evaluate_stage(call: StageCall) -> dict[str, Any]:
                    "predictions": str(run_dir / call.upstream[f"train_{t}"]["predictions"])} for t in TASKS}
     baseline = {"predictions": {t: str(run_dir / call.upstream[f"baseline_{t}"]["predictions"]) for t in TASKS}}
     screened = {"screen": str(run_dir / call.upstream["screen"]["screen"])}
-    written = _evaluate(call.recipe, call.folder.parent, trained, baseline, screened)
+    written = _evaluate(call.recipe, call.folder.parent, trained, baseline, screened,
+                        run_dir / call.upstream["tasks_physics"]["table"])
     results = Path(written["results"])
     return {"results": call.relative(results), "results_sha256": sha256_file(results)}
 
 
 def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], baseline: dict[str, Any],
-              screened: dict[str, Any]) -> dict[str, Any]:
-    from .evaluate import regression_metrics
+              screened: dict[str, Any], physics_task: Path) -> dict[str, Any]:
     from .plots import plot_enrichment, plot_parity
+    from .summary import model_metrics, screen_predictions, verdict
 
-    metrics: dict[str, dict[str, Any]] = {}
-    panels = {}
-    for task in TASKS:
-        sources = {"gnn": trained[task]["predictions"], "random_forest": baseline["predictions"][task]}
-        metrics[task] = {}
-        for model, path in sources.items():
-            test = pd.read_parquet(path).query("part == 'test'")
-            metrics[task][model] = regression_metrics(test["target"].to_numpy(), test["prediction"].to_numpy())
-            panels[f"{task} · {model}"] = {"truth": test["target"], "predicted": test["prediction"],
-                                          "metrics": metrics[task][model], "unit": UNITS[task]}
-    screen = json.loads(Path(screened["screen"]).read_text())
     out = run_dir / "evaluation"
+    # the test-set predictions and screening scores are published, and every headline
+    # metric is recomputed from them (summary.headline), never copied from a stage's report
+    test = pd.concat([
+        pd.read_parquet(path).query("part == 'test'").assign(task=task, model=model)
+        for task in TASKS
+        for model, path in (("gnn", trained[task]["predictions"]), ("random_forest", baseline["predictions"][task]))
+    ], ignore_index=True)[["task", "model", "record", "smiles", "target", "prediction"]]
+    _write_parquet(test, out / "test_predictions.parquet")
+    scores = screen_predictions(pd.read_parquet(Path(screened["screen"]).with_name("scores.parquet")),
+                                pd.read_parquet(physics_task))
+    _write_parquet(scores, out / "screen_predictions.parquet")
+    metrics = model_metrics(test)
+    panels = {}
+    for (task, model), rows in test.groupby(["task", "model"], sort=False):
+        panels[f"{task} · {model}"] = {"truth": rows["target"], "predicted": rows["prediction"],
+                                      "metrics": metrics[task][model], "unit": UNITS[task]}
+    screen = json.loads(Path(screened["screen"]).read_text())
     plot_parity(panels, out / "parity.png")
     plot_enrichment(screen["enrichment"]["screened"], screen["enrichment"]["found"],
                     screen["top_fraction"], out / "enrichment.png")
-    physics, activity = metrics["physics"], metrics["activity"]
-    verdict = {
-        "physics_gnn_spearman_ge_baseline": physics["gnn"]["spearman"] >= physics["random_forest"]["spearman"],
-        "physics_gnn_rmse_le_baseline": physics["gnn"]["rmse"] <= physics["random_forest"]["rmse"],
-        "activity_gnn_rmse_le_baseline": activity["gnn"]["rmse"] <= activity["random_forest"]["rmse"],
-    }
     results = {
         "physics_target": recipe.train.physics_target,
         "splits": {"physics": recipe.train.physics_split, "activity": recipe.train.activity_split},
         "metrics": metrics,
-        "gnn_vs_baseline": verdict,
+        "gnn_vs_baseline": verdict(metrics),
         "screen": {k: v for k, v in screen.items() if k != "enrichment"},
-        "figures": [str(out / "parity.png"), str(out / "enrichment.png")],
+        "figures": [str(out / "parity.png"), str(out / "enrichment.png")],  # publishing relativises
     }
     write_json(out / "results.json", results)
     return {"results": str(out / "results.json")}
@@ -319,8 +321,9 @@ SCREEN = Stage("screen", _screen, reads=("screen", "train.physics_target", "reso
                outputs=("screen.json",))
 EVALUATE = Stage("evaluate", _evaluate_stage,
                  reads=("train.physics_target", "train.physics_split", "train.activity_split"),
-                 after=(*(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
-                 provides=("results_sha256",), folder="evaluation", outputs=("results.json",))
+                 after=("tasks_physics", *(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
+                 provides=("results_sha256",), folder="evaluation",
+                 outputs=("results.json", "test_predictions.parquet", "screen_predictions.parquet"))
 TRACK = Stage("track", _track_stage, reads=("*",), after=EVALUATE.after + ("evaluate",))
 STAGES = (LIBRARY, PHYSICS, *TASK_STAGES.values(), *TRAIN_STAGES.values(), *BASELINE_STAGES.values(), SCREEN,
           EVALUATE, TRACK)
@@ -381,7 +384,7 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
             world_size={"mpi_ranks": recipe.resources.physics_ranks, "ddp_processes": recipe.resources.train_procs},
             extra={"activity_model_hash": first["train_activity"]["model_hash"], "sdf_sha256": physics["sdf_sha256"],
                    "task_hashes": {t: tasks[t]["task_hash"] for t in TASKS}, "invalid_molecules": data["invalid"],
-                   "physics_status_counts": physics["status_counts"], "tracking": tracked,
+                   "physics_status_counts": physics["status_counts"], "tracking": relative_to_run(tracked, run_dir),
                    "results": first["evaluate"]["results"],
                    "repeats": [{"seed": r["seed"], "folder": r["folder"],
                                 "model_hash": r["done"]["train_physics"]["model_hash"],

@@ -126,4 +126,4 @@ def test_case_study_is_published_with_summary_figures_and_an_ro_crate(served_run
     run = crate.get("#run")
     assert run.type == "CreateAction"
     assert {"summary.json", "results.json", "skill_vs_lead.png"} <= {entity.id for entity in run["result"]}
-    assert crate.get("#ai4s-kit")["version"] == manifest["code_version"]
+    assert crate.get("workflow.json")["version"] == manifest["code_version"]

@@ -1,15 +1,55 @@
+"""The drug-discovery headline is recomputed from the published predictions alone."""
+
 import json
 
-from reference_workloads.drug_discovery.summary import summarise
+import pandas as pd
+import pytest
+
+from reference_workloads.drug_discovery.summary import headline
+
+RECIPE = {"train": {"physics_split": "random", "activity_split": "scaffold", "physics_target": "energy_min"},
+          "screen": {"top_fraction": 0.5, "higher_is_better": False, "protocol": "v2"}}
 
 
-def test_summary_keeps_the_metrics_and_screening_headline(tmp_path):
-    metrics = {"physics": {"gnn": {"rmse": 1.0, "r2": 0.5, "spearman": 0.9, "n": 10}}}
-    screen = {"molecules": 10, "speedup": 50.0, "recall_at_top_fraction_held_out": 1.0, "top_candidates": [1, 2]}
-    (tmp_path / "results.json").write_text(json.dumps({
-        "metrics": metrics, "splits": {"physics": "random"}, "physics_target": "energy_min",
-        "gnn_vs_baseline": {"physics_gnn_spearman_ge_baseline": True}, "screen": screen}))
-    summary = summarise(tmp_path)
-    assert summary["metrics"] == metrics
-    assert summary["screen"] == {"molecules": 10, "speedup": 50.0, "recall_at_top_fraction_held_out": 1.0}
-    assert summary["gnn_vs_baseline"]["physics_gnn_spearman_ge_baseline"] is True
+def _publish(folder, gnn_physics=(1.0, 2.0, 3.0, 4.0)):
+    truth = [1.0, 2.0, 3.0, 4.0]
+    rows = []
+    for task in ("physics", "activity"):
+        for model, predicted in (("gnn", gnn_physics), ("random_forest", (4.0, 3.0, 2.0, 1.0))):
+            rows += [{"task": task, "model": model, "record": i, "smiles": "C", "target": t, "prediction": p}
+                     for i, (t, p) in enumerate(zip(truth, predicted, strict=True))]
+    pd.DataFrame(rows).to_parquet(folder / "test_predictions.parquet", index=False)
+    pd.DataFrame({"record": range(4), "smiles": ["C"] * 4, "predicted": [1.0, 2.0, 4.0, 3.0],
+                  "physics": truth, "held_out": [True, True, False, False]}).to_parquet(
+        folder / "screen_predictions.parquet", index=False)
+    (folder / "manifest.json").write_text(json.dumps({"recipe": RECIPE}))
+    measured = {"surrogate_molecules_per_second": 500.0, "physics_molecules_per_second": 5.0, "speedup": 100.0}
+    (folder / "results.json").write_text(json.dumps({"screen": measured}))
+
+
+def test_headline_metrics_and_recall_come_from_the_predictions(tmp_path):
+    _publish(tmp_path)
+    head = headline(tmp_path)
+    assert head["metrics"]["physics"]["gnn"]["rmse"] == 0.0
+    assert head["metrics"]["physics"]["random_forest"]["spearman"] == pytest.approx(-1.0)
+    assert head["gnn_vs_baseline"]["physics_gnn_spearman_ge_baseline"] is True
+    # the true top half (lowest: records 0, 1) is the predicted top half
+    assert head["screen"]["recall_at_top_fraction"] == 1.0
+    assert head["screen"]["molecules"] == 4 and head["screen"]["held_out_molecules"] == 2
+    assert head["screen"]["speedup"] == 100.0 and head["splits"]["activity"] == "scaffold"
+
+
+def test_a_changed_prediction_changes_the_headline(tmp_path):
+    _publish(tmp_path, gnn_physics=(1.0, 2.0, 3.0, 5.0))
+    assert headline(tmp_path)["metrics"]["physics"]["gnn"]["rmse"] == pytest.approx(0.5)
+
+
+def test_the_paired_gnn_against_forest_test_matches_molecules_by_record(tmp_path):
+    from reference_workloads.drug_discovery.summary import gnn_vs_forest
+
+    _publish(tmp_path, gnn_physics=(1.1, 2.1, 2.9, 4.2))  # errors 0.1-0.2 against the forest's 1-3
+    test = pd.read_parquet(tmp_path / "test_predictions.parquet")
+    result = gnn_vs_forest([test, test.sample(frac=1.0, random_state=0)], "physics", min_relative_margin=0.5)
+    assert result.n == 8 and result.passes
+    tie = test.assign(prediction=test["target"])  # both models exact: no difference to find
+    assert not gnn_vs_forest([tie], "physics", min_relative_margin=0.0).passes

@@ -1,0 +1,46 @@
+"""The code version: regenerated case-study results do not dirty it, any other change does."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from reference_workloads.core.manifest import code_version
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def _repo(tmp_path):
+    repo = tmp_path / "kit"
+    (repo / "casestudies" / "climate" / "results").mkdir(parents=True)
+    (repo / "casestudies" / "climate" / "results" / "summary.json").write_text("{}\n")
+    (repo / "casestudies" / "climate" / "README.md").write_text("rendered\n")
+    (repo / "casestudies" / "climate" / "README.template.md").write_text("hand-written\n")
+    (repo / "casestudies" / "README.md").write_text("hand-written\n")
+    (repo / "pipeline.py").write_text("x = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return repo
+
+
+def test_rewritten_case_study_results_and_readmes_keep_the_version_clean(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "casestudies" / "climate" / "results" / "summary.json").write_text('{"new": 1}\n')
+    (repo / "casestudies" / "climate" / "README.md").write_text("rendered again\n")
+    version = code_version(repo)
+    assert "+dirty" not in version and len(version) == 40
+
+
+@pytest.mark.parametrize("path", ["pipeline.py", "casestudies/climate/README.template.md",
+                                  "casestudies/README.md"])
+def test_a_change_to_code_a_template_or_a_hand_written_readme_marks_it_dirty(tmp_path, path):
+    repo = _repo(tmp_path)
+    (repo / path).write_text("edited\n")
+    version = code_version(repo)
+    assert "+dirty." in version
+    (repo / path).write_text("edited differently\n")
+    assert code_version(repo) not in (version, version.split("+")[0])  # each edit its own version

@@ -1,0 +1,78 @@
+"""A real published ci_tiny drug-discovery case study: its crate passes roc-validator, no
+file names a local path, and `verify` recomputes the headline from the published
+predictions and catches a changed prediction. One run is shared by the module."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from reference_workloads.core.hashing import sha256_file
+from reference_workloads.drug_discovery import pipeline
+from reference_workloads.provenance.crate import CRATE_FILE
+from reference_workloads.provenance.paths import local_paths_in, local_roots
+from reference_workloads.provenance.publish import publish
+from reference_workloads.provenance.validation import validate_crate
+from reference_workloads.provenance.verify import verify
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    root = tmp_path_factory.mktemp("drug")
+    run_dir = root / "runs" / "drug-discovery" / "ci_tiny"
+    pipeline.run("ci_tiny", [], run_dir)
+    folder = root / "casestudies" / "drug-discovery" / "results"
+    summary = publish(run_dir, folder, name="drug-discovery", overrides=[], code_version="test",
+                      command="ai4s casestudies --only drug-discovery --recipe ci_tiny")
+    return run_dir, folder, summary
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_drug_crate_is_valid_and_names_no_local_path(published):
+    run_dir, folder, summary = published
+    assert validate_crate(folder, severity="RECOMMENDED") == []
+    assert local_paths_in(folder, local_roots(run_dir)) == []
+    graph = {e["@id"]: e for e in json.loads((folder / CRATE_FILE).read_text())["@graph"]}
+    stages = sorted(p.stem for p in (run_dir / ".stages").glob("*.json"))
+    assert sorted(i.removeprefix("#stage-") for i, e in graph.items()
+                  if e["@type"] == "CreateAction" and i != "#run") == stages
+    assert {"library", "physics", "tasks", "train_physics", "train_activity", "baseline", "screen",
+            "evaluate"} <= set(stages)
+
+
+@pytest.mark.slow
+def test_the_drug_headline_is_recomputed_and_a_changed_prediction_is_caught(published, tmp_path):
+    _, source, summary = published
+    assert verify(source) == []
+    results = json.loads((source / "results.json").read_text())
+    assert summary["headline"]["metrics"] == results["metrics"]  # the stage and the summary agree
+    folder = tmp_path / "results"
+    shutil.copytree(source, folder)
+    table = pd.read_parquet(folder / "test_predictions.parquet")
+    table.loc[0, "prediction"] += 1.0
+    table.to_parquet(folder / "test_predictions.parquet", index=False)
+    problems = verify(folder)
+    assert any(p.startswith("test_predictions.parquet: sha256") for p in problems)
+    document = json.loads((folder / CRATE_FILE).read_text())
+    for entity in document["@graph"]:
+        if entity["@id"] == "test_predictions.parquet":
+            entity["sha256"] = sha256_file(folder / "test_predictions.parquet")
+            entity["contentSize"] = str((folder / "test_predictions.parquet").stat().st_size)
+    (folder / CRATE_FILE).write_text(json.dumps(document))
+    task, model = table.loc[0, "task"], table.loc[0, "model"]
+    assert any(p.startswith(f"headline.metrics.{task}.{model}.rmse") for p in verify(folder))
+
+
+@pytest.mark.slow
+def test_the_drug_readme_template_renders_from_the_published_summary(published, tmp_path):
+    from reference_workloads.provenance.paths import REPO
+    from reference_workloads.provenance.readme import render
+
+    _, _, summary = published
+    text = render((REPO / "casestudies" / "drug-discovery" / "README.template.md").read_text(), summary)
+    assert f"{summary['headline']['screen']['speedup']:.1f}x" in text and summary["identifier"] in text
+    assert "{{" not in text
