@@ -67,6 +67,9 @@ def drug_metrics(context: Context) -> dict[str, Any] | None:
 def drug_gnn_vs_forest(context: Context) -> Any:
     summary = load_summary(context, DRUG)
     results = drug_metrics(context) if summary is not None else None
+    if summary is not None and "metrics" in summary.get("headline", {}):
+        # the headline's metrics are means over every training seed, recomputed from predictions
+        results = {"file": "summary.json", "metrics": summary["headline"]["metrics"]}
     if results is None:
         return not_regenerated(context, DRUG)
     target = load().get("AI4S-QUAL-002").target

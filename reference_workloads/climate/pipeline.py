@@ -87,8 +87,8 @@ def _evaluate_stage(call: StageCall) -> dict[str, Any]:
     model = call.run_dir / call.upstream["train"]["model"]
     written = _evaluate(call.recipe, call.folder.parent, data, model)
     results = Path(written["results"])
-    return {"results": call.relative(results), "figures": [call.relative(Path(f)) for f in written["figures"]],
-            "results_sha256": sha256_file(results)}
+    return {"results": call.relative(results), "sample_errors": call.relative(Path(written["sample_errors"])),
+            "figures": [call.relative(Path(f)) for f in written["figures"]], "results_sha256": sha256_file(results)}
 
 
 def _track_stage(call: StageCall) -> dict[str, Any]:

@@ -55,6 +55,7 @@ TOLERANCES: dict[str, dict[str, float | str]] = {
     "acc_h_horizon": {"kind": "rtol", "rtol": 1e-4},
     "final_val_loss": {"kind": "rtol", "rtol": 1e-3},
     "seeds": {"kind": "bitwise"},
+    "n_seeds": {"kind": "bitwise"},
     "margin": {"kind": "bitwise"},
     "over_seeds": {"kind": "rtol", "rtol": 1e-3},
     "comparisons": {"kind": "rtol", "rtol": 1e-3},
@@ -99,6 +100,7 @@ def headline(folder: Path) -> dict[str, Any]:
     val_losses = [t["history"][-1]["val_loss"] for t in training]
     return {
         "seeds": seeds,
+        "n_seeds": len(seeds),
         "horizon_steps": horizon,
         "lead_time_hours_per_step": sim["dt"] * sim["save_every"] / 3600,
         "held_out_samples": first["samples"],

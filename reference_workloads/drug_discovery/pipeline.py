@@ -203,7 +203,9 @@ def _evaluate_stage(call: StageCall) -> dict[str, Any]:
     written = _evaluate(call.recipe, call.folder.parent, trained, baseline, screened,
                         run_dir / call.upstream["tasks_physics"]["table"])
     results = Path(written["results"])
-    return {"results": call.relative(results), "results_sha256": sha256_file(results)}
+    return {"results": call.relative(results), "results_sha256": sha256_file(results),
+            **{name: call.relative(results.with_name(f"{name}.parquet"))
+               for name in ("test_predictions", "screen_predictions")}}
 
 
 def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], baseline: dict[str, Any],

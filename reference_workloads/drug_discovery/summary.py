@@ -52,6 +52,7 @@ TOLERANCES: dict[str, dict[str, float | str]] = {
     "screen.physics_molecules_per_second": {"kind": "rtol", "rtol": 0.5},
     "screen.speedup": {"kind": "rtol", "rtol": 0.5},
     "seeds": {"kind": "bitwise"},
+    "n_seeds": {"kind": "bitwise"},
     "margin": {"kind": "bitwise"},
     "comparisons": {"kind": "rtol", "rtol": 1e-3},
     "over_seeds": {"kind": "rtol", "rtol": 1e-3},
@@ -126,8 +127,8 @@ def _mean_tree(trees: list[Any]) -> Any:
     head = trees[0]
     if isinstance(head, dict):
         return {k: _mean_tree([t[k] for t in trees]) for k in head}
-    if isinstance(head, bool) or not isinstance(head, int | float):
-        return head
+    if isinstance(head, bool) or not isinstance(head, int | float) or all(t == head for t in trees):
+        return head  # counts such as the test-set size stay integers
     return float(np.mean([float(t) for t in trees]))
 
 
@@ -154,6 +155,7 @@ def headline(folder: Path) -> dict[str, Any]:
                         for key in ("recall_at_top_fraction", "speedup", "surrogate_molecules_per_second")}
     return {
         "seeds": seeds,
+        "n_seeds": len(seeds),
         "margin": margin,
         "metrics": metrics,
         "splits": {"physics": recipe["train"]["physics_split"], "activity": recipe["train"]["activity_split"]},

@@ -51,6 +51,8 @@ def how_to_cite(summary: dict[str, Any]) -> str:
 
 
 def _format(value: Any, spec: str | None) -> str:
+    if value is None:
+        return "n/a"  # e.g. an olympic mean of fewer than three seeds
     if spec:
         return format(value, spec)
     if isinstance(value, list):

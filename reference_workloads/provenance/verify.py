@@ -75,8 +75,13 @@ _DESCRIPTIONS = {CRATE_FILE, SUMMARY_FILE, "manifest.json"}
 
 def _hash_claims(folder: Path, manifest: dict[str, Any]) -> list[str]:
     """A published JSON file that names a config, dataset or model hash (training.json names
-    the model it trained) must name the manifest's."""
+    the model it trained) must name the manifest's; a ``seed-<seed>-`` file names its seed's model."""
     problems = []
+    repeats = manifest.get("repeats", [])
+    if repeats and repeats[0].get("model_hash") != manifest.get("model_hash"):
+        problems.append(f"manifest.json model_hash {manifest.get('model_hash')} differs from its first seed's "
+                        f"{repeats[0].get('model_hash')}")
+    by_seed = {f"seed-{r['seed']}-": r for r in repeats}
     for path in sorted(folder.glob("*.json")):
         if path.name in _DESCRIPTIONS:
             continue
@@ -87,8 +92,12 @@ def _hash_claims(folder: Path, manifest: dict[str, Any]) -> list[str]:
             continue
         if not isinstance(document, dict):
             continue
-        problems += [f"{path.name} {key} {document[key]} differs from the manifest's {manifest.get(key)}"
-                     for key in _HASHES if key in document and document[key] != manifest.get(key)]
+        expected = dict(manifest)
+        repeat = next((r for prefix, r in by_seed.items() if path.name.startswith(prefix)), None)
+        if repeat is not None:
+            expected["model_hash"] = repeat["model_hash"]
+        problems += [f"{path.name} {key} {document[key]} differs from the manifest's {expected.get(key)}"
+                     for key in _HASHES if key in document and document[key] != expected.get(key)]
     return problems
 
 

@@ -85,8 +85,11 @@ def test_the_crate_describes_files_stages_times_agent_and_software(published):
         assert graph[action["agent"]["@id"]]["@type"] == "Organization"
         assert graph[action["instrument"]["@id"]]["version"]
         assert action["object"] and action["result"]
-    evaluate = actions["#stage-evaluate"]
-    assert {"results.json", "sample_errors.json"} <= {r["@id"] for r in _as_list(evaluate["result"])}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    seed = manifest["seeds"]["training"][0]
+    evaluate = actions[f"#stage-evaluate@seed-{seed}"]
+    assert {f"seed-{seed}-results.json", f"seed-{seed}-sample_errors.json"} <= {
+        r["@id"] for r in _as_list(evaluate["result"])}
     assert "#model_hash" in {o["@id"] for o in _as_list(evaluate["object"])}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert graph["#model_hash"]["value"] == manifest["model_hash"]
@@ -110,7 +113,8 @@ def test_the_container_image_digest_is_recorded_when_one_was_used(published, tmp
     graph = _graph(folder)
     image = graph["#container-image"]
     assert image["sha256"] == "ab" * 32 and image["registry"] == "ghcr.io" and image["tag"] == "0.1.0"
-    assert graph["#stage-train"]["containerImage"] == {"@id": "#container-image"}
+    train = next(i for i in graph if i.startswith("#stage-train@seed-"))
+    assert graph[train]["containerImage"] == {"@id": "#container-image"}
     assert validate_crate(folder, severity="RECOMMENDED") == []
 
 
@@ -121,10 +125,13 @@ def test_no_published_file_names_a_local_path(published):
     assert local_paths_in(folder, roots) == []
     # fixed at the source too: the run's own manifest records run-folder-relative paths
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["results"] == "evaluation/results.json"
+    assert manifest["results"] == f"repeats/seed-{manifest['seeds']['training'][0]}/evaluation/results.json"
     assert not any(root in json.dumps(manifest) for root in roots)
-    # the run folder itself does hold them (the stage markers): the scan is not blind
-    assert local_paths_in(run_dir / ".stages", roots)
+    # the scan is not blind: a planted path is found
+    planted = Path(str(folder) + "-planted")
+    planted.mkdir(exist_ok=True)
+    (planted / "x.json").write_text(json.dumps({"where": str(run_dir / "evaluation")}))
+    assert local_paths_in(planted, roots)
 
 
 def test_verify_passes_on_the_published_folder_and_its_crate_file(published):
@@ -175,10 +182,11 @@ def test_verify_fails_on_an_edited_summary_even_when_the_crate_is_rehashed(publi
 
 def test_verify_fails_on_edited_predictions_and_on_a_summary_of_another_manifest(published, tmp_path):
     folder = _copy(published[1], tmp_path)
-    errors = json.loads((folder / "sample_errors.json").read_text())
+    name = f"seed-{json.loads((folder / 'manifest.json').read_text())['seeds']['training'][0]}-sample_errors.json"
+    errors = json.loads((folder / name).read_text())
     errors["emulator_sse"][0][-1][0] *= 4.0
-    (folder / "sample_errors.json").write_text(json.dumps(errors))
-    _rehash(folder, "sample_errors.json")
+    (folder / name).write_text(json.dumps(errors))
+    _rehash(folder, name)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["model_hash"] = "0" * 64
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -187,7 +195,7 @@ def test_verify_fails_on_edited_predictions_and_on_a_summary_of_another_manifest
     assert any(p.startswith("headline.nrmse_horizon.emulator") for p in problems), problems
     assert any("identifier" in p for p in problems)
     assert any(p.startswith("summary.json hashes.model_hash") for p in problems)
-    assert any(p.startswith("training.json model_hash") for p in problems)
+    assert any(p.startswith("manifest.json model_hash") for p in problems), problems
 
 
 def test_verify_names_an_unlisted_file_and_a_bad_argument(published, tmp_path):

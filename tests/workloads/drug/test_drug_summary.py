@@ -8,23 +8,29 @@ import pytest
 from reference_workloads.drug_discovery.summary import headline
 
 RECIPE = {"train": {"physics_split": "random", "activity_split": "scaffold", "physics_target": "energy_min"},
-          "screen": {"top_fraction": 0.5, "higher_is_better": False, "protocol": "v2"}}
+          "screen": {"top_fraction": 0.5, "higher_is_better": False, "protocol": "v2"},
+          "repeats": {"seeds": 1, "margin": 0.0}}
 
 
-def _publish(folder, gnn_physics=(1.0, 2.0, 3.0, 4.0)):
+def _publish(folder, gnn_physics=(1.0, 2.0, 3.0, 4.0), seeds=(0,)):
+    for seed in seeds:
+        _publish_seed(folder, seed, gnn_physics)
+    (folder / "manifest.json").write_text(json.dumps({"recipe": RECIPE, "seeds": {"training": list(seeds)}}))
+
+
+def _publish_seed(folder, seed, gnn_physics):
     truth = [1.0, 2.0, 3.0, 4.0]
     rows = []
     for task in ("physics", "activity"):
         for model, predicted in (("gnn", gnn_physics), ("random_forest", (4.0, 3.0, 2.0, 1.0))):
             rows += [{"task": task, "model": model, "record": i, "smiles": "C", "target": t, "prediction": p}
                      for i, (t, p) in enumerate(zip(truth, predicted, strict=True))]
-    pd.DataFrame(rows).to_parquet(folder / "test_predictions.parquet", index=False)
+    pd.DataFrame(rows).to_parquet(folder / f"seed-{seed}-test_predictions.parquet", index=False)
     pd.DataFrame({"record": range(4), "smiles": ["C"] * 4, "predicted": [1.0, 2.0, 4.0, 3.0],
                   "physics": truth, "held_out": [True, True, False, False]}).to_parquet(
-        folder / "screen_predictions.parquet", index=False)
-    (folder / "manifest.json").write_text(json.dumps({"recipe": RECIPE}))
+        folder / f"seed-{seed}-screen_predictions.parquet", index=False)
     measured = {"surrogate_molecules_per_second": 500.0, "physics_molecules_per_second": 5.0, "speedup": 100.0}
-    (folder / "results.json").write_text(json.dumps({"screen": measured}))
+    (folder / f"seed-{seed}-results.json").write_text(json.dumps({"screen": measured}))
 
 
 def test_headline_metrics_and_recall_come_from_the_predictions(tmp_path):
@@ -48,8 +54,25 @@ def test_the_paired_gnn_against_forest_test_matches_molecules_by_record(tmp_path
     from reference_workloads.drug_discovery.summary import gnn_vs_forest
 
     _publish(tmp_path, gnn_physics=(1.1, 2.1, 2.9, 4.2))  # errors 0.1-0.2 against the forest's 1-3
-    test = pd.read_parquet(tmp_path / "test_predictions.parquet")
+    test = pd.read_parquet(tmp_path / "seed-0-test_predictions.parquet")
     result = gnn_vs_forest([test, test.sample(frac=1.0, random_state=0)], "physics", min_relative_margin=0.5)
     assert result.n == 8 and result.passes
     tie = test.assign(prediction=test["target"])  # both models exact: no difference to find
     assert not gnn_vs_forest([tie], "physics", min_relative_margin=0.0).passes
+
+
+def test_the_headline_averages_seeds_and_gives_their_spread(tmp_path):
+    _publish(tmp_path, seeds=(0, 7))
+    _publish_seed(tmp_path, 7, (1.0, 2.0, 3.0, 5.0))  # the second seed's GNN errs on one molecule
+    head = headline(tmp_path)
+    assert head["seeds"] == [0, 7]
+    assert head["metrics"]["physics"]["gnn"]["rmse"] == pytest.approx(0.25)
+    spread = head["over_seeds"]["physics"]["gnn"]["rmse"]
+    assert spread["n"] == 2 and spread["interval"][0] < 0.25 < spread["interval"][1]
+    assert head["comparisons"]["physics_gnn_vs_forest_abs_error"]["n"] == 8
+
+
+def test_a_reused_seed_is_refused(tmp_path):
+    _publish(tmp_path, seeds=(0, 0))
+    with pytest.raises(ValueError, match="never reused"):
+        headline(tmp_path)

@@ -91,9 +91,10 @@ def test_publishing_a_run_folder_without_its_predictions_names_what_is_missing(t
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "manifest.json").write_text('{"workload": "climate"}')
-    with pytest.raises(FileNotFoundError, match="lacks events.log, training/training.json, "
-                                                "evaluation/results.json, evaluation/sample_errors.json"):
+    (run_dir / "manifest.json").write_text('{"workload": "climate", "repeats": [{"seed": 3, "folder": "repeats/seed-3"}]}')
+    with pytest.raises(FileNotFoundError, match="lacks events.log, repeats/seed-3/training/training.json, "
+                                                "repeats/seed-3/evaluation/results.json, "
+                                                "repeats/seed-3/evaluation/sample_errors.json"):
         publish(run_dir, tmp_path / "out", name="climate", command="c", overrides=[], code_version="v")
     assert not (tmp_path / "out").exists()
 

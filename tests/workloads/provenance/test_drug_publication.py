@@ -40,28 +40,32 @@ def test_the_drug_crate_is_valid_and_names_no_local_path(published):
     stages = sorted(p.stem for p in (run_dir / ".stages").glob("*.json"))
     assert sorted(i.removeprefix("#stage-") for i, e in graph.items()
                   if e["@type"] == "CreateAction" and i != "#run") == stages
-    assert {"library", "physics", "tasks", "train_physics", "train_activity", "baseline", "screen",
-            "evaluate"} <= set(stages)
+    seed = summary["headline"]["seeds"][0]
+    assert {"library", "physics", "tasks_physics", "tasks_activity", *(f"{s}@seed-{seed}" for s in (
+        "train_physics", "train_activity", "baseline_physics", "baseline_activity", "screen", "evaluate"))} <= set(stages)
 
 
 @pytest.mark.slow
 def test_the_drug_headline_is_recomputed_and_a_changed_prediction_is_caught(published, tmp_path):
     _, source, summary = published
     assert verify(source) == []
-    results = json.loads((source / "results.json").read_text())
-    assert summary["headline"]["metrics"] == results["metrics"]  # the stage and the summary agree
+    seeds = summary["headline"]["seeds"]
+    per_seed = [json.loads((source / f"seed-{s}-results.json").read_text())["metrics"] for s in seeds]
+    gnn_rmse = summary["headline"]["metrics"]["physics"]["gnn"]["rmse"]
+    assert gnn_rmse == pytest.approx(sum(m["physics"]["gnn"]["rmse"] for m in per_seed) / len(seeds))
     folder = tmp_path / "results"
     shutil.copytree(source, folder)
-    table = pd.read_parquet(folder / "test_predictions.parquet")
+    name = f"seed-{seeds[0]}-test_predictions.parquet"
+    table = pd.read_parquet(folder / name)
     table.loc[0, "prediction"] += 1.0
-    table.to_parquet(folder / "test_predictions.parquet", index=False)
+    table.to_parquet(folder / name, index=False)
     problems = verify(folder)
-    assert any(p.startswith("test_predictions.parquet: sha256") for p in problems)
+    assert any(p.startswith(f"{name}: sha256") for p in problems)
     document = json.loads((folder / CRATE_FILE).read_text())
     for entity in document["@graph"]:
-        if entity["@id"] == "test_predictions.parquet":
-            entity["sha256"] = sha256_file(folder / "test_predictions.parquet")
-            entity["contentSize"] = str((folder / "test_predictions.parquet").stat().st_size)
+        if entity["@id"] == name:
+            entity["sha256"] = sha256_file(folder / name)
+            entity["contentSize"] = str((folder / name).stat().st_size)
     (folder / CRATE_FILE).write_text(json.dumps(document))
     task, model = table.loc[0, "task"], table.loc[0, "model"]
     assert any(p.startswith(f"headline.metrics.{task}.{model}.rmse") for p in verify(folder))
