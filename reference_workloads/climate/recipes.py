@@ -144,13 +144,16 @@ def ci_tiny() -> ClimateRecipe:
 
 @book.register
 def laptop() -> ClimateRecipe:
-    """The default local recipe: 5 training seeds over one ensemble, about 15 minutes on 2 CPU cores."""
+    """The default local recipe: 5 training seeds over one ensemble, about 18 minutes on 2 CPU cores."""
     return ClimateRecipe(
         simulation=SimulationConfig(nx=64, ny=64, dt=240.0, n_steps=480, save_every=10,
-                                    n_trajectories=24, seed=11, ranks=2),
+                                    n_trajectories=28, seed=11, ranks=2),
         emulator=EmulatorConfig(width=24, modes=12, layers=4),
-        train=TrainConfig(epochs=4, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
-                          train_trajectories=16, val_trajectories=2),
+        # 4 epochs on 16 members was tried first (to save time): over 5 seeds that emulator
+        # lost to persistence at the horizon in the paired test, so training stays as sized
+        # before (6 epochs, 20 members); 6 members are held out.
+        train=TrainConfig(epochs=6, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
+                          train_trajectories=20, val_trajectories=2),
         eval=EvalConfig(horizon=12, starts_per_trajectory=6),
         repeats=RepeatConfig(seeds=5, margin=0.05),
     )

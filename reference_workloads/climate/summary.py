@@ -14,26 +14,18 @@ from typing import Any
 import numpy as np
 
 from ..core.statistics import PairedComparison, mean, over_seeds, paired_comparison, training_seeds
+from ..provenance.layout import published_files
 from .evaluate import score_errors
 
-SHARED = {"manifest.json": "manifest.json", "events.log": "events.log"}
 PER_SEED = {"training/training.json": "training.json", "evaluation/results.json": "results.json",
             "evaluation/sample_errors.json": "sample_errors.json"}
 FIGURES = {"evaluation/skill_vs_lead.png": "skill_vs_lead.png", "evaluation/snapshots.png": "snapshots.png"}
 
 
 def published(manifest: dict[str, Any]) -> dict[str, str]:
-    """Run-folder path -> published name: what a results folder must hold for ``headline``.
-
-    Every seed's training record, results and per-sample errors, as ``seed-<seed>-<name>``;
-    the figures of the first seed, which the README shows.
-    """
-    out = dict(SHARED)
-    for position, repeat in enumerate(manifest["repeats"]):
-        out |= {f"{repeat['folder']}/{path}": f"seed-{repeat['seed']}-{name}" for path, name in PER_SEED.items()}
-        if position == 0:
-            out |= {f"{repeat['folder']}/{path}": name for path, name in FIGURES.items()}
-    return out
+    """Run-folder path -> published name: what a results folder must hold for ``headline``:
+    every seed's training record, results and per-sample errors, and the first seed's figures."""
+    return published_files(manifest, PER_SEED, FIGURES)
 
 
 PREDICTIONS = "sample_errors.json"

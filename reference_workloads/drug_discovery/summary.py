@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.statistics import PairedComparison, over_seeds, paired_comparison, training_seeds
+from ..provenance.layout import published_files
 from .evaluate import recall_at_fraction, regression_metrics
 
-SHARED = {"manifest.json": "manifest.json", "events.log": "events.log"}
 PER_SEED = {"evaluation/results.json": "results.json", "evaluation/test_predictions.parquet": "test_predictions.parquet",
             "evaluation/screen_predictions.parquet": "screen_predictions.parquet"}
 FIGURES = {"evaluation/parity.png": "parity.png", "evaluation/enrichment.png": "enrichment.png"}
@@ -25,13 +25,8 @@ FIGURES = {"evaluation/parity.png": "parity.png", "evaluation/enrichment.png": "
 
 def published(manifest: dict[str, Any]) -> dict[str, str]:
     """Run-folder path -> published name: every seed's results, test predictions and screening
-    scores as ``seed-<seed>-<name>``, and the first seed's figures."""
-    out = dict(SHARED)
-    for position, repeat in enumerate(manifest["repeats"]):
-        out |= {f"{repeat['folder']}/{path}": f"seed-{repeat['seed']}-{name}" for path, name in PER_SEED.items()}
-        if position == 0:
-            out |= {f"{repeat['folder']}/{path}": name for path, name in FIGURES.items()}
-    return out
+    scores, and the first seed's figures."""
+    return published_files(manifest, PER_SEED, FIGURES)
 
 
 PREDICTIONS = "test_predictions.parquet"

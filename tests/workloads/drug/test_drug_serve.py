@@ -9,25 +9,14 @@ from __future__ import annotations
 import psutil
 import pytest
 import requests
-import torch
 
-from reference_workloads.drug_discovery.gnn import GnnConfig, MolecularGnn
 from reference_workloads.drug_discovery.screen import request_body, score_library
 from reference_workloads.drug_discovery.serve import LOOPBACK, MODEL_NAME, running_server
-from reference_workloads.drug_discovery.surrogate import Normaliser, Surrogate, save_surrogate
+from reference_workloads.drug_discovery.surrogate import Surrogate
 
 MAX_BATCH = 8
 V1 = f"/v1/models/{MODEL_NAME}:predict"
 V2 = f"/v2/models/{MODEL_NAME}/infer"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("surrogate")
-    torch.manual_seed(0)
-    save_surrogate(folder, MolecularGnn(GnnConfig(hidden=16, layers=2)),
-                   normaliser=Normaliser(mean=10.0, std=2.0), target="energy_min")
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,9 @@ import orjson
 import psutil
 import pytest
 import requests
-import torch
 
-from reference_workloads.drug_discovery.gnn import GnnConfig, MolecularGnn
 from reference_workloads.drug_discovery.serve import MODEL_NAME, ServingSettings, running_server
-from reference_workloads.drug_discovery.surrogate import Normaliser, Surrogate, save_surrogate
+from reference_workloads.drug_discovery.surrogate import Surrogate
 
 V1 = f"/v1/models/{MODEL_NAME}:predict"
 V2 = f"/v2/models/{MODEL_NAME}/infer"
@@ -85,15 +83,6 @@ VALID = [
     ("v1", "POST", V1, orjson.dumps({"instances": VALID_SMILES}), JSON),
     ("v2 one homoglyph in a valid batch", "POST", V2, v2(["\u0421CO", *VALID_SMILES]), JSON),
 ]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("surrogate")
-    torch.manual_seed(0)
-    save_surrogate(folder, MolecularGnn(GnnConfig(hidden=16, layers=2)),
-                   normaliser=Normaliser(mean=10.0, std=2.0), target="energy_min")
-    return folder
 
 
 def rss_mib(pid: int) -> float:

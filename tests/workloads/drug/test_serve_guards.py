@@ -15,23 +15,11 @@ import time
 import psutil
 import pytest
 import requests
-import torch
 
-from reference_workloads.drug_discovery.gnn import GnnConfig, MolecularGnn
 from reference_workloads.drug_discovery.serve import MODEL_NAME, running_server
-from reference_workloads.drug_discovery.surrogate import Normaliser, save_surrogate
 
 V2 = f"/v2/models/{MODEL_NAME}/infer"
 TOKEN = "t0ken-for-tests-only-0123456789"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("surrogate")
-    torch.manual_seed(0)
-    save_surrogate(folder, MolecularGnn(GnnConfig(hidden=16, layers=2)),
-                   normaliser=Normaliser(mean=10.0, std=2.0), target="energy_min")
-    return folder
 
 
 @pytest.fixture(scope="module")

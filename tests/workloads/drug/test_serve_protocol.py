@@ -15,25 +15,14 @@ import numpy as np
 import orjson
 import pytest
 import requests
-import torch
 import tritonclient.http as triton
 
-from reference_workloads.drug_discovery.gnn import GnnConfig, MolecularGnn
 from reference_workloads.drug_discovery.serve import MODEL_NAME, running_server
-from reference_workloads.drug_discovery.surrogate import Normaliser, Surrogate, save_surrogate
+from reference_workloads.drug_discovery.surrogate import Surrogate
 
 V2 = f"/v2/models/{MODEL_NAME}/infer"
 OUTPUTS = ["prediction", "canonical_smiles", "scoring_error"]
 SMILES = ["CCO", "\u0421CO", "c1ccccc1O"]  # the middle one is a Cyrillic homoglyph: not scored
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("surrogate")
-    torch.manual_seed(0)
-    save_surrogate(folder, MolecularGnn(GnnConfig(hidden=16, layers=2)),
-                   normaliser=Normaliser(mean=10.0, std=2.0), target="energy_min")
-    return folder
 
 
 @pytest.fixture(scope="module")
