@@ -8,6 +8,13 @@ and the port each expects something to serve, and where the chart takes an appli
 config from. `check_release` holds a rendered release to its chart's contract, so that a
 class of mistakes is caught, e.g. a collector config without the health_check extension
 the chart's probes call.
+
+A contract may record the chart's own `defaults` (from its values.yaml) for the keys it
+reads; the stack's values are merged over them as Helm does, so a chart that already ships
+a restricted securityContext needs nothing from the stack, and a stack value that undoes
+it is caught. Pods are held to the strictest Pod Security level their release namespace enforces or
+warns at (restricted where the namespace is not among the rendered objects): a restricted pod in a
+restricted namespace, no privilege and only baseline capabilities in a baseline one.
 """
 
 from __future__ import annotations
@@ -24,7 +31,12 @@ from infra.verify.findings import Finding
 
 CHARTS_DIR = Path(__file__).with_name("charts")
 _CONTRACT_KEYS = {"chart", "version", "images", "pods", "probes", "ports",
-                  "collectorConfig", "managerConfig"}
+                  "collectorConfig", "managerConfig", "defaults"}
+_PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
+_PSS_WARN = "pod-security.kubernetes.io/warn"
+# Capabilities Pod Security "baseline" lets a container add (the Kubernetes docs' list).
+_BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                          "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
 _SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook")
 
 
@@ -49,7 +61,8 @@ class Contract:
     chart: str
     version: str
     images: tuple[Mapping[str, str], ...]
-    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image."""
+    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image, and
+    (optional) `appVersion`: the tag the template renders when the values leave it empty."""
     pods: tuple[Mapping[str, Any], ...]
     """Per pod template of the chart: `pod` (values path of its securityContext), `containers`
     (values paths of its containers' securityContexts) and, for each, `enabledBy` (values
@@ -60,6 +73,8 @@ class Contract:
     """Where the chart takes an OpenTelemetry Collector config from (existing ConfigMap)."""
     manager_config: str | None = None
     """Dotted values path of a controller Configuration (YAML text) the chart mounts."""
+    defaults: Mapping[str, Any] | None = None
+    """The chart's values.yaml for the keys this contract reads; stack values merge over it."""
 
 
 def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
@@ -77,7 +92,7 @@ def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
         images=tuple(raw.get("images") or ()),
         pods=tuple(raw.get("pods") or ()),
         probes=tuple(probes), collector_config=raw.get("collectorConfig"),
-        manager_config=raw.get("managerConfig"),
+        manager_config=raw.get("managerConfig"), defaults=raw.get("defaults") or {},
     )
 
 
@@ -137,6 +152,45 @@ def _context(values: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[Mappi
     return ({} if off or not isinstance(ctx, Mapping) else ctx), off
 
 
+def merged_values(defaults: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` over `defaults` as Helm merges them: mappings deep, a null deletes a key."""
+    merged = dict(defaults)
+    for key, value in values.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merged_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def baseline_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> list[str]:
+    """Why a chart pod would be refused by Pod Security "baseline": a privileged container
+    or a capability added beyond the baseline set."""
+    problems = []
+    for c in pod.get("containers") or []:
+        ctx, _ = _context(values, c)
+        if ctx.get("privileged") is True:
+            problems.append(f"values.{c['path']}.privileged must not be true")
+        extra = set((ctx.get("capabilities") or {}).get("add") or []) - _BASELINE_CAPABILITIES
+        if extra:
+            problems.append(f"values.{c['path']}.capabilities.add {sorted(extra)} is not allowed by baseline")
+    return problems
+
+
+def enforced_level(objects: Iterable[Mapping[str, Any]], namespace: Any) -> str:
+    """The strictest Pod Security level the release namespace enforces or warns at (a
+    warning at every apply is a promise the stack does not keep); restricted when unknown."""
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") == "Namespace" and meta.get("name") == namespace:
+            labels = meta.get("labels") or {}
+            levels = {labels.get(_PSS_ENFORCE, "privileged"), labels.get(_PSS_WARN, "privileged")}
+            return next(level for level in ("restricted", "baseline", "privileged") if level in levels)
+    return "restricted"
+
+
 def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> list[str]:
     """Why a chart pod would not run restricted: each container must forbid escalation and
     drop ALL; runAsNonRoot and a seccomp profile must come from the container or the pod."""
@@ -192,8 +246,9 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
     if contract is None:
         return []
     name = f"helm {release.get('namespace')}/{release.get('name')}"
-    values = release.get("values") or {}
+    values = merged_values(contract.defaults or {}, release.get("values") or {})
     objects = list(objects)
+    level = enforced_level(objects, release.get("namespace"))
     found: list[Finding] = []
 
     def bad(message: str) -> None:
@@ -204,11 +259,17 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         if repository in (_MISSING, ""):
             bad(f"values.{image['repository']} must be set (the chart would pull its default)")
         tag, digest = lookup(values, image.get("tag", "")), lookup(values, image.get("digest", ""))
+        if tag in (_MISSING, "") and image.get("appVersion"):
+            tag = image["appVersion"]
         if tag in (_MISSING, "") and digest in (_MISSING, ""):
             bad(f"values.{image['tag']} or values.{image.get('digest')} must pin the image")
     for pod in contract.pods:
-        for problem in restricted_pod_problems(values, pod):
-            bad(problem)
+        if level == "restricted":
+            problems = restricted_pod_problems(values, pod)
+        else:
+            problems = baseline_pod_problems(values, pod) if level == "baseline" else []
+        for problem in problems:
+            bad(f"{problem} (namespace enforces {level})" if level != "restricted" else problem)
     for probe in contract.probes:
         port = lookup(values, probe.port) if probe.port else _MISSING
         port = probe.default_port if port is _MISSING else port
