@@ -61,7 +61,8 @@ class Contract:
     chart: str
     version: str
     images: tuple[Mapping[str, str], ...]
-    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image, and
+    """Dotted values paths of `repository`, `tag` and (optional) `digest` per image (each a
+    path or a list of paths the template falls back along), and
     (optional) `appVersion`: the tag the template renders when the values leave it empty."""
     pods: tuple[Mapping[str, Any], ...]
     """Per pod template of the chart: `pod` (values path of its securityContext), `containers`
@@ -119,6 +120,17 @@ def lookup(values: Any, dotted: str) -> Any:
     return node
 
 
+def first_set(values: Any, paths: str | list[str]) -> tuple[Any, str]:
+    """The first of `paths` that is set and not empty (a template's `or a b` or `b | default
+    a`), with its path; a single path is its own list."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    for path in paths:
+        value = lookup(values, path) if path else _MISSING
+        if value not in (_MISSING, None, "", {}):
+            return value, path
+    return _MISSING, paths[0] if paths else ""
+
+
 def _port_of(endpoint: Any) -> int | None:
     if not isinstance(endpoint, str) or ":" not in endpoint:
         return None
@@ -148,7 +160,7 @@ def _context(values: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[Mappi
     """The security context an entry's values path renders, and why it would not render."""
     off = [f"values.{gate} must be true (else the chart renders no securityContext)"
            for gate in entry.get("enabledBy") or [] if lookup(values, gate) is not True]
-    ctx = lookup(values, entry["path"])
+    ctx, _ = first_set(values, entry["path"])
     return ({} if off or not isinstance(ctx, Mapping) else ctx), off
 
 
@@ -171,11 +183,12 @@ def baseline_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> 
     problems = []
     for c in pod.get("containers") or []:
         ctx, _ = _context(values, c)
+        where = f"values.{first_set(values, c['path'])[1]}"
         if ctx.get("privileged") is True:
-            problems.append(f"values.{c['path']}.privileged must not be true")
+            problems.append(f"{where}.privileged must not be true")
         extra = set((ctx.get("capabilities") or {}).get("add") or []) - _BASELINE_CAPABILITIES
         if extra:
-            problems.append(f"values.{c['path']}.capabilities.add {sorted(extra)} is not allowed by baseline")
+            problems.append(f"{where}.capabilities.add {sorted(extra)} is not allowed by baseline")
     return problems
 
 
@@ -195,18 +208,19 @@ def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -
     """Why a chart pod would not run restricted: each container must forbid escalation and
     drop ALL; runAsNonRoot and a seccomp profile must come from the container or the pod."""
     pod_ctx, problems = _context(values, {"path": pod["pod"], "enabledBy": pod.get("podEnabledBy")})
+    pod_where = first_set(values, pod["pod"])[1]
     for c in pod.get("containers") or []:
         ctx, off = _context(values, c)
         problems += off
-        where = f"values.{c['path']}"
+        where = f"values.{first_set(values, c['path'])[1]}"
         if ctx.get("allowPrivilegeEscalation") is not False:
             problems.append(f"{where}.allowPrivilegeEscalation must be false")
         if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
             problems.append(f"{where}.capabilities.drop must include ALL")
         if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
-            problems.append(f"{where} (or values.{pod['pod']}) must set runAsNonRoot: true")
+            problems.append(f"{where} (or values.{pod_where}) must set runAsNonRoot: true")
         if not (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile")):
-            problems.append(f"{where} (or values.{pod['pod']}) must set a seccompProfile")
+            problems.append(f"{where} (or values.{pod_where}) must set a seccompProfile")
     return list(dict.fromkeys(problems))
 
 
@@ -255,14 +269,14 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         found.append(Finding(object=name, message=f"chart {contract.chart} {contract.version}: {message}"))
 
     for image in contract.images:
-        repository = lookup(values, image["repository"])
-        if repository in (_MISSING, ""):
-            bad(f"values.{image['repository']} must be set (the chart would pull its default)")
-        tag, digest = lookup(values, image.get("tag", "")), lookup(values, image.get("digest", ""))
-        if tag in (_MISSING, "") and image.get("appVersion"):
+        repository, where = first_set(values, image["repository"])
+        if repository is _MISSING:
+            bad(f"values.{where} must be set (the chart would pull its default)")
+        (tag, tag_where), (digest, _) = first_set(values, image.get("tag", "")), first_set(values, image.get("digest", ""))
+        if tag is _MISSING and image.get("appVersion"):
             tag = image["appVersion"]
-        if tag in (_MISSING, "") and digest in (_MISSING, ""):
-            bad(f"values.{image['tag']} or values.{image.get('digest')} must pin the image")
+        if tag is _MISSING and digest is _MISSING:
+            bad(f"values.{tag_where} or values.{image.get('digest')} must pin the image")
     for pod in contract.pods:
         if level == "restricted":
             problems = restricted_pod_problems(values, pod)
