@@ -37,7 +37,8 @@ _PSS_WARN = "pod-security.kubernetes.io/warn"
 # Capabilities Pod Security "baseline" lets a container add (the Kubernetes docs' list).
 _BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                           "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
-_SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook")
+_SERVED_BY = ("app", "collector-health-check", "kueue-health-probe", "kueue-metrics", "kueue-webhook",
+              "values-address")
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -51,7 +52,13 @@ class Probe:
     default_port: int
     """Port when the values leave it unset (the chart's values.yaml)."""
     served_by: str
-    """What must listen there: `app` (the chart's own server) or `collector-health-check`."""
+    """What must listen there: `app` (the chart's own server), `collector-health-check`, a
+    Kueue Configuration field, or `values-address`: the address the chart writes into the
+    application's config from the values path `address`."""
+    address: str = ""
+    """Values path of the address (`:8081` or a bare port) the application listens on."""
+    address_default: str = ""
+    """The address the template writes when that value is unset."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -65,7 +72,8 @@ class Contract:
     path or a list of paths the template falls back along), and
     (optional) `appVersion`: the tag the template renders when the values leave it empty."""
     pods: tuple[Mapping[str, Any], ...]
-    """Per pod template of the chart: `pod` (values path of its securityContext), `containers`
+    """Per pod template of the chart: `pod` (values path of its securityContext; null where the
+    chart renders none), `containers`
     (values paths of its containers' securityContexts) and, for each, `enabledBy` (values
     that must be true for the chart to render it at all)."""
     probes: tuple[Probe, ...]
@@ -86,8 +94,11 @@ def _contract(raw: Mapping[str, Any], source: Path) -> Contract:
     for p in [*(raw.get("probes") or []), *(raw.get("ports") or [])]:
         if p.get("servedBy") not in _SERVED_BY:
             raise ValueError(f"{source.name}: probes[].servedBy {p.get('servedBy')!r}; expected one of {_SERVED_BY}")
+        if p["servedBy"] == "values-address" and not p.get("address"):
+            raise ValueError(f"{source.name}: probes[{p['name']}].address is required with servedBy values-address")
         probes.append(Probe(name=p["name"], port=p.get("port", ""), default_port=int(p["defaultPort"]),
-                            served_by=p["servedBy"]))
+                            served_by=p["servedBy"], address=p.get("address", ""),
+                            address_default=str(p.get("addressDefault", ""))))
     return Contract(
         chart=raw["chart"], version=str(raw["version"]),
         images=tuple(raw.get("images") or ()),
@@ -207,8 +218,11 @@ def enforced_level(objects: Iterable[Mapping[str, Any]], namespace: Any) -> str:
 def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -> list[str]:
     """Why a chart pod would not run restricted: each container must forbid escalation and
     drop ALL; runAsNonRoot and a seccomp profile must come from the container or the pod."""
-    pod_ctx, problems = _context(values, {"path": pod["pod"], "enabledBy": pod.get("podEnabledBy")})
-    pod_where = first_set(values, pod["pod"])[1]
+    if pod.get("pod"):
+        pod_ctx, problems = _context(values, {"path": pod["pod"], "enabledBy": pod.get("podEnabledBy")})
+        pod_where = f"values.{first_set(values, pod['pod'])[1]}"
+    else:  # the chart renders no pod securityContext: the container must carry it all
+        pod_ctx, problems, pod_where = {}, [], "no pod securityContext in the chart"
     for c in pod.get("containers") or []:
         ctx, off = _context(values, c)
         problems += off
@@ -218,9 +232,9 @@ def restricted_pod_problems(values: Mapping[str, Any], pod: Mapping[str, Any]) -
         if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
             problems.append(f"{where}.capabilities.drop must include ALL")
         if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
-            problems.append(f"{where} (or values.{pod_where}) must set runAsNonRoot: true")
+            problems.append(f"{where} (or {pod_where}) must set runAsNonRoot: true")
         if not (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile")):
-            problems.append(f"{where} (or values.{pod_where}) must set a seccompProfile")
+            problems.append(f"{where} (or {pod_where}) must set a seccompProfile")
     return list(dict.fromkeys(problems))
 
 
@@ -295,6 +309,13 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
                 continue
             for problem in kueue_config_problems(probe.served_by, config, int(port)):
                 bad(f"{probe.name} on port {port}: {problem}")
+            continue
+        if probe.served_by == "values-address":
+            address, _ = first_set(values, probe.address)
+            address = probe.address_default if address is _MISSING else address
+            listens = int(address) if str(address).isdigit() else _port_of(address)
+            if listens != int(port):
+                bad(f"{probe.name} on port {port}: values.{probe.address} {address!r} listens elsewhere")
             continue
         if probe.served_by == "collector-health-check":
             config = _collector_config(contract, values, objects, release.get("namespace"))
