@@ -76,7 +76,9 @@ class Contract:
     """Per pod template of the chart: `pod` (values path of its securityContext; null where the
     chart renders none), `containers`
     (values paths of its containers' securityContexts) and, for each, `enabledBy` (values
-    that must be true for the chart to render it at all)."""
+    that must be true for the chart to render the securityContext at all); pods and images
+    may carry `renderedWhen`: values that must be true for the chart to render the pod at
+    all (an optional component the stack may switch off)."""
     probes: tuple[Probe, ...]
     """Probes and fixed container ports, each with what must listen on it."""
     collector_config: Mapping[str, str] | None
@@ -283,7 +285,12 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
     def bad(message: str) -> None:
         found.append(Finding(object=name, message=f"chart {contract.chart} {contract.version}: {message}"))
 
+    def rendered(entry: Mapping[str, Any]) -> bool:  # the chart renders the pod at all
+        return all(lookup(values, gate) is True for gate in entry.get("renderedWhen") or [])
+
     for image in contract.images:
+        if not rendered(image):
+            continue
         repository, where = first_set(values, image["repository"])
         if repository is _MISSING:
             bad(f"values.{where} must be set (the chart would pull its default)")
@@ -297,6 +304,8 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         if tag is _MISSING and digest is _MISSING:
             bad(f"values.{tag_where} or values.{image.get('digest')} must pin the image")
     for pod in contract.pods:
+        if not rendered(pod):
+            continue
         if level == "restricted":
             problems = restricted_pod_problems(values, pod)
         else:
