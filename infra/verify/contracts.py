@@ -71,7 +71,8 @@ class Contract:
     """Dotted values paths of `repository`, `tag` and (optional) `digest` per image (each a
     path or a list of paths the template falls back along), and
     (optional) `appVersion`: the tag the template renders when the values leave it empty;
-    `inline: true` where one key holds the whole `repository:tag` reference."""
+    `inline: true` where one key holds the whole `repository:tag` reference; `name` where
+    the chart joins `repository/name:tag` from three keys."""
     pods: tuple[Mapping[str, Any], ...]
     """Per pod template of the chart: `pod` (values path of its securityContext; null where the
     chart renders none), `containers`
@@ -294,6 +295,8 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         repository, where = first_set(values, image["repository"])
         if repository is _MISSING:
             bad(f"values.{where} must be set (the chart would pull its default)")
+        if image.get("name") and first_set(values, image["name"])[0] is _MISSING:
+            bad(f"values.{image['name']} must be set (the image's name below the repository)")
         if image.get("inline"):  # one key holds repository:tag or repository@digest
             if isinstance(repository, str) and ":" not in repository.rsplit("/", 1)[-1] and "@" not in repository:
                 bad(f"values.{where} {repository!r} must carry a tag or digest")
