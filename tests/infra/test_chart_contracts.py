@@ -166,3 +166,12 @@ def test_a_values_address_probe_without_its_address_is_a_bad_contract(tmp_path):
         contracts._contract({"chart": "x", "version": "1",
                              "probes": [{"name": "p", "defaultPort": 1, "servedBy": "values-address"}]},
                             tmp_path / "x.yaml")
+
+
+def test_the_stacks_readme_has_a_row_per_contract():
+    from infra.verify.render import STACKS_DIR
+
+    rows = [line for line in (STACKS_DIR / "README.md").read_text().splitlines() if line.startswith("| `")]
+    for chart, version in contracts.contracts():
+        name = chart.rsplit("/", 1)[-1]
+        assert any(line.startswith(f"| `{name}` {version}") for line in rows), f"stacks/README.md: no row for {name} {version}"
