@@ -12,9 +12,10 @@ the chart's probes call.
 A contract may record the chart's own `defaults` (from its values.yaml) for the keys it
 reads; the stack's values are merged over them as Helm does, so a chart that already ships
 a restricted securityContext needs nothing from the stack, and a stack value that undoes
-it is caught. Pods are held to the strictest Pod Security level their release namespace enforces or
-warns at (restricted where the namespace is not among the rendered objects): a restricted pod in a
-restricted namespace, no privilege and only baseline capabilities in a baseline one.
+it is caught. Pods are held to the strictest Pod Security level their release namespace
+enforces or warns at (restricted where the namespace is not among the rendered objects): a
+restricted pod where that is restricted, no privilege and only baseline capabilities where
+it is baseline, nothing where it is privileged.
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
         else:
             problems = baseline_pod_problems(values, pod) if level == "baseline" else []
         for problem in problems:
-            bad(f"{problem} (namespace enforces {level})" if level != "restricted" else problem)
+            bad(f"{problem} (the namespace enforces or warns at {level})" if level != "restricted" else problem)
     for probe in contract.probes:
         port = lookup(values, probe.port) if probe.port else _MISSING
         port = probe.default_port if port is _MISSING else port

@@ -87,6 +87,8 @@ BROKEN = [
     ("kubeflow-trainer", "manager.config.webhook.port", 9444, "webhook on port 9443"),
     ("kubeflow-trainer", "manager.securityContext.seccompProfile", None,
      "values.manager.securityContext (or no pod securityContext in the chart) must set a seccompProfile"),
+    ("kubeflow-trainer", "jobset.controller.securityContext.allowPrivilegeEscalation", True,
+     "values.jobset.controller.securityContext.allowPrivilegeEscalation must be false"),
     ("kserve", "kserve.controller.metricsBindPort", "8090", "metrics on port 8080: values.kserve.controller.metricsBindPort"),
     ("kserve", "kserve.controller.rbacProxyImage", "quay.io/brancz/kube-rbac-proxy",
      "values.kserve.controller.rbacProxyImage 'quay.io/brancz/kube-rbac-proxy' must carry a tag or digest"),
