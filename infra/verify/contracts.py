@@ -73,7 +73,8 @@ class Contract:
     path or a list of paths the template falls back along), and
     (optional) `appVersion`: the tag the template renders when the values leave it empty;
     `inline: true` where one key holds the whole `repository:tag` reference; `name` where
-    the chart joins `repository/name:tag` from three keys."""
+    the chart joins `repository/name:tag` from three keys; `registry` where it prefixes one.
+    An image key the stack sets that no entry lists is a finding."""
     pods: tuple[Mapping[str, Any], ...]
     """Per pod template of the chart: `pod` (values path of its securityContext; null where the
     chart renders none), `containers`
@@ -145,6 +146,39 @@ def first_set(values: Any, paths: str | list[str]) -> tuple[Any, str]:
         if value not in (_MISSING, None, "", {}):
             return value, path
     return _MISSING, paths[0] if paths else ""
+
+
+_IMAGE_PARTS = {"repository", "tag", "digest", "sha", "name", "registry"}
+
+
+def _leaves(values: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(values, Mapping):
+        for key, value in values.items():
+            yield from _leaves(value, f"{prefix}{key}.")
+    elif prefix:
+        yield prefix[:-1], values
+
+
+def _sets_an_image(path: str, value: Any) -> bool:
+    """Whether a values path looks like part of an image reference (`image.tag`,
+    `mcImage.repository`, `rbacProxyImage`, `image_tag_version`), pull settings aside."""
+    *parents, leaf = path.split(".")
+    if "pull" in leaf.lower():
+        return False
+    if leaf in _IMAGE_PARTS and parents and "image" in parents[-1].lower():
+        return True
+    return "image" in leaf.lower() and isinstance(value, str)
+
+
+def undeclared_image_keys(contract: Contract, values: Mapping[str, Any]) -> list[str]:
+    """Image keys the stack sets that the contract does not list: the chart reads the image
+    from elsewhere, so the stack's pin has no effect and the chart's default is pulled."""
+    declared = set()
+    for image in contract.images:
+        for part in ("repository", "tag", "digest", "name", "registry"):
+            paths = image.get(part) or []
+            declared |= {paths} if isinstance(paths, str) else set(paths)
+    return [path for path, value in _leaves(values) if _sets_an_image(path, value) and path not in declared]
 
 
 def _port_of(endpoint: Any) -> int | None:
@@ -290,6 +324,8 @@ def check_release(release: Mapping[str, Any], objects: Iterable[Mapping[str, Any
     def rendered(entry: Mapping[str, Any]) -> bool:  # the chart renders the pod at all
         return all(lookup(values, gate) is True for gate in entry.get("renderedWhen") or [])
 
+    for path in undeclared_image_keys(contract, release.get("values") or {}):
+        bad(f"values.{path} is not a key the chart reads an image from")
     for image in contract.images:
         if not rendered(image):
             continue

@@ -108,6 +108,13 @@ BROKEN = [
      "values.proxy.chp.containerSecurityContext (or no pod securityContext in the chart) must set a seccompProfile"),
     ("jupyterhub", "hub.containerSecurityContext.capabilities", {"drop": ["NET_RAW"]},
      "values.hub.containerSecurityContext.capabilities.drop must include ALL"),
+    ("volcano", "image.tag", "v1.15.2", "values.image.tag is not a key the chart reads an image from"),
+    ("kuberay-operator", "operator.image.tag", "v1.5.2",
+     "values.operator.image.tag is not a key the chart reads an image from"),
+    ("cert-manager", "controller.image.repository", "quay.io/jetstack/cert-manager-controller",
+     "values.controller.image.repository is not a key the chart reads an image from"),
+    ("jupyterhub", "singleuser.image.digest", "sha256:00",
+     "values.singleuser.image.digest is not a key the chart reads an image from"),
     ("gpu-operator", "operator.repository", "", "values.operator.repository must be set"),
     ("gpu-operator", "driver.version", "", "values.driver.version or"),
 ]
@@ -177,3 +184,10 @@ def test_the_stacks_readme_has_a_row_per_contract():
     for chart, version in contracts.contracts():
         name = chart.rsplit("/", 1)[-1]
         assert any(line.startswith(f"| `{name}` {version}") for line in rows), f"stacks/README.md: no row for {name} {version}"
+
+
+def test_pull_settings_are_not_taken_for_image_keys():
+    assert not contracts._sets_an_image("basic.image_pull_policy", "IfNotPresent")
+    assert not contracts._sets_an_image("image.pullPolicy", "IfNotPresent")
+    assert contracts._sets_an_image("basic.image_tag_version", "v1.15.1")
+    assert contracts._sets_an_image("kserve.controller.rbacProxyImage", "quay.io/brancz/kube-rbac-proxy:v0.18.0")
