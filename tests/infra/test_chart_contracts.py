@@ -108,6 +108,9 @@ BROKEN = [
      "values.proxy.chp.containerSecurityContext (or no pod securityContext in the chart) must set a seccompProfile"),
     ("jupyterhub", "hub.containerSecurityContext.capabilities", {"drop": ["NET_RAW"]},
      "values.hub.containerSecurityContext.capabilities.drop must include ALL"),
+    ("kueue", "controllerManager.manager.podSecurityContext.runAsNonRoot", False,
+     "values.controllerManager.manager.containerSecurityContext (or values.controllerManager.manager.podSecurityContext) "
+     "must set runAsNonRoot: true"),
     ("volcano", "image.tag", "v1.15.2", "values.image.tag is not a key the chart reads an image from"),
     ("kuberay-operator", "operator.image.tag", "v1.5.2",
      "values.operator.image.tag is not a key the chart reads an image from"),
