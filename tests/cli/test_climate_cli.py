@@ -120,10 +120,12 @@ def test_case_study_is_published_with_summary_figures_and_an_ro_crate(served_run
     headline = summary["headline"]
     assert headline["horizon_steps"] == 10 and headline["epochs"] == 3
     assert headline["beats_persistence_at_every_lead"] == (headline["leads_not_beating_persistence"] == [])
-    for name in ("manifest.json", "events.log", "results.json", "skill_vs_lead.png", "snapshots.png"):
+    seed = headline["seeds"][0]
+    assert headline["seeds"] == manifest["seeds"]["training"] and headline["n_seeds"] == 2
+    for name in ("manifest.json", "events.log", f"seed-{seed}-results.json", "skill_vs_lead.png", "snapshots.png"):
         assert (published / name).exists(), name
     crate = ROCrate(published)
     run = crate.get("#run")
     assert run.type == "CreateAction"
-    assert {"summary.json", "results.json", "skill_vs_lead.png"} <= {entity.id for entity in run["result"]}
+    assert {"summary.json", f"seed-{seed}-results.json", "skill_vs_lead.png"} <= {entity.id for entity in run["result"]}
     assert crate.get("workflow.json")["version"] == manifest["code_version"]

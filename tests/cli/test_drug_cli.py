@@ -74,7 +74,8 @@ def test_end_to_end_twice_gives_the_same_hashes(tmp_path):
     assert manifest["tracking"]["model_version"] == "1"
     keys = [event["key"] for event in read_events(run_dir / "events.log")]
     assert keys[0] == "init_start" and "submission_benchmark" in keys and "run_start" in keys and keys[-1] == "run_stop"
-    assert keys.count("epoch_start") == 8  # 4 epochs for each of the two tasks
+    # 4 epochs for each of the two tasks, for each of the recipe's 2 training seeds
+    assert keys.count("epoch_start") == 16 and len(manifest["seeds"]["training"]) == 2
     spans = {span["name"] for span in read_spans(run_dir)}
     assert {"stage.physics", "stage.train_physics", "stage.screen", "stage.track"} <= spans
 
