@@ -27,6 +27,10 @@ def tolerance_for(key: str, tolerances: dict[str, dict[str, Any]]) -> dict[str, 
 
 
 def within(recorded: Any, regenerated: Any, tolerance: dict[str, Any]) -> bool:
+    if isinstance(recorded, list) and isinstance(regenerated, list) and tolerance["kind"] != "bitwise":
+        # an interval [low, high] is two numbers under one tolerance
+        return len(recorded) == len(regenerated) and all(
+            within(a, b, tolerance) for a, b in zip(recorded, regenerated, strict=True))
     if tolerance["kind"] == "bitwise" or not all(isinstance(v, int | float) and not isinstance(v, bool)
                                                  for v in (recorded, regenerated)):
         return json.dumps(recorded) == json.dumps(regenerated)

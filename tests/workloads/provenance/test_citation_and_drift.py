@@ -134,3 +134,13 @@ def test_the_paired_skill_test_over_seeds_uses_the_published_per_sample_errors()
     assert not beats_baseline(seeds, lead=2, min_relative_margin=0.6).passes  # margin beyond the gain
     tie = [_errors(noise=1.0, seed=s) for s in range(3)]  # the emulator is persistence
     assert not beats_baseline(tie, lead=2, min_relative_margin=0.0).passes
+
+
+def test_an_interval_drifts_element_by_element_under_its_tolerance():
+    from reference_workloads.provenance.drift import within
+
+    band = {"kind": "rtol", "rtol": 0.5}
+    assert within([40.0, 88.0], [47.0, 106.0], band)  # each end within 50 %
+    assert not within([40.0, 88.0], [47.0, 200.0], band)
+    assert not within([40.0, 88.0], [40.0], band)
+    assert not within([40.0, 88.0], [40.0, 88.1], {"kind": "bitwise"})
