@@ -105,7 +105,6 @@ class StageRunner:
         self.eventlog = eventlog
         self.code_version = code_version
         self.markers = self.run_dir / ".stages"
-        self.skipped: list[dict[str, str]] = []
 
     def _marker(self, name: str) -> Path:
         return self.markers / f"{name}.json"
@@ -134,7 +133,6 @@ class StageRunner:
         done = self.completed(name, inputs, outputs)
         if done is not None:
             console.print(f"[dim]stage {name}: already complete, skipped[/dim]")
-            self.skipped.append({"stage": name, "inputs_hash": inputs_hash(inputs)})
             self.eventlog.event(STAGE_RESUMED, stage=name, stage_key=inputs_hash(inputs))
             return done
         console.print(f"[bold]stage {name}[/bold]")
