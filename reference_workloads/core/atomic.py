@@ -18,9 +18,9 @@ def _umask() -> int:
     return current
 
 
-def _shareable(path: str) -> None:
-    """mkstemp makes files owner-only; published outputs get the usual umask permissions."""
-    os.chmod(path, 0o666 & ~_umask())
+def _shareable(path: str | os.PathLike[str], *, folder: bool = False) -> None:
+    """mkstemp/mkdtemp make owner-only entries; published outputs get the usual umask permissions."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
 @contextmanager
@@ -56,6 +56,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         yield tmp
+        _shareable(tmp, folder=True)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -62,3 +62,10 @@ def test_published_files_are_not_owner_only(tmp_path):
         tmp.write_bytes(b"x")
     for name in ("a.json", "b.bin"):
         assert (tmp_path / name).stat().st_mode & 0o044 == 0o044
+
+
+def test_published_folders_are_not_owner_only(tmp_path):
+    # mkdtemp makes 0700 folders: a published results folder must be readable by others too.
+    with atomic_dir(tmp_path / "results") as staging:
+        (staging / "a.json").write_text("{}")
+    assert (tmp_path / "results").stat().st_mode & 0o055 == 0o055
