@@ -27,22 +27,34 @@ _REPO = Path(__file__).resolve().parents[2]
 # not part of it: regenerating rewrites them in the checkout, and that must not change the
 # version the next study records.
 _GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md")
+# Untracked files that can change what a run computes; data and outputs stay out (large, and
+# already identified by their content hashes where a stage reads them).
+_SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".toml", ".cfg", ".md")
 
 
 def code_version(repo: Path = _REPO) -> str:
     """The git commit of the kit; a dirty tree adds ``+dirty.<hash of the diff>``.
 
     The diff's hash makes the version an identity, not a flag: two different uncommitted
-    edits give two versions. Generated case-study files are left out of the diff.
+    edits give two versions. A new source file git does not know yet (not ignored) counts
+    too, by name and content: `git diff` alone never sees it. Generated case-study files are
+    left out.
     """
     try:
         commit = _git(repo, "rev-parse", "HEAD").strip()
         diff = _git(repo, "diff", "HEAD", "--binary", "--", ".", *_GENERATED)
+        untracked = _git(repo, "ls-files", "-z", "--others", "--exclude-standard", "--", ".",
+                         *_GENERATED).split("\0")
     except (OSError, subprocess.CalledProcessError):
         return f"ai4s-kit-{metadata.version('ai4s-kit')}"
-    if not diff:
+    digest = hashlib.sha256(diff.encode())
+    new_sources = sorted(name for name in untracked if name.endswith(_SOURCE_SUFFIXES))
+    for name in new_sources:
+        digest.update(b"\0new\0" + name.encode() + b"\0")
+        digest.update((repo / name).read_bytes())
+    if not diff and not new_sources:
         return commit
-    return f"{commit}+dirty.{hashlib.sha256(diff.encode()).hexdigest()[:12]}"
+    return f"{commit}+dirty.{digest.hexdigest()[:12]}"
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -44,3 +44,16 @@ def test_a_change_to_code_a_template_or_a_hand_written_readme_marks_it_dirty(tmp
     assert "+dirty." in version
     (repo / path).write_text("edited differently\n")
     assert code_version(repo) not in (version, version.split("+")[0])  # each edit its own version
+
+
+def test_a_new_untracked_source_file_marks_it_dirty_and_its_content_counts(tmp_path):
+    # `git diff HEAD` does not see a file git does not track yet: a new module must still count.
+    repo = _repo(tmp_path)
+    (repo / "new_stage.py").write_text("y = 2\n")
+    version = code_version(repo)
+    assert "+dirty." in version
+    (repo / "new_stage.py").write_text("y = 3\n")
+    assert code_version(repo) != version
+    (repo / "new_stage.py").unlink()
+    (repo / "casestudies" / "climate" / "results" / "new_figure.md").write_text("generated\n")
+    assert "+dirty" not in code_version(repo)
