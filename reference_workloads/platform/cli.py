@@ -55,3 +55,92 @@ def render(
     typer.echo(f"{workload} {recipe} on {name}: {len(stages)} objects written to {out}, {len(problems)} findings")
     if problems:
         raise typer.Exit(1)
+
+
+def submit(
+    workload: WorkloadArgument,
+    kubeconfig: Annotated[Path, typer.Option(help="kubeconfig of the cluster (its current context)")],
+    recipe: RecipeOption = "laptop",
+    set_: SetOption = None,
+    team: TeamOption = None,
+    stack: Annotated[str, typer.Option(help="the stack the cluster runs (name or `ai4s platform render` folder)")] = "local",
+    image: ImageOption = None,
+    physics: PhysicsOption = "mpi",
+    out: Annotated[Path | None, typer.Option(help="where results, manifest and crate are collected "
+                                                  "[default: runs/<workload>/<run id>-cluster]")] = None,
+    poll: Annotated[float, typer.Option(help="seconds between status reads")] = 5.0,
+) -> None:
+    """Run a recipe on the platform: pre-flight, then each stage in order; Ctrl-C stops what it started."""
+    import os
+
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from ..core.recipes import RecipeError, recipe_dict
+    from .kube import KubeApi
+    from .objects import RUN_LABEL
+    from .preflight import preflight
+    from .render import default_image, render_workload
+    from .stacks import load_stack
+    from .submit import S3Artifacts
+    from .submit import submit as run_stages
+    from .target import ARTIFACTS_BUCKET, DEFAULT_TEAMS, target_from_outputs
+
+    try:
+        name, outputs, _ = load_stack(stack)
+        target = target_from_outputs(outputs, stack=name, team=team or DEFAULT_TEAMS.get(workload, workload))
+        stages = render_workload(workload, recipe, target, image=image or default_image(),
+                                 overrides=list(set_ or []), physics=physics)  # type: ignore[arg-type]
+    except (RecipeError, ValueError) as error:
+        _fail(str(error))
+        return
+    problems = preflight(kubeconfig, stages)
+    for finding in problems:
+        typer.echo(str(finding), err=True)
+    if problems:
+        raise typer.Exit(1)
+    book_recipe = _resolved_recipe(workload, recipe, list(set_ or []))
+    rid = stages[0].manifest["metadata"]["labels"][RUN_LABEL]
+    phases = {s.stage: "waiting" for s in stages}
+
+    def table() -> Table:
+        view = Table("stage", "object", "phase", title=f"{workload} {recipe} on {name} ({target.namespace})")
+        for s in stages:
+            view.add_row(s.stage, f"{s.manifest['kind']} {s.name}", phases[s.stage])
+        return view
+
+    console = Console()
+    # the submitter reaches the data layer with its own AWS_* variables (or the stack's endpoint)
+    artifacts = S3Artifacts(bucket=ARTIFACTS_BUCKET, prefix=target.team,
+                            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or target.s3_endpoint)
+    dest = out or Path("runs") / workload / f"{rid}-cluster"
+    with Live(table(), console=console, refresh_per_second=4) as live:
+        def on_phase(stage: str, now: str) -> None:
+            phases[stage] = now
+            live.update(table())
+
+        result = run_stages(KubeApi(kubeconfig), stages, run_id=rid, artifacts=artifacts, dest=dest,
+                            submission={"workload": workload, "recipe_name": recipe, "overrides": list(set_ or []),
+                                        "recipe": recipe_dict(book_recipe), "stack": name, "team": target.team},
+                            on_phase=on_phase, poll_s=poll)
+    for pod, text in result.logs.items():
+        console.rule(f"log of {pod}")
+        console.print(text, markup=False, highlight=False)
+    if result.outcome == "done":
+        typer.echo(f"done: {len(result.collected)} files collected in {dest}")
+        return
+    if result.outcome == "cancelled":
+        typer.echo(f"cancelled: deleted {', '.join(result.deleted) or 'nothing'}", err=True)
+        raise typer.Exit(130)
+    typer.echo(f"{result.outcome}: stage {result.failed_stage} did not succeed (logs above)", err=True)
+    raise typer.Exit(1)
+
+
+def _resolved_recipe(workload: str, recipe: str, overrides: list[str]):
+    """The resolved recipe (for its run id and the submission record)."""
+    import importlib
+
+    from ..registry import WORKLOADS
+
+    return importlib.import_module(f"{WORKLOADS[workload]}.recipes").book.get(recipe, overrides)
