@@ -8,9 +8,11 @@ there for the next stage.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -82,9 +84,12 @@ def render_workload(workload: str, recipe_name: str, target: PlatformTarget, *, 
     _same_ranks("resources.physics.ranks", sizes["physics"].ranks, "resources.physics_ranks",
                 recipe.resources.physics_ranks)
     if physics == "ray":
-        sets = " ".join(f"--set {item}" for item in overrides)
-        entrypoint = (f"python -m reference_workloads.platform.ray_physics --recipe {recipe_name} {sets} "
-                      f"--out {ob.RUN_DIR}").replace("  ", " ")
+        # the library stage first (the kit's pipeline), then the parallel map over its molecules
+        library = " ".join(shlex.quote(a) for a in stage_command(workload, recipe_name, overrides, "library"))
+        settings = json.dumps(dataclasses.asdict(recipe.physics), sort_keys=True)
+        entrypoint = (f"{library} && python -m reference_workloads.platform.ray_physics "
+                      f"--library {ob.RUN_DIR}/data/library.parquet --out {ob.RUN_DIR}/physics "
+                      f"--settings {shlex.quote(settings)} --seed {recipe.seed} --workers {sizes['physics'].ranks}")
         first = ob.StageObject(stage="physics", manifest=ob.ray_job(
             name("physics-ray"), target, stage="physics", run_id=rid, image=image, entrypoint=entrypoint,
             size=sizes["physics"], env=env))
