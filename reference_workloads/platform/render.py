@@ -27,7 +27,6 @@ from .target import PlatformTarget
 IMAGE_REPOSITORY = "ghcr.io/ai4s-kit/ai4s"
 """Where the kit's image is pushed; the digest comes from ``--image`` or the image's own record."""
 UNPINNED_IMAGE = f"{IMAGE_REPOSITORY}:cpu"
-IMAGE_RECORD = Path("/etc/ai4s/image.json")
 SHORT_NAMES = {"climate": "climate", "drug-discovery": "drug"}
 
 
@@ -35,12 +34,12 @@ class RenderError(ValueError):
     """A recipe that cannot be rendered for the platform (names what to change)."""
 
 
-def default_image(record: Path = IMAGE_RECORD) -> str:
-    """The kit's image by digest when this process runs in it (or AI4S_IMAGE_DIGEST names
-    one); otherwise the tag, which the digest rule then refuses."""
+def default_image() -> str:
+    """The kit's image by the digest AI4S_IMAGE_DIGEST names (set in every stage pod, so a
+    submission from inside one reuses its image); otherwise the tag, which the digest rule
+    refuses. ``/etc/ai4s/image.json`` is not used: it names the build's parent layer, not
+    the digest the registry serves."""
     digest = os.environ.get("AI4S_IMAGE_DIGEST", "")
-    if not digest and record.is_file():
-        digest = json.loads(record.read_text(encoding="utf-8")).get("digest", "")
     return f"{IMAGE_REPOSITORY}@{digest}" if digest.startswith("sha256:") else UNPINNED_IMAGE
 
 
