@@ -11,8 +11,8 @@ DIGEST_IMAGE = "ghcr.io/ai4s-kit/ai4s@sha256:" + "ab" * 32
 
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory):
-    """stack name -> RenderResult of local and gpu."""
-    return {name: render_stack(name, tmp_path_factory.mktemp(f"stack-{name}")) for name in ("local", "gpu")}
+    """stack name -> RenderResult of local, gpu and gpu-shared."""
+    return {name: render_stack(name, tmp_path_factory.mktemp(f"stack-{name}")) for name in ("local", "gpu", "gpu-shared")}
 
 
 CRDS = ["localqueues.kueue.x-k8s.io", "clusterqueues.kueue.x-k8s.io", "workloadpriorityclasses.kueue.x-k8s.io",

@@ -39,7 +39,7 @@ def _all_findings(stacks, stack, manifests):
             + [str(f) for f in checks.check_objects(manifests, stack_objects)])
 
 
-@pytest.mark.parametrize("stack", ["local", "gpu"])
+@pytest.mark.parametrize("stack", ["local", "gpu", "gpu-shared"])
 @pytest.mark.parametrize(("workload", "physics"), CASES)
 def test_rendered_objects_validate_and_pass_every_policy(stacks, stack, workload, physics):
     manifests = _render(stacks, stack, workload, physics=physics)
