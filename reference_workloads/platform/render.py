@@ -24,8 +24,9 @@ from ..registry import WORKLOADS
 from . import objects as ob
 from .target import PlatformTarget
 
-IMAGE_REPOSITORY = "ghcr.io/ai4s-kit/ai4s"
-"""Where the kit's image is pushed; the digest comes from ``--image`` or the image's own record."""
+IMAGE_REPOSITORY = "localhost/ai4s-kit"
+"""The name `python -m containers.build` gives the kit's image (what `kind load` puts on the
+nodes); a registry's name comes with ``--image``."""
 UNPINNED_IMAGE = f"{IMAGE_REPOSITORY}:cpu"
 SHORT_NAMES = {"climate": "climate", "drug-discovery": "drug"}
 
