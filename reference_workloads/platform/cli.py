@@ -23,6 +23,24 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _render(workload: str, recipe: str, overrides: list[str], team: str | None, stack: str, image: str | None,
+            physics: str):
+    """(stack name, target, stack objects, stages) for a command; a bad input exits 2 with one line."""
+    from ..core.recipes import RecipeError
+    from .render import default_image, render_workload
+    from .stacks import load_stack
+    from .target import DEFAULT_TEAMS, target_from_outputs
+
+    try:
+        name, outputs, stack_objects = load_stack(stack)
+        target = target_from_outputs(outputs, stack=name, team=team or DEFAULT_TEAMS.get(workload, workload))
+        stages = render_workload(workload, recipe, target, image=image or default_image(),
+                                 overrides=overrides, physics=physics)  # type: ignore[arg-type]
+    except (RecipeError, ValueError) as error:
+        _fail(str(error))
+    return name, target, stack_objects, stages
+
+
 @app.command("render")
 def render(
     workload: WorkloadArgument,
@@ -35,19 +53,10 @@ def render(
     physics: PhysicsOption = "mpi",
 ) -> None:
     """Write each stage's object; exit 1 when one fails a schema, policy or workload rule."""
-    from ..core.recipes import RecipeError
-    from .render import default_image, render_workload, write_objects
-    from .stacks import findings, load_stack
-    from .target import DEFAULT_TEAMS, target_from_outputs
+    from .render import write_objects
+    from .stacks import findings
 
-    try:
-        name, outputs, stack_objects = load_stack(stack)
-        target = target_from_outputs(outputs, stack=name, team=team or DEFAULT_TEAMS.get(workload, workload))
-        stages = render_workload(workload, recipe, target, image=image or default_image(),
-                                 overrides=list(set_ or []), physics=physics)  # type: ignore[arg-type]
-    except (RecipeError, ValueError) as error:
-        _fail(str(error))
-        return
+    name, _, stack_objects, stages = _render(workload, recipe, list(set_ or []), team, stack, image, physics)
     write_objects(stages, out)
     problems = findings([s.manifest for s in stages], stack_objects)
     for line in problems:
@@ -77,24 +86,15 @@ def submit(
     from rich.live import Live
     from rich.table import Table
 
-    from ..core.recipes import RecipeError, recipe_dict
+    from ..core.recipes import recipe_dict
     from .kube import KubeApi
     from .objects import RUN_LABEL
     from .preflight import preflight
-    from .render import default_image, render_workload
-    from .stacks import load_stack
     from .submit import S3Artifacts
     from .submit import submit as run_stages
-    from .target import ARTIFACTS_BUCKET, DEFAULT_TEAMS, target_from_outputs
+    from .target import ARTIFACTS_BUCKET
 
-    try:
-        name, outputs, _ = load_stack(stack)
-        target = target_from_outputs(outputs, stack=name, team=team or DEFAULT_TEAMS.get(workload, workload))
-        stages = render_workload(workload, recipe, target, image=image or default_image(),
-                                 overrides=list(set_ or []), physics=physics)  # type: ignore[arg-type]
-    except (RecipeError, ValueError) as error:
-        _fail(str(error))
-        return
+    name, target, _, stages = _render(workload, recipe, list(set_ or []), team, stack, image, physics)
     problems = preflight(kubeconfig, stages)
     for finding in problems:
         typer.echo(str(finding), err=True)

@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from infra import outputs as infra_outputs
 from infra.verify import policy
+from infra.verify import quotas as infra_quotas
 from infra.verify.validate import validate_object, validate_objects
 from reference_workloads.cli import app
 from reference_workloads.core.recipes import RecipeError, StageResources
 from reference_workloads.platform import checks
 from reference_workloads.platform.objects import QUEUE_LABEL
+from reference_workloads.platform.quota import flavor_capacity
 from reference_workloads.platform.render import RenderError, render_workload
 from reference_workloads.platform.target import OUTPUT_KEYS, TargetError, target_from_outputs
 
@@ -156,3 +158,15 @@ def test_the_cli_writes_numbered_objects_and_a_plan_and_fails_on_an_unpinned_ima
     bad = runner.invoke(app, ["workload", "render", "climate", "--recipe", "ci_tiny", "--stack", "local",
                               "--image", "ghcr.io/ai4s-kit/ai4s:0.4.0", "--out", str(tmp_path / "climate")])
     assert bad.exit_code == 1 and "[image-digest]" in bad.output, bad.output
+
+
+@pytest.mark.parametrize("stack", ["local", "gpu", "gpu-shared"])
+def test_quota_capacity_agrees_with_the_stacks_own_quota_arithmetic(stacks, stack):
+    """platform/quota.py repeats infra/verify/quotas.py's borrowing rule (workloads may not
+    import the platform layer): summed over flavors, the two agree on every ClusterQueue."""
+    objects = stacks[stack].objects
+    queues = [o for o in objects if o["kind"] == "ClusterQueue"]
+    for cq in queues:
+        cohort = [q for q in queues if q["spec"].get("cohortName") == cq["spec"].get("cohortName")]
+        ours = {r: sum(v for _, v in offers) for r, offers in flavor_capacity(cq, cohort).items()}
+        assert ours == infra_quotas.admissible(cq, cohort if cq["spec"].get("cohortName") else [cq]), cq["metadata"]
