@@ -14,7 +14,7 @@ RecipeOption = Annotated[str, typer.Option("--recipe", "-r", help="Named recipe;
 SetOption = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe field (repeatable).")]
 TeamOption = Annotated[str | None, typer.Option(help="Team whose queue and namespace to use [default: the workload's].")]
 ImageOption = Annotated[str | None, typer.Option(
-    help="The kit's image as REPO@sha256:<digest> [default: this image's own record, if any].")]
+    help="The kit's image as REPO@sha256:<digest> [default: the digest AI4S_IMAGE_DIGEST names].")]
 PhysicsOption = Annotated[str, typer.Option(help="drug physics stage: mpi (TrainJob) or ray (RayJob).")]
 
 
@@ -138,7 +138,7 @@ def submit(
 
 
 def _resolved_recipe(workload: str, recipe: str, overrides: list[str]):
-    """The resolved recipe (for its run id and the submission record)."""
+    """The resolved recipe, for the submission record."""
     import importlib
 
     from ..registry import WORKLOADS
