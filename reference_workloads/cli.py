@@ -189,3 +189,15 @@ def _mount_platform() -> None:
 
 
 _mount_platform()
+
+
+def _mount_workload_platform() -> None:
+    """``ai4s workload render`` and ``ai4s submit`` (reference_workloads.platform)."""
+    from .platform import cli as platform_cli
+
+    app.add_typer(platform_cli.app, name="workload", help="Render a recipe's stages as Kubernetes workload objects.")
+    if hasattr(platform_cli, "submit"):
+        app.command("submit")(platform_cli.submit)
+
+
+_mount_workload_platform()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..core.recipes import RecipeBook, RepeatConfig, require
+from ..core.recipes import RecipeBook, RepeatConfig, StageResources, require
 from .simulation.config import SimulationConfig
 
 book = RecipeBook("climate")
@@ -88,6 +88,20 @@ class EvalConfig:
 
 
 @dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class ClimateResources:
+    """Pod sizes per stage on a cluster (``ai4s workload render``); no stage's key reads them."""
+
+    simulate: StageResources = StageResources(cpu=1, memory_gib=1, ranks=2)
+    """The MPI simulation: one pod per rank."""
+    train: StageResources = StageResources(cpu=2, memory_gib=4)
+    """Emulator training: one pod running torchrun's processes."""
+    evaluate: StageResources = StageResources(cpu=1, memory_gib=2)
+    """Rollout evaluation."""
+    serve: StageResources = StageResources(cpu=1, memory_gib=2)
+    """An emulator server (sized for completeness; the kit serves only the drug model)."""
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
 class ClimateRecipe:
     """Simulation -> emulator training -> evaluation -> tracking, end to end."""
 
@@ -101,6 +115,8 @@ class ClimateRecipe:
     """Rollout evaluation."""
     repeats: RepeatConfig = RepeatConfig()
     """Training seeds repeated over one shared simulation, and the margin a claim needs."""
+    resources: ClimateResources = ClimateResources()
+    """Pod sizes per stage on a cluster."""
     tracking: Literal["embedded", "server"] = "embedded"
     """embedded: an SQLite MLflow store in the output folder; server: a local mlflow server
     on 127.0.0.1 started and stopped by the kit. MLFLOW_TRACKING_URI overrides both."""
@@ -139,6 +155,14 @@ def ci_tiny() -> ClimateRecipe:
                           train_trajectories=4, val_trajectories=1, timeout_s=600),
         eval=EvalConfig(horizon=10, starts_per_trajectory=2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
+        # 32x32 members of a few MB each: a fraction of a core per rank suffices; training
+        # runs 2 gloo processes in one pod.
+        resources=ClimateResources(
+            simulate=StageResources(cpu=0.5, memory_gib=0.5, ranks=2),
+            train=StageResources(cpu=2, memory_gib=2),
+            evaluate=StageResources(cpu=1, memory_gib=1),
+            serve=StageResources(cpu=0.5, memory_gib=1),
+        ),
     )
 
 
@@ -156,6 +180,12 @@ def laptop() -> ClimateRecipe:
                           train_trajectories=20, val_trajectories=2),
         eval=EvalConfig(horizon=12, starts_per_trajectory=6),
         repeats=RepeatConfig(seeds=5, margin=0.05),
+        resources=ClimateResources(
+            simulate=StageResources(cpu=1, memory_gib=1, ranks=2),
+            train=StageResources(cpu=2, memory_gib=4),
+            evaluate=StageResources(cpu=1, memory_gib=2),
+            serve=StageResources(cpu=1, memory_gib=2),
+        ),
     )
 
 
@@ -172,4 +202,13 @@ def h100x1() -> ClimateRecipe:
                           timeout_s=6 * 3600),
         eval=EvalConfig(horizon=40, starts_per_trajectory=8),
         repeats=RepeatConfig(seeds=5, margin=0.05),
+        # 8 CPU ranks of a 256x256 grid; the FNO trains and serves on one whole H100 (a
+        # serving replica fits a MIG slice: --set resources.serve.gpus=0
+        # --set resources.serve.mig_profile=1g.10gb).
+        resources=ClimateResources(
+            simulate=StageResources(cpu=2, memory_gib=4, ranks=8),
+            train=StageResources(cpu=8, memory_gib=64, gpus=1),
+            evaluate=StageResources(cpu=4, memory_gib=32),
+            serve=StageResources(cpu=2, memory_gib=16, gpus=1),
+        ),
     )

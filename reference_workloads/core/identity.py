@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .recipes import StageResources, recipe_dict
+
 WHOLE_RECIPE = "*"
 
 
@@ -72,7 +74,7 @@ def project(recipe: Any, reads: Iterable[str]) -> dict[str, Any]:
     """The declared fields of ``recipe`` as nested plain data: what the stage's key hashes."""
     reads = tuple(reads)
     if WHOLE_RECIPE in reads:
-        return dataclasses.asdict(recipe)
+        return recipe_dict(recipe)
     out: dict[str, Any] = {}
     for path in sorted(set(reads)):
         value: Any = recipe
@@ -82,7 +84,7 @@ def project(recipe: Any, reads: Iterable[str]) -> dict[str, Any]:
             value = getattr(value, part)
             node = node.setdefault(part, {})
         value = getattr(value, parts[-1])
-        node[parts[-1]] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        node[parts[-1]] = recipe_dict(value) if dataclasses.is_dataclass(value) else value
     return out
 
 
@@ -95,6 +97,22 @@ def leaf_fields(recipe: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from leaf_fields(value, path + ".")
         else:
             yield path, value
+
+
+def sizing_fields(recipe: Any) -> set[str]:
+    """Leaf paths under a ``StageResources``: pod sizes, which no stage key hashes."""
+    found: set[str] = set()
+
+    def walk(node: Any, prefix: str, inside: bool) -> None:
+        for field in dataclasses.fields(node):
+            value, path = getattr(node, field.name), f"{prefix}{field.name}"
+            if dataclasses.is_dataclass(value):
+                walk(value, path + ".", inside or isinstance(value, StageResources))
+            elif inside:
+                found.add(path)
+
+    walk(recipe, "", False)
+    return found
 
 
 def reads_field(reads: Iterable[str], path: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -24,8 +25,23 @@ def require(condition: bool, field: str, allowed: str, value: Any) -> None:
 
 
 def recipe_dict(recipe: Any) -> dict[str, Any]:
-    """The recipe as plain JSON-ready data (nested dataclasses become dicts)."""
-    return dataclasses.asdict(recipe)
+    """The recipe as plain JSON-ready data (nested dataclasses become dicts).
+
+    Pod sizes (``StageResources``) are left out: they say where a stage runs on a cluster,
+    never what it computes, so neither the config hash, a stage key nor a manifest's
+    recipe changes with them (and crates written before they existed still rebuild)."""
+    return _plain(recipe)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not isinstance(getattr(value, f.name), StageResources)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def config_hash(recipe: Any) -> str:
@@ -164,3 +180,40 @@ def repetition_seeds(base: int, n: int) -> list[int]:
             seeds.append(candidate)
         index += 1
     return seeds
+
+
+MIG_PROFILE = re.compile(r"^[1-7]g\.[0-9]+gb$")
+"""NVIDIA MIG profile names as the GPU operator's mixed strategy exposes them (``1g.10gb``)."""
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class StageResources:
+    """What one stage's pods request on a cluster; read by the platform render, never by a stage."""
+
+    cpu: float
+    """CPU cores per pod (> 0)."""
+    memory_gib: float
+    """Memory per pod in GiB (> 0)."""
+    gpus: int = 0
+    """Whole GPUs per pod (>= 0)."""
+    mig_profile: str | None = None
+    """A MIG slice instead of whole GPUs, e.g. ``1g.10gb`` (then gpus must be 0)."""
+    ranks: int = 1
+    """Pods of the stage (MPI ranks or training nodes, >= 1)."""
+
+    def __post_init__(self) -> None:
+        require(self.cpu > 0, "cpu", "a number > 0", self.cpu)
+        require(self.memory_gib > 0, "memory_gib", "a number > 0", self.memory_gib)
+        require(isinstance(self.gpus, int) and self.gpus >= 0, "gpus", "an integer >= 0", self.gpus)
+        require(self.mig_profile is None or bool(MIG_PROFILE.match(self.mig_profile)), "mig_profile",
+                "none or a MIG profile such as 1g.10gb", self.mig_profile)
+        require(self.mig_profile is None or self.gpus == 0, "gpus",
+                "0 when mig_profile is set (a MIG slice replaces a whole GPU)", self.gpus)
+        require(isinstance(self.ranks, int) and self.ranks >= 1, "ranks", "an integer >= 1", self.ranks)
+
+
+def stage_resources(recipe: Any) -> dict[str, StageResources]:
+    """Stage name -> its pod sizes, read from the recipe's ``resources`` section."""
+    section = recipe.resources
+    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)
+            if isinstance(getattr(section, f.name), StageResources)}

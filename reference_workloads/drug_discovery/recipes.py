@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reference_workloads.core.recipes import RecipeBook, RepeatConfig, require
+from reference_workloads.core.recipes import RecipeBook, RepeatConfig, StageResources, require
 
 from .baseline import BaselineConfig
 from .gnn import GnnConfig
@@ -110,6 +110,14 @@ class Resources:
     """Intra-op threads per process; fixed, because CPU results are bitwise only per thread count."""
     timeout_s: int = 3600
     """Wall-clock limit of each launched job."""
+    physics: StageResources = StageResources(cpu=1, memory_gib=1, ranks=2)
+    """Pod size of the physics stage on a cluster: one pod per MPI rank (or Ray worker)."""
+    train: StageResources = StageResources(cpu=2, memory_gib=4)
+    """Pod size of each training task: one pod running torchrun's processes."""
+    evaluate: StageResources = StageResources(cpu=1, memory_gib=2)
+    """Pod size of evaluation."""
+    serve: StageResources = StageResources(cpu=1, memory_gib=2)
+    """Pod size of the screening model's InferenceService predictor."""
 
     def __post_init__(self) -> None:
         require(1 <= self.physics_ranks <= 4096, "resources.physics_ranks", "an integer in [1, 4096]", self.physics_ranks)
@@ -156,6 +164,11 @@ def ci_tiny() -> DrugRecipe:
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64),
         repeats=RepeatConfig(seeds=2, margin=0.0),
+        # 300 molecules x 4 conformers: half a core per rank; the GNN is small.
+        resources=Resources(physics=StageResources(cpu=0.5, memory_gib=1, ranks=2),
+                            train=StageResources(cpu=2, memory_gib=2),
+                            evaluate=StageResources(cpu=1, memory_gib=1),
+                            serve=StageResources(cpu=0.5, memory_gib=1)),
     )
 
 
@@ -172,6 +185,7 @@ def laptop() -> DrugRecipe:
         baseline=BaselineConfig(n_estimators=100, max_features=0.33),
         screen=ScreenConfig(batch_size=256),
         repeats=RepeatConfig(seeds=5, margin=0.0),
+        resources=Resources(),  # 2,500 molecules: the default sizes, a core per rank
     )
 
 
@@ -187,5 +201,11 @@ def h100x1() -> DrugRecipe:
         train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3),
         baseline=BaselineConfig(n_estimators=500, max_features=0.33),
         screen=ScreenConfig(batch_size=1024, max_batch=4096),
-        resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4),
+        # 16 CPU ranks of MMFF; the GNN trains on one whole H100; one screening replica fits
+        # a MIG slice (--set resources.serve.gpus=0 --set resources.serve.mig_profile=1g.10gb).
+        resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4,
+                            physics=StageResources(cpu=2, memory_gib=4, ranks=16),
+                            train=StageResources(cpu=8, memory_gib=64, gpus=1),
+                            evaluate=StageResources(cpu=4, memory_gib=16),
+                            serve=StageResources(cpu=4, memory_gib=16, gpus=1)),
     )

@@ -14,7 +14,13 @@ from reference_workloads.climate import pipeline as climate
 from reference_workloads.climate.recipes import book as climate_book
 from reference_workloads.climate.simulation.config import INITIAL_CONDITIONS
 from reference_workloads.core.eventlog import EventLog
-from reference_workloads.core.identity import RecipeView, UndeclaredRead, leaf_fields, reads_field
+from reference_workloads.core.identity import (
+    RecipeView,
+    UndeclaredRead,
+    leaf_fields,
+    reads_field,
+    sizing_fields,
+)
 from reference_workloads.core.recipes import RecipeError, repetition_seeds
 from reference_workloads.core.stages import Stage, StageRunner, stage_key
 from reference_workloads.drug_discovery import pipeline as drug
@@ -52,7 +58,7 @@ def _candidates(value: Any, annotation: Any) -> list[Any]:
     if isinstance(value, float):
         return [value * 1.5, value * 0.5, value + 0.1, value + 1.0, 0.1, 0.05]
     if value is None:
-        return [20, 100, 0.5, 1.0]
+        return [20, 100, 0.5, 1.0, "1g.10gb"]
     if isinstance(value, str):
         return [*(c for c in INITIAL_CONDITIONS if c != value), "chembl", "nci", *LABELS]
     if isinstance(value, tuple):
@@ -101,11 +107,13 @@ def test_every_field_reruns_exactly_the_stages_that_read_it(workload: str, recip
     base = _keys(stages, recipe)
     fields = list(leaf_fields(recipe))
     assert len(fields) > 20  # the enumeration really walks the recipe tree
+    sizes = sizing_fields(recipe)  # pod sizes: read by the platform render, by no stage (not even '*')
+    assert {p for p, _ in fields if p.startswith("resources.")} >= sizes and len(sizes) >= 20
     for path, value in fields:
         varied, changed_fields = _varied(recipe, path, value)
         changed = _keys(stages, varied)
         rerun = {name for name in base if changed[name] != base[name]}
-        readers = {s.name for s in stages if any(reads_field(s.reads, f) for f in changed_fields)}
+        readers = {s.name for s in stages if any(reads_field(s.reads, f) for f in changed_fields if f not in sizes)}
         assert rerun == readers, f"{workload}/{recipe_name}: changing {changed_fields} reruns {sorted(rerun)}, " \
                                  f"but the stages reading it are {sorted(readers)}"
 
@@ -115,8 +123,9 @@ def test_every_compute_stage_field_is_read_by_a_compute_stage_or_is_a_declared_r
     """Fields no compute stage reads may only be settings of the run itself (tracking, repeats)."""
     book, stages = WORKLOADS[workload]
     compute = [s for s in stages if "*" not in s.reads]
-    unread = {path for path, _ in leaf_fields(book.get("ci_tiny"))
-              if not any(reads_field(s.reads, path) for s in compute)}
+    recipe = book.get("ci_tiny")
+    unread = {path for path, _ in leaf_fields(recipe)
+              if not any(reads_field(s.reads, path) for s in compute)} - sizing_fields(recipe)
     assert unread <= {"tracking", "repeats.seeds", "repeats.margin"}, unread
 
 
