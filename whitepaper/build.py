@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).with_name("whitepaper.md")
 STYLE = Path(__file__).with_name("print.css")
 DEFAULT_OUT = Path(__file__).with_name("build")
-PLACEHOLDER = re.compile(r"\{\{(table|figure|value|cite|references|meta):([A-Za-z0-9_.:,-]+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(table|figure|figref|value|cite|references|meta):([A-Za-z0-9_.:,-]+)\}\}")
 CASE_STUDIES = ("climate", "drug-discovery")
 REGENERATE = "ai4s casestudies"
 PAGE_LIMIT = 15
@@ -66,6 +66,7 @@ def number(value: Any) -> str:
 FORMATS: dict[str, Callable[[Any], str]] = {
     "g4": number,
     "pct": lambda v: f"{100 * v:.1f} %",
+    "pct0": lambda v: f"{100 * v:.0f} %",
     "f1": lambda v: f"{v:.1f}",
     "f2": lambda v: f"{v:.2f}",
     "int": lambda v: f"{round(v):d}",
@@ -110,8 +111,9 @@ class Filler:
     src: Sources
     out_dir: Path
     citations: bibliography.Citations
+    figure_numbers: dict[str, int] = field(default_factory=dict)
+    """Figure name -> number, in the order the figures appear in the source."""
     numbers: list[dict[str, Any]] = field(default_factory=list)
-    figure_count: int = 0
 
     def record(self, source: str, path: str, value: Any, fmt: str = "g4") -> str:
         if fmt not in FORMATS:
@@ -128,9 +130,12 @@ class Filler:
             return missing(case)
         node: Any = summary
         for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
                 raise ValueError(f"placeholder value:{case}:{path}: {case} summary has no {path!r}")
-            node = node[part]
         return self.record(f"casestudies/{case}/results/summary.json", path, node, fmt)
 
     def value(self, spec: str) -> str:
@@ -158,9 +163,14 @@ class Filler:
         path = draw(self, self.out_dir / "figures" / f"{name}.png")
         if path is None:
             return f"*{caption}: {missing(case)}*"
-        self.figure_count += 1
         return (f'<figure id="fig-{name}"><img src="figures/{path.name}" alt="{caption}">'
-                f"<figcaption>Figure {self.figure_count}. {caption}</figcaption></figure>")
+                f"<figcaption>{self.figref(name)}. {caption}</figcaption></figure>")
+
+    def figref(self, name: str) -> str:
+        if name not in self.figure_numbers:
+            raise ValueError(f"placeholder figref:{name} names no figure of the source; "
+                             f"figures: {', '.join(self.figure_numbers) or 'none'}")
+        return f"Figure {self.figure_numbers[name]}"
 
     def replace(self, match: re.Match[str]) -> str:
         kind, name = match.groups()
@@ -170,6 +180,8 @@ class Filler:
             return TABLES[name](self)
         if kind == "figure":
             return self.figure(name)
+        if kind == "figref":
+            return self.figref(name)
         if kind == "cite":
             return self.citations.cite(name)
         if kind == "references":
@@ -238,7 +250,7 @@ def climate_skill_table(f: Filler) -> str:
         ["ACC of height, horizon", v("climate", "headline.acc_h_horizon.emulator"),
          interval("acc_h_horizon_emulator"), v("climate", "headline.acc_h_horizon.persistence"), "-"],
     ]
-    return table(["metric", "emulator", "95 % interval over seeds", "persistence", "climatology"], rows)
+    return table(["metric", "emulator", "interval over seeds", "persistence", "climatology"], rows)
 
 
 def drug_metrics_table(f: Filler) -> str:
@@ -316,7 +328,7 @@ FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
                       "line the emulator wins)", "climate"),
     "drug_metrics": (lambda f, p: figures.drug_metrics(f.src.summary("drug-discovery"), p),
                      "Graph network against random forest on the physics and the ChEMBL activity "
-                     "tasks, mean over seeds with 95 % intervals", "drug-discovery"),
+                     "tasks: mean over seeds with its confidence interval", "drug-discovery"),
     "reproducibility": (lambda f, p: figures.reproducibility(
         figures.drift_reports(f.src.casestudies_root, CASE_STUDIES), p),
         "Reproducibility of the published numbers: for each case study and tolerance kind, "
@@ -327,12 +339,14 @@ FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
 
 def render(text: str, src: Sources, out_dir: Path) -> tuple[str, Filler]:
     """Replace every placeholder; ValueError naming the first bad one."""
-    filler = Filler(src=src, out_dir=out_dir, citations=bibliography.Citations(entries=bibliography.load()))
+    in_order = dict.fromkeys(m.group(2) for m in PLACEHOLDER.finditer(text) if m.group(1) == "figure")
+    filler = Filler(src=src, out_dir=out_dir, citations=bibliography.Citations(entries=bibliography.load()),
+                    figure_numbers={name: i + 1 for i, name in enumerate(in_order)})
     filled = PLACEHOLDER.sub(filler.replace, text)
     left = re.findall(r"\{\{(?!references:list\}\})[^}]*\}\}", filled)
     if left:
         raise ValueError(f"placeholder {left[0]} is malformed; expected "
-                         f"{{{{table|figure|value|cite|references|meta:name}}}}")
+                         f"{{{{table|figure|figref|value|cite|references|meta:name}}}}")
     filler.citations.check_named(re.sub(r"<[^>]+>", " ", filled))
     filled = filled.replace("{{references:list}}", filler.citations.reference_list())
     return filled, filler
@@ -343,7 +357,7 @@ def to_html(markdown_text: str) -> str:
 
     title = next((line[2:].strip() for line in markdown_text.splitlines() if line.startswith("# ")),
                  "whitepaper")
-    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code", "toc", "md_in_html"])
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code", "toc", "attr_list"])
     style = STYLE.read_text(encoding="utf-8")
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
             f"<style>\n{style}</style></head>\n<body>\n{body}\n</body></html>\n")
