@@ -162,7 +162,7 @@ def reproducibility(drift_reports: Mapping[str, Mapping[str, Any]], path: Path) 
     ax.invert_yaxis()
     ax.set_xlabel("headline numbers", fontsize=7)
     ax.tick_params(labelsize=6)
-    ax.legend(fontsize=6, frameon=False, loc="lower right")
+    ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3)
     return _save(fig, path)
 
 
