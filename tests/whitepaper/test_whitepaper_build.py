@@ -138,6 +138,47 @@ def test_every_number_in_the_pdf_equals_its_source(built):
     assert decimals and decimals <= written, sorted(decimals - written)
 
 
+def table_rows(markdown: str, first_header: str) -> list[list[str]]:
+    """Body rows of the first markdown table whose header starts with `first_header`."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_tables_put_each_number_in_its_cell(built):
+    markdown = built["files"]["markdown"].read_text()
+    summary = json.loads((built["studies"] / "climate" / "results" / "summary.json").read_text())["headline"]
+    skill = {row[0]: row[1:] for row in table_rows(markdown, "metric")}
+    assert skill["nRMSE, horizon"][0] == wp.number(summary["nrmse_horizon"]["emulator"])
+    assert skill["nRMSE, horizon"][2:] == [wp.number(summary["nrmse_horizon"][k])
+                                           for k in ("persistence", "climatology")]
+    assert skill["nRMSE, first lead"][0] == wp.number(summary["nrmse_lead1"]["emulator"])
+    drug = json.loads((built["studies"] / "drug-discovery" / "results" / "summary.json").read_text())
+    rows = {(r[0], r[1]): r[2:] for r in table_rows(markdown, "task")}
+    for task, models in drug["headline"]["metrics"].items():
+        for model, m in models.items():
+            assert rows[(task, model.replace("_", " "))] == [wp.number(m[k]) for k in ("spearman", "rmse", "r2", "n")]
+    from conformance.catalogue import load
+
+    requirements = load().requirements
+    targets = table_rows(markdown, "id")
+    assert [r[0] for r in targets] == [r.id for r in requirements if r.target is not None]
+    families = {r[0]: r for r in table_rows(markdown, "family")}
+    assert sum(int(r[1]) + int(r[2]) for r in families.values()) == len(requirements)
+
+
+def test_number_formats():
+    assert [wp.FORMATS[f](v) for f, v in [("g4", 0.0421656), ("pct", 0.1087), ("pct0", 0.95),
+                                           ("f2", 0.66667), ("range", [3, 4, 9]), ("short", "ab" * 9),
+                                           ("g4", True), ("g4", 1330995)]] == [
+        "0.04217", "10.9 %", "95 %", "0.67", "3 to 9", "ab" * 6, "yes", "1330995"]
+
+
 def test_changing_a_case_study_result_changes_the_pdf(built, tmp_path):
     studies = copy_studies(tmp_path / "casestudies")
     path = studies / "climate" / "results" / "summary.json"
@@ -165,6 +206,13 @@ def test_every_cited_key_resolves_and_the_list_holds_exactly_what_is_cited(built
     anchors = re.findall(r'<li id="ref-([^"]+)">', html)
     assert links == set(anchors) == set(keys) and len(anchors) == len(set(anchors))
     assert "References" in built["text"] and entries["pdebench"].fields["title"] in flat(built["text"])
+
+
+def test_a_bibliography_entry_without_a_title_is_an_error(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@misc{kueue, author = {{SIG}}, year = {2026}}\n")
+    with pytest.raises(ValueError, match="entry kueue has no title"):
+        bibliography.load(bib)
 
 
 def test_a_citation_of_a_missing_key_is_an_error(tmp_path):
@@ -209,6 +257,21 @@ def typed_numbers(source: str) -> list[str]:
 def test_the_source_types_no_number():
     assert typed_numbers("1. a speed-up of 64 with RFC 2119 and {{value:x:y}}") == ["64"]
     assert typed_numbers(wp.SOURCE.read_text()) == []
+
+
+def test_the_architecture_figure_shows_every_component_the_stack_registers():
+    from infra.verify.render import run_stack
+    from whitepaper.architecture import component_graph
+
+    graph = component_graph("gpu")
+    monitor, _ = run_stack("gpu")
+    registered = {r.type.rsplit(":", 1)[-1] for r in monitor.registrations if r.type.startswith("ai4s:")}
+    groups = {c.group for c in graph.components}
+    assert {c.kind for c in graph.components} | {g.capitalize() for g in groups} >= registered
+    kinds = {c.name: c for c in graph.components}
+    assert "kueue" in kinds["compute-kueue"].charts and "minio" in kinds["services-storage"].charts
+    assert ("compute-tenancy", "compute-kueue") in graph.edges  # team queues need Kueue first
+    assert all(a in kinds and b in kinds and a != b for a, b in graph.edges)
 
 
 def test_a_pdf_over_the_page_limit_is_refused(tmp_path):
