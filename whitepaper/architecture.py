@@ -10,6 +10,7 @@ resource of the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 COMPONENT_PREFIX = "ai4s:"
 HELM_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -41,8 +42,10 @@ def _chart_name(chart: object) -> str:
     return str(chart).rstrip("/").rsplit("/", 1)[-1]
 
 
+@lru_cache(maxsize=4)
 def component_graph(stack: str = "gpu") -> Graph:
-    """Run stacks/<stack> under mocks and reduce its registrations to components."""
+    """Run stacks/<stack> under mocks and reduce its registrations to components (once per
+    process: the committed stack does not change while a build runs)."""
     from infra.verify.render import run_stack
 
     monitor, _ = run_stack(stack)

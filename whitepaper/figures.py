@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 
 from whitepaper.architecture import Graph  # noqa: E402
 
-DPI = 200
+DPI = 160
 GROUP_ROWS = ("services", "compute")
 """Top-level blocks, top row first: services sit on the compute block they depend on."""
 COLOURS = {"compute": "#dce9f5", "services": "#e3f1df"}
