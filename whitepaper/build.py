@@ -96,9 +96,9 @@ class Sources:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     def catalogue(self) -> Any:
-        from conformance.catalogue import CATALOGUE_PATH, load
+        from conformance.catalogue import load
 
-        return load(self.catalogue_path or CATALOGUE_PATH)
+        return load() if self.catalogue_path is None else load(self.catalogue_path)
 
     def kit_version(self) -> str:
         return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
