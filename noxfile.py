@@ -54,6 +54,6 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def whitepaper(session: nox.Session) -> None:
-    """Build the whitepaper from its source, the case studies and the conformance catalogue."""
+    """Build the whitepaper (HTML and A4 PDF, at most 15 pages) from the case studies and catalogue."""
     install(session)
     session.run("python", "-m", "whitepaper.build", *session.posargs)

@@ -1,39 +1,51 @@
-"""Build the whitepaper: fill the placeholders of whitepaper.md from generated data.
+"""Build the whitepaper: fill whitepaper.md from the repository, then write HTML and PDF.
 
 Placeholders (`{{kind:name}}`) and where their content comes from:
 
-- `{{table:casestudies}}`, `{{table:climate_skill}}`, `{{table:drug_metrics}}`:
-  casestudies/<name>/results/summary.json and the results files published next to it;
-- `{{table:conformance_catalogue}}`: conformance/catalogue.yaml;
-- `{{table:conformance_results}}`: build/conformance/results.json of the latest run;
-- `{{table:versions}}`: infra/versions.py;
-- `{{figure:<name>}}`: a figure published by a case study, copied next to the output;
-- `{{value:<case study>:<dotted.path>}}`: one number of a case study's summary.
+- `{{value:<case study>:<dotted.path>[:<format>]}}`: one number of
+  casestudies/<name>/results/summary.json; `{{value:catalogue:<id>.target.value}}`: a
+  requirement's target (conformance.catalogue.load()); `{{value:kit:version}}`: the kit
+  release in pyproject.toml;
+- `{{table:<name>}}`: a table built from those same sources (TABLES);
+- `{{figure:<name>}}`: a figure drawn by whitepaper.figures from the stacks or results;
+- `{{cite:<key>[,<key>]}}`: a numbered citation of references.bib; `{{references:list}}`
+  the list of everything cited; `{{meta:date}}` the date of the sources.
 
-A case study without results renders as a marked "not yet regenerated" note, never as a
-number. An unknown placeholder is an error, and so is one left in the output.
+Every number the build writes is recorded with its source in `numbers.json` next to the
+output, so a test can compare the PDF's text against the files it came from. A case study
+without results renders as a marked "not yet regenerated" note, never as a number. An
+unknown placeholder is an error, so is one left in the output, and so is a PDF longer than
+the deliverable's page limit.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import shutil
+import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from whitepaper import bibliography, figures
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).with_name("whitepaper.md")
+STYLE = Path(__file__).with_name("print.css")
 DEFAULT_OUT = Path(__file__).with_name("build")
-PLACEHOLDER = re.compile(r"\{\{(table|figure|value):([A-Za-z0-9_.:-]+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(table|figure|figref|value|cite|references|meta):([A-Za-z0-9_.:,-]+)\}\}")
 CASE_STUDIES = ("climate", "drug-discovery")
 REGENERATE = "ai4s casestudies"
+PAGE_LIMIT = 15
+"""The initiative's deliverable is at most 15 pages."""
+ARCHITECTURE_STACK = "gpu"
+"""The stack the architecture figure is drawn from: the one that registers every component."""
 
 
 def missing(name: str) -> str:
@@ -41,7 +53,7 @@ def missing(name: str) -> str:
 
 
 def number(value: Any) -> str:
-    """Numbers as the tables print them: 4 significant digits, booleans as yes/no."""
+    """Numbers as the paper prints them: 4 significant digits, booleans as yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -51,199 +63,318 @@ def number(value: Any) -> str:
     return str(value)
 
 
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "g4": number,
+    "pct": lambda v: f"{100 * v:.1f} %",
+    "pct0": lambda v: f"{100 * v:.0f} %",
+    "f1": lambda v: f"{v:.1f}",
+    "f2": lambda v: f"{v:.2f}",
+    "int": lambda v: f"{round(v):d}",
+    "range": lambda v: f"{min(v)} to {max(v)}" if v else "none",
+    "count": lambda v: str(len(v)),
+    "short": lambda v: str(v)[:12],
+}
+"""How a number may be printed; `g4` unless a placeholder names another."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class Sources:
+    """Where the build reads from (tests point these at copies)."""
+
+    casestudies_root: Path = ROOT / "casestudies"
+    """Folder with <case study>/results/summary.json."""
+    catalogue_path: Path | None = None
+    """The conformance catalogue; None for conformance/catalogue.yaml."""
+    stack: str = ARCHITECTURE_STACK
+    """Stack whose component graph the architecture figure shows."""
+
+    def results(self, name: str) -> Path:
+        return self.casestudies_root / name / "results"
+
+    def summary(self, name: str) -> dict[str, Any] | None:
+        path = self.results(name) / "summary.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def catalogue(self) -> Any:
+        from conformance.catalogue import load
+
+        return load() if self.catalogue_path is None else load(self.catalogue_path)
+
+    def kit_version(self) -> str:
+        return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+@dataclass(kw_only=True, slots=True)
+class Filler:
+    """Replaces placeholders and keeps the ledger of every number it wrote."""
+
+    src: Sources
+    out_dir: Path
+    citations: bibliography.Citations
+    figure_numbers: dict[str, int] = field(default_factory=dict)
+    """Figure name -> number, in the order the figures appear in the source."""
+    numbers: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, source: str, path: str, value: Any, fmt: str = "g4") -> str:
+        if fmt not in FORMATS:
+            raise ValueError(f"number format {fmt!r} is unknown; known: {', '.join(FORMATS)}")
+        text = FORMATS[fmt](value)
+        self.numbers.append({"source": source, "path": path, "value": value, "format": fmt,
+                             "text": text})
+        return text
+
+    # --- values ---
+    def summary_value(self, case: str, path: str, fmt: str = "g4") -> str:
+        summary = self.src.summary(case)
+        if summary is None:
+            return missing(case)
+        node: Any = summary
+        for part in path.split("."):
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                raise ValueError(f"placeholder value:{case}:{path}: {case} summary has no {path!r}")
+        return self.record(f"casestudies/{case}/results/summary.json", path, node, fmt)
+
+    def value(self, spec: str) -> str:
+        case, _, rest = spec.partition(":")
+        path, _, fmt = rest.partition(":")
+        if case == "kit" and path == "version":
+            return self.record("pyproject.toml", "project.version", self.src.kit_version(), "g4")
+        if case == "catalogue":
+            req_id, _, attr = path.partition(".")
+            target = self.src.catalogue().get(req_id).target
+            if attr != "target.value" or target is None:
+                raise ValueError(f"placeholder value:{spec}: expected value:catalogue:<id>.target.value "
+                                 f"of a requirement with a target")
+            return self.record("conformance/catalogue.yaml", f"{req_id}.target.value", target.value, fmt or "g4")
+        if case not in CASE_STUDIES or not path:
+            raise ValueError(f"placeholder value:{spec}: expected value:<case study>:<dotted.path> "
+                             f"with a case study in {CASE_STUDIES}, or value:catalogue:<id>.target.value")
+        return self.summary_value(case, path, fmt or "g4")
+
+    # --- figures ---
+    def figure(self, name: str) -> str:
+        if name not in FIGURES:
+            raise ValueError(f"placeholder figure:{name} is unknown; known: {', '.join(FIGURES)}")
+        draw, caption, case = FIGURES[name]
+        path = draw(self, self.out_dir / "figures" / f"{name}.png")
+        if path is None:
+            return f"*{caption}: {missing(case)}*"
+        return (f'<figure id="fig-{name}"><img src="figures/{path.name}" alt="{caption}">'
+                f"<figcaption>{self.figref(name)}. {caption}</figcaption></figure>")
+
+    def figref(self, name: str) -> str:
+        if name not in self.figure_numbers:
+            raise ValueError(f"placeholder figref:{name} names no figure of the source; "
+                             f"figures: {', '.join(self.figure_numbers) or 'none'}")
+        return f"Figure {self.figure_numbers[name]}"
+
+    def replace(self, match: re.Match[str]) -> str:
+        kind, name = match.groups()
+        if kind == "table":
+            if name not in TABLES:
+                raise ValueError(f"placeholder table:{name} is unknown; known: {', '.join(TABLES)}")
+            return TABLES[name](self)
+        if kind == "figure":
+            return self.figure(name)
+        if kind == "figref":
+            return self.figref(name)
+        if kind == "cite":
+            return self.citations.cite(name)
+        if kind == "references":
+            return "{{references:list}}"  # filled last, once every citation is numbered
+        if kind == "meta":
+            if name != "date":
+                raise ValueError(f"placeholder meta:{name} is unknown; known: date")
+            return source_date()
+        return self.value(name)
+
+
+def source_date() -> str:
+    """The date of the sources, not of the build: SOURCE_DATE_EPOCH, else the last commit."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), UTC).date().isoformat()
+    try:
+        return subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=ROOT, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return datetime.now(UTC).date().isoformat()
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(v: Any) -> str:
-        return number(v).replace("|", "\\|").replace("\n", " ")
+        return str(v).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-@dataclass(kw_only=True, frozen=True, slots=True)
-class Sources:
-    """Where the build reads from (tests point these at fixtures)."""
-
-    casestudies_root: Path = ROOT / "casestudies"
-    """Folder with <case study>/results/summary.json."""
-    catalogue_path: Path = ROOT / "conformance" / "catalogue.yaml"
-    """The conformance catalogue."""
-    conformance_results: Path = ROOT / "build" / "conformance" / "results.json"
-    """results.json of the latest `python -m conformance` run (its default --out)."""
-
-    def summary(self, name: str) -> dict[str, Any] | None:
-        path = self.casestudies_root / name / "results" / "summary.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-    def drug_results(self) -> dict[str, Any] | None:
-        """The drug case study's evaluation (task -> model -> metrics), if published."""
-        folder = self.casestudies_root / "drug-discovery" / "results"
-        if self.summary("drug-discovery") is None:
-            return None
-        for path in sorted(folder.glob("*results*.json")):
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(doc, dict) and isinstance(doc.get("metrics"), dict):
-                return doc
-        return None
-
-
-def casestudies_table(src: Sources) -> str:
+def casestudies_table(f: Filler) -> str:
     rows = []
     for name in CASE_STUDIES:
-        s = src.summary(name)
+        s = f.src.summary(name)
         if s is None:
             rows.append([name, missing(name), "", "", "", ""])
             continue
-        hashes = s.get("hashes") or {}
-        rows.append([name, s["recipe"], s["regenerated"], str(s["code_version"])[:12],
-                     str(hashes.get("dataset_hash", ""))[:12], str(hashes.get("model_hash", ""))[:12]])
-    return table(["case study", "recipe", "regenerated (UTC)", "code", "dataset hash", "model hash"], rows)
+        source = f"casestudies/{name}/results/summary.json"
+        rows.append([name, f"`{s['recipe']}`", s["regenerated"][:10],
+                     f.record(source, "code_version", s["code_version"], "short"),
+                     f.record(source, "hashes.dataset_hash", s["hashes"]["dataset_hash"], "short"),
+                     f.record(source, "headline.n_seeds", s["headline"]["n_seeds"]) + " on "
+                     + f.record(source, "hardware.cores", s["hardware"]["cores"]) + " CPU cores"])
+    return table(["case study", "recipe", "regenerated", "code", "dataset hash", "seeds, machine"], rows)
 
 
-def climate_skill_table(src: Sources) -> str:
-    s = src.summary("climate")
+def climate_skill_table(f: Filler) -> str:
+    s = f.src.summary("climate")
     if s is None:
         return missing("climate")
     h = s["headline"]
+    v = f.summary_value
+
+    def interval(key: str) -> str:
+        lo, hi = h["over_seeds"][key]["interval"]
+        src = "casestudies/climate/results/summary.json"
+        return (f"{f.record(src, f'headline.over_seeds.{key}.interval.0', lo)} to "
+                f"{f.record(src, f'headline.over_seeds.{key}.interval.1', hi)}")
+
     rows = [
-        ["nRMSE, lead 1", h["nrmse_lead1"]["emulator"], h["nrmse_lead1"]["persistence"], ""],
-        [f"nRMSE, lead {h['horizon_steps']} (horizon)", h["nrmse_horizon"]["emulator"],
-         h["nrmse_horizon"]["persistence"], h["nrmse_horizon"]["climatology"]],
-        [f"ACC of h, lead {h['horizon_steps']}", h["acc_h_horizon"]["emulator"],
-         h["acc_h_horizon"]["persistence"], ""],
+        ["nRMSE, first lead", v("climate", "headline.nrmse_lead1.emulator"),
+         interval("nrmse_lead1_emulator"), v("climate", "headline.nrmse_lead1.persistence"), "-"],
+        ["nRMSE, horizon", v("climate", "headline.nrmse_horizon.emulator"),
+         interval("nrmse_horizon_emulator"), v("climate", "headline.nrmse_horizon.persistence"),
+         v("climate", "headline.nrmse_horizon.climatology")],
+        ["ACC of height, horizon", v("climate", "headline.acc_h_horizon.emulator"),
+         interval("acc_h_horizon_emulator"), v("climate", "headline.acc_h_horizon.persistence"), "-"],
     ]
-    lines = [table(["metric", "emulator", "persistence", "climatology"], rows), "",
-             f"Horizon {h['horizon_steps']} steps of {number(h['lead_time_hours_per_step'])} h; "
-             f"{h['held_out_samples']} held-out forecasts; emulator beats persistence at every lead: "
-             f"{number(h['beats_persistence_at_every_lead'])}; {h['epochs']} epochs, "
-             f"{h['parameters']} parameters (recipe `{s['recipe']}`)."]
-    return "\n".join(lines)
+    return table(["metric", "emulator", "interval over seeds", "persistence", "climatology"], rows)
 
 
-def drug_metrics_table(src: Sources) -> str:
-    results = src.drug_results()
-    if results is None:
+def drug_metrics_table(f: Filler) -> str:
+    s = f.src.summary("drug-discovery")
+    if s is None:
         return missing("drug-discovery")
-    rows = [[task, model, m.get("spearman"), m.get("rmse"), m.get("r2")]
-            for task, models in results["metrics"].items() for model, m in models.items()]
-    return table(["task", "model", "Spearman", "RMSE", "R²"], rows)
-
-
-def catalogue_table(src: Sources) -> str:
-    doc = yaml.safe_load(src.catalogue_path.read_text(encoding="utf-8"))
     rows = []
-    for r in doc["requirements"]:
-        notes = [r.get("reproducibility", "")]
-        if "target" in r:
-            t = r["target"]
-            notes.append(f"target {t['metric']} {t['op']} {number(t['value'])}")
-        rows.append([r["id"], r["level"], r["layer"], r.get("cncf_id", ""), r["title"],
-                     "; ".join(n for n in notes if n)])
-    return table(["id", "level", "layer", "CNCF AI conformance", "requirement", "reproducibility / target"],
-                 rows) + f"\n\nCatalogue version {doc['version']}, kit release {doc['kit_release']}."
+    for task, models in s["headline"]["metrics"].items():
+        for model in models:
+            p = f"headline.metrics.{task}.{model}"
+            rows.append([task, model.replace("_", " "),
+                         f.summary_value("drug-discovery", f"{p}.spearman"),
+                         f.summary_value("drug-discovery", f"{p}.rmse"),
+                         f.summary_value("drug-discovery", f"{p}.r2"),
+                         f.summary_value("drug-discovery", f"{p}.n")])
+    return table(["task", "model", "Spearman", "RMSE", "R²", "test molecules"], rows)
 
 
-def conformance_results_table(src: Sources) -> str:
-    if not src.conformance_results.is_file():
-        return "*(conformance not yet run: `nox -s conformance`)*"
-    doc = json.loads(src.conformance_results.read_text(encoding="utf-8"))
-    meta, summary = doc["metadata"], doc["summary"]
-    rows = [[r["id"], r["level"], r["status"], r["notes"]] for r in doc["requirements"]]
-    options = meta.get("options") or {}
-    return table(["id", "level", "status", "notes"], rows) + (
-        f"\n\nRun of {meta['generated']} on code {str(meta['kit_code_version'])[:12]}"
-        f"{' with --quick' if options.get('quick') else ''}"
-        f"{'' if options.get('kubeconfig') else ', without a cluster'}: "
-        + ", ".join(f"{summary[s]} {s}" for s in ("passed", "failed", "skipped", "unknown")) + ".")
+def _family(requirement_id: str) -> str:
+    """AI4S-PERF-004 -> PERF: the id names its family, so the summary needs no other field."""
+    parts = requirement_id.split("-")
+    return parts[1] if len(parts) >= 3 else requirement_id
 
 
-def versions_table(_: Sources) -> str:
-    from infra.versions import KUBERNETES_VALIDATION_TARGET, PINS
+def catalogue_summary_table(f: Filler) -> str:
+    """Requirements counted per family, level and layer: one row per family, so the table
+    stays a few rows long however many requirements the catalogue holds."""
+    catalogue = f.src.catalogue()
+    families: dict[str, dict[str, Any]] = {}
+    for r in catalogue.requirements:
+        fam = families.setdefault(_family(r.id), {"MUST": 0, "SHOULD": 0, "layers": set(),
+                                                   "targets": 0, "example": r.title})
+        fam[r.level] += 1
+        fam["layers"].add(r.layer)
+        fam["targets"] += r.target is not None
+    src = "conformance/catalogue.yaml"
+    rows = [[name, f.record(src, f"count({name}, MUST)", fam["MUST"]),
+             f.record(src, f"count({name}, SHOULD)", fam["SHOULD"]),
+             ", ".join(sorted(fam["layers"])), f.record(src, f"count({name}, target)", fam["targets"]),
+             fam["example"]]
+            for name, fam in sorted(families.items())]
+    return table(["family", "MUST", "SHOULD", "layers", "with a target", "for example"], rows)
 
-    rows = [[p.key, p.kind, p.name, p.version] for p in PINS]
-    return table(["key", "kind", "name", "version"], rows) + \
-        f"\n\nBuilt-in objects are validated against Kubernetes {KUBERNETES_VALIDATION_TARGET}."
+
+def targets_table(f: Filler) -> str:
+    """Every requirement with a numeric target, the target read from the catalogue."""
+    rows = []
+    for r in f.src.catalogue().requirements:
+        if r.target is None:
+            continue
+        value = f.record("conformance/catalogue.yaml", f"{r.id}.target.value", r.target.value)
+        rows.append([r.id, r.level, r.title, f"`{r.target.metric}` {r.target.op} {value}"])
+    return table(["id", "level", "requirement", "target"], rows)
 
 
-TABLES: dict[str, Callable[[Sources], str]] = {
+def _stacks_graph(f: Filler) -> Any:
+    from whitepaper.architecture import component_graph
+
+    return component_graph(f.src.stack)
+
+
+TABLES: dict[str, Callable[[Filler], str]] = {
     "casestudies": casestudies_table, "climate_skill": climate_skill_table,
-    "drug_metrics": drug_metrics_table, "conformance_catalogue": catalogue_table,
-    "conformance_results": conformance_results_table,
-    "versions": versions_table,
+    "drug_metrics": drug_metrics_table, "catalogue_summary": catalogue_summary_table,
+    "targets": targets_table,
 }
-FIGURES: dict[str, tuple[str, str, str]] = {
-    "climate_skill": ("climate", "skill_vs_lead.png", "Climate emulator skill against lead time"),
-    "climate_snapshots": ("climate", "snapshots.png", "Emulator rollout against the simulation"),
-    "drug_parity": ("drug-discovery", "parity.png", "Surrogates against physics and assay values"),
-    "drug_enrichment": ("drug-discovery", "enrichment.png", "Screening enrichment through the served surrogate"),
+FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
+    "architecture": (lambda f, p: figures.architecture(_stacks_graph(f), p),
+                     "The reference architecture as the GPU stack declares it: one box per "
+                     "component with the Helm charts it installs, an arrow from each component to "
+                     "those it depends on (drawn by the build from the stack's resource graph)", "stacks"),
+    "climate_skill": (lambda f, p: figures.climate_skill(f.src.results("climate"), p),
+                      "Climate emulator against persistence on held-out members, one line per "
+                      "training seed: normalised RMSE (left) and their ratio (right; below the dashed "
+                      "line the emulator wins)", "climate"),
+    "drug_metrics": (lambda f, p: figures.drug_metrics(f.src.summary("drug-discovery"), p),
+                     "Graph network against random forest on the physics and the ChEMBL activity "
+                     "tasks: mean over seeds with its confidence interval", "drug-discovery"),
+    "reproducibility": (lambda f, p: figures.reproducibility(
+        figures.drift_reports(f.src.casestudies_root, CASE_STUDIES), p),
+        "Reproducibility of the published numbers: for each case study and tolerance kind, "
+        "how many headline numbers of the latest regeneration agree with the previous "
+        "published set, drift beyond their tolerance, or are new", "climate"),
 }
 
 
-def figure(name: str, src: Sources, out_dir: Path) -> str:
-    case, file_name, caption = FIGURES[name]
-    found = src.casestudies_root / case / "results" / file_name
-    if not found.is_file():
-        return f"{caption}: {missing(case)}"
-    target = out_dir / "figures" / f"{case}-{file_name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(found, target)
-    return f"![{caption}](figures/{target.name})\n\n*Figure: {caption} (case study `{case}`).*"
-
-
-def value(spec: str, src: Sources) -> str:
-    case, _, path = spec.partition(":")
-    if case not in CASE_STUDIES or not path:
-        raise ValueError(f"placeholder value:{spec}: expected value:<case study>:<dotted.path> "
-                         f"with a case study in {CASE_STUDIES}")
-    summary = src.summary(case)
-    if summary is None:
-        return missing(case)
-    node: Any = summary
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ValueError(f"placeholder value:{spec}: {case} summary has no {path!r}")
-        node = node[part]
-    return number(node)
-
-
-def render(text: str, src: Sources, out_dir: Path) -> str:
-    """Replace every placeholder; ValueError naming the first unknown one."""
-    def replace(match: re.Match[str]) -> str:
-        kind, name = match.groups()
-        if kind == "table":
-            if name not in TABLES:
-                raise ValueError(f"placeholder table:{name} is unknown; known: {', '.join(TABLES)}")
-            return TABLES[name](src)
-        if kind == "figure":
-            if name not in FIGURES:
-                raise ValueError(f"placeholder figure:{name} is unknown; known: {', '.join(FIGURES)}")
-            return figure(name, src, out_dir)
-        return value(name, src)
-
-    filled = PLACEHOLDER.sub(replace, text)
-    left = re.findall(r"\{\{[^}]*\}\}", filled)
+def render(text: str, src: Sources, out_dir: Path) -> tuple[str, Filler]:
+    """Replace every placeholder; ValueError naming the first bad one."""
+    in_order = dict.fromkeys(m.group(2) for m in PLACEHOLDER.finditer(text) if m.group(1) == "figure")
+    filler = Filler(src=src, out_dir=out_dir, citations=bibliography.Citations(entries=bibliography.load()),
+                    figure_numbers={name: i + 1 for i, name in enumerate(in_order)})
+    filled = PLACEHOLDER.sub(filler.replace, text)
+    left = re.findall(r"\{\{(?!references:list\}\})[^}]*\}\}", filled)
     if left:
-        raise ValueError(f"placeholder {left[0]} is malformed; expected {{{{table|figure|value:name}}}}")
-    return filled
-
-
-HTML_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{max-width:52em;margin:2em auto;font-family:sans-serif;line-height:1.5}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:2px 6px;font-size:90%}}
-img{{max-width:100%}}code{{font-size:90%}}</style></head>
-<body>
-{body}
-</body></html>
-"""
+        raise ValueError(f"placeholder {left[0]} is malformed; expected "
+                         f"{{{{table|figure|figref|value|cite|references|meta:name}}}}")
+    filler.citations.check_named(re.sub(r"<[^>]+>", " ", filled))
+    filled = filled.replace("{{references:list}}", filler.citations.reference_list())
+    return filled, filler
 
 
 def to_html(markdown_text: str) -> str:
     import markdown
 
     title = next((line[2:].strip() for line in markdown_text.splitlines() if line.startswith("# ")),
-                 "ai4s-kit whitepaper")
-    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code", "toc"])
-    return HTML_PAGE.format(title=title, body=body)
+                 "whitepaper")
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code", "toc", "attr_list"])
+    style = STYLE.read_text(encoding="utf-8")
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
+            f"<style>\n{style}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def to_pdf(html_path: Path, pdf_path: Path, page_limit: int = PAGE_LIMIT) -> int:
+    """Write the PDF (A4, from print.css); ValueError when it is longer than page_limit."""
+    from weasyprint import HTML
+
+    document = HTML(filename=str(html_path), base_url=str(html_path.parent)).render()
+    pages = len(document.pages)
+    if pages > page_limit:
+        raise ValueError(f"the PDF has {pages} pages; the deliverable allows at most {page_limit}")
+    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
+    document.write_pdf(tmp)
+    os.replace(tmp, pdf_path)
+    return pages
 
 
 def _write(path: Path, text: str) -> Path:
@@ -254,13 +385,19 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def build(out_dir: Path = DEFAULT_OUT, src: Sources | None = None, source: Path = SOURCE) -> dict[str, Path]:
-    """Write out_dir/whitepaper.md, out_dir/whitepaper.html and out_dir/figures/."""
+def build(out_dir: Path = DEFAULT_OUT, src: Sources | None = None, source: Path = SOURCE, *,
+          pdf: bool = True, page_limit: int = PAGE_LIMIT) -> dict[str, Path]:
+    """Write whitepaper.md, .html, .pdf, numbers.json and figures/ into out_dir."""
     src = src or Sources()
     out_dir = Path(out_dir)
-    filled = render(source.read_text(encoding="utf-8"), src, out_dir)
-    return {"markdown": _write(out_dir / "whitepaper.md", filled),
-            "html": _write(out_dir / "whitepaper.html", to_html(filled))}
+    filled, filler = render(source.read_text(encoding="utf-8"), src, out_dir)
+    files = {"markdown": _write(out_dir / "whitepaper.md", filled),
+             "html": _write(out_dir / "whitepaper.html", to_html(filled)),
+             "numbers": _write(out_dir / "numbers.json", json.dumps(filler.numbers, indent=1))}
+    if pdf:
+        files["pdf"] = out_dir / "whitepaper.pdf"
+        to_pdf(files["html"], files["pdf"], page_limit)
+    return files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,17 +405,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [whitepaper/build]")
     parser.add_argument("--casestudies", type=Path, default=Sources().casestudies_root,
                         help="case-study root to read results from")
-    parser.add_argument("--conformance", type=Path, default=Sources().conformance_results,
-                        help="results.json of a conformance run [build/conformance/results.json]")
+    parser.add_argument("--no-pdf", action="store_true", help="write Markdown and HTML only")
     args = parser.parse_args(argv)
     try:
-        files = build(args.out, Sources(casestudies_root=args.casestudies,
-                                        conformance_results=args.conformance))
+        files = build(args.out, Sources(casestudies_root=args.casestudies), pdf=not args.no_pdf)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     regenerated = [n for n in CASE_STUDIES if Sources(casestudies_root=args.casestudies).summary(n)]
-    print(f"wrote {files['markdown']} and {files['html']}; case studies with results: "
+    written = ", ".join(str(p) for k, p in files.items() if k != "numbers")
+    print(f"wrote {written}; case studies with results: "
           f"{', '.join(regenerated) or 'none (run `ai4s casestudies`)'}")
     return 0
 
