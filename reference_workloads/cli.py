@@ -49,7 +49,8 @@ def default_run_dir(workload: str, recipe: str, overrides: list[str]) -> Path:
 
 
 def _fail(error: Exception) -> None:
-    console.print(f"[red]error:[/red] {error}")
+    # soft_wrap: a one-line error stays one line however narrow the terminal
+    console.print(f"[red]error:[/red] {error}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
