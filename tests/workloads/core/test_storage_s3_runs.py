@@ -55,7 +55,7 @@ def climate_runs(s3_server, tmp_path_factory):
                 patch.setenv(name, value)
         remote = _run([*CLIMATE, "--storage", storage], root / "s3" / "run")
         yield {"root": root, "storage": storage, "bucket": bucket, "local": local, "remote": remote,
-               "server": s3_server, "patch": patch}
+               "server": s3_server}
 
 
 def test_the_bucket_run_has_the_filesystem_runs_dataset_and_model_hashes(climate_runs):
@@ -96,11 +96,13 @@ def test_another_machine_resumes_from_the_bucket_and_recomputes_only_the_half_up
     assert sha256_file(other / dataset) == sha256_file(climate_runs["root"] / "s3" / "run" / dataset)
 
 
-def test_wrong_keys_and_a_missing_bucket_stop_the_run_with_one_line_before_any_work(climate_runs, tmp_path):
-    patch = climate_runs["patch"]
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-key")
-    refused = runner.invoke(app, [*CLIMATE, "--storage", climate_runs["storage"], "--out", str(tmp_path / "a")])
-    patch.setenv("AWS_SECRET_ACCESS_KEY", climate_runs["server"].secret_access_key)
+def test_wrong_keys_and_a_missing_bucket_stop_the_run_with_one_line_before_any_work(s3_server, tmp_path,
+                                                                                    monkeypatch):
+    storage = f"s3://{s3_server.bucket('refusing-runs')}/climate/runs/ci_tiny"
+    for name, value in s3_server.environ(storage, AWS_SECRET_ACCESS_KEY="not-the-key").items():
+        monkeypatch.setenv(name, value)
+    refused = runner.invoke(app, [*CLIMATE, "--out", str(tmp_path / "a")])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key)
     missing = runner.invoke(app, [*CLIMATE, "--storage", "s3://no-such-bucket/x", "--out", str(tmp_path / "b")])
     bad_url = runner.invoke(app, [*CLIMATE, "--storage", "s3:/half", "--out", str(tmp_path / "c")])
     for result, says in ((refused, "storage credentials refused"),
