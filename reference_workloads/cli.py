@@ -62,7 +62,7 @@ def run(
     out: OutOption = None,
     storage: StorageOption = None,
 ) -> None:
-    """Run a reference workload end to end (completed stages of the run folder, or of the storage bucket, are skipped)."""
+    """Run a reference workload end to end (completed stages, in the run folder or the bucket, are skipped)."""
     from .core.launch import LaunchError
     from .core.platform_env import PlatformEnvError, storage_setting
     from .core.recipes import RecipeError

@@ -144,13 +144,21 @@ def _credentials(source: Mapping[str, str], where: str) -> S3Credentials:
                          region=source.get(REGION) or source.get(DEFAULT_REGION) or FALLBACK_REGION)
 
 
+def storage_from_environ(environ: Mapping[str, str] | None = None) -> tuple[S3Location | None, S3Credentials | None]:
+    """Only the storage part of ``from_environ``: a run reads nothing else of the platform's
+    settings to open its storage, so a malformed unrelated variable never stops a local run."""
+    environ = os.environ if environ is None else environ
+    storage = parse_storage(environ.get(STORAGE))
+    return storage, _credentials(environ, "the environment") if storage is not None else None
+
+
 def from_environ(environ: Mapping[str, str] | None = None) -> PlatformEnv:
     """The settings of this process (``os.environ`` unless given); S3 credentials only when storage is S3."""
     environ = os.environ if environ is None else environ
-    storage = parse_storage(environ.get(STORAGE))
+    storage, credentials = storage_from_environ(environ)
     return PlatformEnv(
         storage=storage,
-        s3=_credentials(environ, "the environment") if storage is not None else None,
+        s3=credentials,
         mlflow_tracking_uri=environ.get(MLFLOW_TRACKING_URI) or None,
         otlp_endpoint=environ.get(OTLP_ENDPOINT) or None,
         image_digest=environ.get(IMAGE_DIGEST) or None,

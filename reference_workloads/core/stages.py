@@ -122,7 +122,7 @@ class StageRunner:
         if not all(Path(p).exists() for p in outputs):
             return None
         if self.storage.remote and not self.storage.holds(name, record["inputs_hash"]) and "files" in record:
-            # computed here while the bucket was out of reach of this stage: the bucket gets it now
+            # its upload was cut off after the local marker was written (or the bucket lost it)
             self.storage.publish(name, record, self.run_dir)
         return record.get("result")
 
@@ -170,8 +170,10 @@ class StageRunner:
         record = {"stage": name, "inputs_hash": inputs_hash(inputs), "inputs": inputs, "seconds": seconds,
                   "result": result}
         if self.storage.remote:
-            written = written_since(before, folder) if folder is not None else []
-            record["files"] = file_record(self.run_dir, written)
+            # what it wrote, and its declared outputs even if it found them already in place
+            written = set(written_since(before, folder)) if folder is not None else set()
+            written |= {Path(p) for p in outputs if Path(p).exists()}
+            record["files"] = file_record(self.run_dir, sorted(written))
         write_json(self._marker(name), record)
         self.storage.publish(name, record, self.run_dir)
         console.print(f"[green]stage {name}: done in {seconds:.1f} s[/green]")

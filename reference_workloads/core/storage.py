@@ -22,7 +22,7 @@ from rich.console import Console
 
 from .atomic import atomic_path
 from .hashing import sha256_file
-from .platform_env import S3Credentials, S3Location, from_environ
+from .platform_env import S3Credentials, S3Location, storage_from_environ
 
 console = Console(stderr=True)
 
@@ -225,10 +225,10 @@ def s3_client(credentials: S3Credentials) -> Any:
 
 def open_storage(environ: Mapping[str, str] | None = None) -> Storage:
     """The storage this process's environment names (``AI4S_STORAGE``), checked before any work."""
-    settings = from_environ(environ)
-    if settings.storage is None or settings.s3 is None:
+    location, credentials = storage_from_environ(environ)
+    if location is None or credentials is None:
         return LocalStorage()
-    return S3Storage(settings.storage, s3_client(settings.s3), settings.s3.endpoint_url).check()
+    return S3Storage(location, s3_client(credentials), credentials.endpoint_url).check()
 
 
 def file_record(run_dir: Path, files: list[Path]) -> dict[str, str]:

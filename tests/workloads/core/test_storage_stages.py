@@ -7,6 +7,7 @@ whose upload was cut off (no marker), an object whose bytes differ from the mark
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,3 +196,23 @@ def test_an_unreachable_endpoint_is_named_in_one_line(s3_server):
     with pytest.raises(StorageError) as unreachable:
         open_storage(s3_server.environ("s3://any-bucket/x", AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}"))
     assert "\n" not in str(unreachable.value) and "is unreachable" in str(unreachable.value)
+
+
+def _keep(call: StageCall) -> dict:
+    CALLS.append("keep")
+    path = call.folder / "kept.txt"
+    if not path.exists():  # a stage that finds its output already in place leaves it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("kept")
+    return {"file": call.relative(path)}
+
+
+def test_a_declared_output_the_stage_found_in_place_is_published_too(tmp_path, storage):
+    keep = Stage("keep", _keep, reads=("n",), folder="kept", outputs=("kept.txt",))
+    log = EventLog(tmp_path / "run" / "events.log", fresh=True)
+    StageRunner(tmp_path / "run", log, "code-1").run_stage(keep, Tiny(n=1))
+    StageRunner(tmp_path / "run", log, "code-1", storage).run_stage(keep, Tiny(n=2))
+    log.close()
+    marker = json.loads((tmp_path / "run" / ".stages" / "keep.json").read_text())
+    assert marker["files"] == {"kept/kept.txt": hashlib.sha256(b"kept").hexdigest()}
+    assert f"objects/{marker['inputs_hash']}/kept/kept.txt" in _keys(storage)
