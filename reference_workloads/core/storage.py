@@ -32,8 +32,10 @@ RUN_RECORDS = ("manifest.json", "results.json", "events.log", "traces.jsonl")
 """Run-level files published at the end of a successful run, for whoever collects results."""
 
 # botocore error codes, by what the user has to fix
-_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "InvalidToken",
-                     "ExpiredToken"}
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+_DENIED_CODES = {"AccessDenied", "403"}
+PROBE = ".write-probe"
+"""Written and deleted when storage is opened: the keys must be allowed to write the prefix."""
 _MISSING_BUCKET_CODES = {"NoSuchBucket", "404"}
 
 
@@ -113,19 +115,29 @@ class S3Storage:
         if code in _CREDENTIAL_CODES:
             return StorageError(f"storage credentials refused by {self.endpoint} ({code}) while {doing}: check "
                                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the team's Secret)")
+        if code in _DENIED_CODES:
+            return StorageError(f"storage access denied by {self.endpoint} while {doing}: these keys may not use "
+                                f"{self.url}; a team writes only under s3://<bucket>/<team>/ (AI4S_STORAGE)")
         return StorageError(f"storage error at {self.endpoint} while {doing}: {code or type(error).__name__}: "
                             f"{str(error).splitlines()[0] if str(error) else ''}")
 
     def check(self) -> S3Storage:
-        """Fail before any work when the bucket is missing or the credentials are refused."""
+        """Fail before any work when the bucket is missing, the keys are refused or may not write here.
+
+        Listing needs only the bucket-wide ``s3:ListBucket`` a team's policy grants, and names a
+        missing bucket; the probe write fails where the prefix is another team's.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
+        bucket, probe = self.location.bucket, self.location.key(f"{MARKERS}/{PROBE}")
+        doing = f"opening {self.url}"
         try:
-            self.client.head_bucket(Bucket=self.location.bucket)
-            # head_bucket passes with read access alone; the run also lists its own prefix
-            self.client.list_objects_v2(Bucket=self.location.bucket, Prefix=self.location.key(MARKERS), MaxKeys=1)
+            self.client.list_objects_v2(Bucket=bucket, Prefix=self.location.key(MARKERS), MaxKeys=1)
+            doing = f"writing a probe to {self.url}"
+            self.client.put_object(Bucket=bucket, Key=probe, Body=b"")
+            self.client.delete_object(Bucket=bucket, Key=probe)
         except (ClientError, BotoCoreError) as error:
-            raise self._problem(error, f"opening {self.url}") from None
+            raise self._problem(error, doing) from None
         return self
 
     def _marker_key(self, name: str) -> str:

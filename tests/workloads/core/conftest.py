@@ -1,5 +1,7 @@
 """A real S3-compatible server on loopback for the storage tests: moto's server mode, with
-IAM authentication switched on, so a wrong key is refused as MinIO would refuse it."""
+IAM authentication switched on and the team user holding exactly the policy the stack grants a
+team in MinIO (its own prefix of each bucket), so a wrong key or another team's prefix is
+refused as the platform would refuse it."""
 
 from __future__ import annotations
 
@@ -12,9 +14,20 @@ from typing import Any
 
 import pytest
 
+from infra.components.storage import team_policy
 from reference_workloads.core.tracking import free_port
 
-ALLOW_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+TEAM = "climate"
+BUCKET = "artifacts"
+UNMADE = "unmade"
+"""A bucket the team's policy names but nobody created (MinIO's bucket job failed, say)."""
+
+
+def iam_policy(policy: dict) -> dict:
+    """The stack's MinIO policy (infra.components.storage.team_policy) as an IAM document."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": st["effect"].capitalize(), "Action": st["actions"], "Resource": st["resources"]}
+        for st in policy["statements"]]}
 
 
 @functools.lru_cache(maxsize=4)
@@ -32,6 +45,11 @@ class S3Server:
     endpoint: str
     access_key_id: str
     secret_access_key: str
+    bucket: str = BUCKET
+    """The bucket runs go to (the stack's ``artifacts``)."""
+    team: str = TEAM
+    """The team whose keys these are; its prefix is its own."""
+    unmade: str = UNMADE
 
     def client(self) -> Any:
         return _client(self.endpoint, self.access_key_id, self.secret_access_key)
@@ -42,9 +60,9 @@ class S3Server:
                 "AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
                 **changes}
 
-    def bucket(self, name: str) -> str:
-        self.client().create_bucket(Bucket=name)
-        return name
+    def storage(self, name: str) -> str:
+        """A run folder of its own under the team's prefix."""
+        return f"s3://{self.bucket}/{self.team}/{name}"
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +80,12 @@ def s3_server() -> Iterator[S3Server]:
         requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="climate")
-        iam.put_user_policy(UserName="climate", PolicyName="s3", PolicyDocument=json.dumps(ALLOW_S3))
-        key = iam.create_access_key(UserName="climate")["AccessKey"]
+        iam.create_user(UserName=TEAM)
+        policy = iam_policy(team_policy(TEAM, (BUCKET, UNMADE)))
+        iam.put_user_policy(UserName=TEAM, PolicyName="team", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=TEAM)["AccessKey"]
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bootstrap",
+                     aws_secret_access_key="bootstrap").create_bucket(Bucket=BUCKET)
         # from here on every request is signed and checked against the user's key
         requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
         yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"])

@@ -43,8 +43,8 @@ def _run(args: list[str], out: Path) -> dict:
 def climate_runs(s3_server, tmp_path_factory):
     """The same recipe on the filesystem and on a bucket."""
     root = tmp_path_factory.mktemp("climate")
-    bucket = s3_server.bucket("climate-runs")
-    storage = f"s3://{bucket}/climate/runs/ci_tiny"
+    bucket = s3_server.bucket
+    storage = s3_server.storage("runs/ci_tiny")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("AI4S_STORAGE", raising=False)
         patch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
@@ -66,7 +66,7 @@ def test_the_bucket_run_has_the_filesystem_runs_dataset_and_model_hashes(climate
 
 def test_the_bucket_holds_every_stage_and_the_runs_manifest(climate_runs):
     client, bucket = climate_runs["server"].client(), climate_runs["bucket"]
-    prefix = "climate/runs/ci_tiny/"
+    prefix = f"{climate_runs['server'].team}/runs/ci_tiny/"
     keys = [o["Key"][len(prefix):] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
     markers = sorted(Path(k).stem.split("@")[0] for k in keys if k.startswith(".stages/"))
     assert markers == ["evaluate", "simulate", "track", "train"]
@@ -82,7 +82,7 @@ def test_another_machine_resumes_from_the_bucket_and_recomputes_only_the_half_up
     """A fresh run folder finds every stage in the bucket; the evaluation's marker is deleted first
     (its files are there, as when an upload is cut off before the marker), so it alone reruns."""
     client, bucket = climate_runs["server"].client(), climate_runs["bucket"]
-    prefix = "climate/runs/ci_tiny/.stages/"
+    prefix = f"{climate_runs['server'].team}/runs/ci_tiny/.stages/"
     evaluate = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix + "evaluate")["Contents"]]
     client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in evaluate]})
     other = climate_runs["root"] / "another-machine" / "run"
@@ -98,15 +98,15 @@ def test_another_machine_resumes_from_the_bucket_and_recomputes_only_the_half_up
 
 def test_wrong_keys_and_a_missing_bucket_stop_the_run_with_one_line_before_any_work(s3_server, tmp_path,
                                                                                     monkeypatch):
-    storage = f"s3://{s3_server.bucket('refusing-runs')}/climate/runs/ci_tiny"
+    storage = s3_server.storage("runs/refused")
     for name, value in s3_server.environ(storage, AWS_SECRET_ACCESS_KEY="not-the-key").items():
         monkeypatch.setenv(name, value)
     refused = runner.invoke(app, [*CLIMATE, "--out", str(tmp_path / "a")])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key)
-    missing = runner.invoke(app, [*CLIMATE, "--storage", "s3://no-such-bucket/x", "--out", str(tmp_path / "b")])
+    missing = runner.invoke(app, [*CLIMATE, "--storage", f"s3://{s3_server.unmade}/{s3_server.team}/x", "--out", str(tmp_path / "b")])
     bad_url = runner.invoke(app, [*CLIMATE, "--storage", "s3:/half", "--out", str(tmp_path / "c")])
     for result, says in ((refused, "storage credentials refused"),
-                         (missing, "storage bucket 'no-such-bucket' does not exist"),
+                         (missing, f"storage bucket {s3_server.unmade!r} does not exist"),
                          (bad_url, "AI4S_STORAGE='s3:/half' is invalid: expected 'file' or s3://<bucket>/<prefix>")):
         assert result.exit_code == 2 and says in result.output, result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
@@ -119,7 +119,6 @@ def test_drug_physics_through_the_bucket_matches_the_filesystem(s3_server, tmp_p
 
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     recipe = pipeline.book.get("ci_tiny", ["data.library_limit=24", "data.activity_limit=40"])
-    bucket = s3_server.bucket("drug-runs")
 
     def physics(run_dir: Path, storage=None) -> dict:
         log = EventLog(run_dir / "events.log", fresh=True)
@@ -132,7 +131,7 @@ def test_drug_physics_through_the_bucket_matches_the_filesystem(s3_server, tmp_p
             log.close()
 
     def storage():
-        return S3Storage(S3Location(bucket, "drug/runs/ci_tiny"), s3_server.client(), s3_server.endpoint)
+        return S3Storage(S3Location(s3_server.bucket, f"{s3_server.team}/runs/drug-ci_tiny"), s3_server.client(), s3_server.endpoint)
 
     on_file = physics(tmp_path / "file")
     on_bucket = physics(tmp_path / "s3", storage())

@@ -78,8 +78,9 @@ def _events(run_dir: Path) -> dict[str, list[str]]:
 
 @pytest.fixture
 def storage(s3_server, request):
-    bucket = s3_server.bucket(request.node.name.replace("_", "-")[:40].strip("-").lower())
-    return S3Storage(S3Location(bucket, "team/runs/tiny"), s3_server.client(), s3_server.endpoint).check()
+    """A run folder of the test's own on the team's prefix."""
+    location = S3Location(s3_server.bucket, f"{s3_server.team}/{request.node.name}")
+    return S3Storage(location, s3_server.client(), s3_server.endpoint).check()
 
 
 @pytest.fixture(autouse=True)
@@ -174,9 +175,8 @@ def test_the_filesystem_default_writes_no_file_list_and_touches_no_bucket(tmp_pa
 
 
 def test_wrong_credentials_are_refused_in_one_line_before_any_work(s3_server):
-    bucket = s3_server.bucket("refusing")
     with pytest.raises(StorageError) as refused:
-        open_storage(s3_server.environ(f"s3://{bucket}/x", AWS_SECRET_ACCESS_KEY="not-the-key"))
+        open_storage(s3_server.environ(s3_server.storage("refusing"), AWS_SECRET_ACCESS_KEY="not-the-key"))
     message = str(refused.value)
     assert "\n" not in message
     assert "storage credentials refused" in message and "AWS_SECRET_ACCESS_KEY" in message
@@ -184,10 +184,20 @@ def test_wrong_credentials_are_refused_in_one_line_before_any_work(s3_server):
 
 def test_a_missing_bucket_is_named_in_one_line(s3_server):
     with pytest.raises(StorageError) as missing:
-        open_storage(s3_server.environ("s3://no-such-bucket/x"))
+        open_storage(s3_server.environ(f"s3://{s3_server.unmade}/{s3_server.team}/x"))
     message = str(missing.value)
     assert "\n" not in message
-    assert "storage bucket 'no-such-bucket' does not exist" in message
+    assert f"storage bucket {s3_server.unmade!r} does not exist" in message
+
+
+def test_another_teams_prefix_is_refused_in_one_line_before_any_work(s3_server):
+    """The team's policy lists the whole bucket but writes only under its own prefix: the probe
+    write at opening finds that out before a stage computes anything it could not upload."""
+    with pytest.raises(StorageError) as denied:
+        open_storage(s3_server.environ(f"s3://{s3_server.bucket}/drug-discovery/runs/x"))
+    message = str(denied.value)
+    assert "\n" not in message
+    assert "storage access denied" in message and "may not use s3://artifacts/drug-discovery/runs/x" in message
 
 
 def test_an_unreachable_endpoint_is_named_in_one_line(s3_server):
