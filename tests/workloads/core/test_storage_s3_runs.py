@@ -84,7 +84,9 @@ def test_another_machine_resumes_from_the_bucket_and_recomputes_only_the_half_up
     client, bucket = climate_runs["server"].client(), climate_runs["bucket"]
     prefix = f"{climate_runs['server'].team}/runs/ci_tiny/.stages/"
     evaluate = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix + "evaluate")["Contents"]]
-    client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in evaluate]})
+    for key in evaluate:  # one by one: the team policy grants DeleteObject, not the batch call
+        client.delete_object(Bucket=bucket, Key=key)
+    assert evaluate and "Contents" not in client.list_objects_v2(Bucket=bucket, Prefix=prefix + "evaluate")
     other = climate_runs["root"] / "another-machine" / "run"
     again = _run([*CLIMATE, "--storage", climate_runs["storage"]], other)
     assert {k: again[k] for k in HASHES} == {k: climate_runs["local"][k] for k in HASHES}
