@@ -24,6 +24,8 @@ SetOption = Annotated[
 ]
 OutOption = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Run folder [default: runs/<workload>/<recipe>, plus the config hash when --set is given].")]
+StorageOption = Annotated[str | None, typer.Option(
+    "--storage", help="Where stages exchange artifacts: 'file' or s3://bucket/prefix [default: $AI4S_STORAGE or file].")]
 
 
 def _workload(name: str) -> str:
@@ -47,7 +49,8 @@ def default_run_dir(workload: str, recipe: str, overrides: list[str]) -> Path:
 
 
 def _fail(error: Exception) -> None:
-    console.print(f"[red]error:[/red] {error}")
+    # soft_wrap: a one-line error stays one line however narrow the terminal
+    console.print(f"[red]error:[/red] {error}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -57,18 +60,22 @@ def run(
     recipe: RecipeOption = DEFAULT_RECIPE,
     set_: SetOption = None,
     out: OutOption = None,
+    storage: StorageOption = None,
 ) -> None:
-    """Run a reference workload end to end (completed stages of the run folder are skipped)."""
+    """Run a reference workload end to end (completed stages, in the run folder or the bucket, are skipped)."""
     from .core.launch import LaunchError
+    from .core.platform_env import PlatformEnvError, storage_setting
     from .core.recipes import RecipeError
+    from .core.storage import StorageError
     from .core.tracking import TrackingError
 
     package = _workload(workload)
     pipeline = importlib.import_module(f"{package}.pipeline")
     try:
         out_dir = out or default_run_dir(workload, recipe, list(set_ or []))
-        manifest = pipeline.run(recipe, list(set_ or []), out_dir)
-    except (RecipeError, LaunchError, TrackingError, FileNotFoundError) as error:
+        with storage_setting(storage):
+            manifest = pipeline.run(recipe, list(set_ or []), out_dir)
+    except (RecipeError, LaunchError, TrackingError, FileNotFoundError, PlatformEnvError, StorageError) as error:
         _fail(error)
         return
     console.print(f"[green]done[/green]: {out_dir / 'manifest.json'}")

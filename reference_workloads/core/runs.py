@@ -13,6 +13,7 @@ from typing import Any
 from .eventlog import RESUMED_FROM, EventLog, constants
 from .recipes import config_hash
 from .stages import StageRunner
+from .storage import open_storage
 from .tracing import init_tracing, shutdown_tracing
 
 
@@ -31,8 +32,12 @@ def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os
     """Open a run: start its own event log, yield the context, log ``run_stop`` success or aborted.
 
     The log of an earlier invocation in the same folder is moved to ``logs/`` first and named
-    in a ``resumed_from`` event, so each log holds exactly one run.
+    in a ``resumed_from`` event, so each log holds exactly one run. With ``AI4S_STORAGE`` naming
+    a bucket, stages exchange their results through it and a successful run publishes its
+    manifest and logs there.
     """
+    # the data layer is checked before anything is written: a refused bucket costs no work
+    storage = open_storage()
     run_dir = Path(out_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     eventlog = EventLog(run_dir / "events.log", fresh=True)
@@ -52,7 +57,7 @@ def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os
         eventlog.event(constants.SEED, seed, **seed_metadata)
         eventlog.end(constants.INIT_STOP)
         eventlog.start(constants.RUN_START, recipe=recipe_name, config_hash=config_hash(recipe))
-        yield RunContext(run_dir=run_dir, eventlog=eventlog, stages=StageRunner(run_dir, eventlog, code_version))
+        yield RunContext(run_dir=run_dir, eventlog=eventlog, stages=StageRunner(run_dir, eventlog, code_version, storage))
         eventlog.end(constants.RUN_STOP, status="success")
     except BaseException:
         eventlog.end(constants.RUN_STOP, status="aborted")
@@ -60,3 +65,4 @@ def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os
     finally:
         eventlog.close()
         shutdown_tracing()
+    storage.publish_run(run_dir)

@@ -24,6 +24,7 @@ from rich.console import Console
 from .atomic import write_json
 from .eventlog import STAGE_RESUMED, STAGE_START, STAGE_STOP, EventLog
 from .identity import RecipeView, project
+from .storage import MARKERS, LocalStorage, Storage, file_record, files_under, written_since
 from .tracing import stage_span
 
 console = Console(stderr=True)
@@ -100,11 +101,13 @@ class StageRunner:
     the first stage that did not finish.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str], eventlog: EventLog, code_version: str = "") -> None:
+    def __init__(self, run_dir: str | os.PathLike[str], eventlog: EventLog, code_version: str = "",
+                 storage: Storage | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.eventlog = eventlog
         self.code_version = code_version
-        self.markers = self.run_dir / ".stages"
+        self.markers = self.run_dir / MARKERS
+        self.storage = storage or LocalStorage()
 
     def _marker(self, name: str) -> Path:
         return self.markers / f"{name}.json"
@@ -118,6 +121,17 @@ class StageRunner:
             return None
         if not all(Path(p).exists() for p in outputs):
             return None
+        if self.storage.remote and not self.storage.holds(name, record["inputs_hash"]) and "files" in record:
+            # its upload was cut off after the local marker was written (or the bucket lost it)
+            self.storage.publish(name, record, self.run_dir)
+        return record.get("result")
+
+    def fetched(self, name: str, inputs: dict[str, Any], outputs: Sequence[Path]) -> dict | None:
+        """The result of a stage the bucket holds under this key, its files fetched into the run folder."""
+        record = self.storage.fetch(name, inputs_hash(inputs), self.run_dir)
+        if record is None or not all(Path(p).exists() for p in outputs):
+            return None
+        write_json(self._marker(name), record)
         return record.get("result")
 
     def run(
@@ -129,25 +143,39 @@ class StageRunner:
         outputs: Sequence[Path] = (),
         attributes: dict[str, Any] | None = None,
         span: str | None = None,
+        folder: Path | None = None,
     ) -> dict[str, Any]:
+        """Run ``fn`` unless stage ``name`` completed under ``inputs``, here or in the bucket.
+
+        ``folder`` is where the stage writes its files: with remote storage, the files it wrote
+        there are uploaded under its key before its marker; a stage without one publishes its
+        marker alone (tracking writes to MLflow, not to the run folder).
+        """
         done = self.completed(name, inputs, outputs)
+        if done is None and self.storage.remote:
+            done = self.fetched(name, inputs, outputs)
         if done is not None:
             console.print(f"[dim]stage {name}: already complete, skipped[/dim]")
             self.eventlog.event(STAGE_RESUMED, stage=name, stage_key=inputs_hash(inputs))
             return done
         console.print(f"[bold]stage {name}[/bold]")
         self.eventlog.start(STAGE_START, stage=name, stage_key=inputs_hash(inputs))
+        before = files_under(folder) if folder is not None and self.storage.remote else {}
         started = time.perf_counter()
         with stage_span(f"stage.{span or name}", stage=name, **(attributes or {})) as opened:
             result = fn()
             seconds = time.perf_counter() - started
             opened.set_attribute("duration_s", seconds)
         self.eventlog.end(STAGE_STOP, stage=name, stage_key=inputs_hash(inputs), duration_s=round(seconds, 3))
-        write_json(
-            self._marker(name),
-            {"stage": name, "inputs_hash": inputs_hash(inputs), "inputs": inputs, "seconds": seconds,
-             "result": result},
-        )
+        record = {"stage": name, "inputs_hash": inputs_hash(inputs), "inputs": inputs, "seconds": seconds,
+                  "result": result}
+        if self.storage.remote:
+            # what it wrote, and its declared outputs even if it found them already in place
+            written = set(written_since(before, folder)) if folder is not None else set()
+            written |= {Path(p) for p in outputs if Path(p).exists()}
+            record["files"] = file_record(self.run_dir, sorted(written))
+        write_json(self._marker(name), record)
+        self.storage.publish(name, record, self.run_dir)
         console.print(f"[green]stage {name}: done in {seconds:.1f} s[/green]")
         return result
 
@@ -174,4 +202,5 @@ class StageRunner:
                          code_version=self.code_version, upstream=upstream, extra=extra)
         attributes = {**(attributes or {}), **({"repeat": repeat} if repeat else {})}
         return self.run(label, lambda: stage.fn(call), inputs=inputs,
-                        outputs=[folder / o for o in stage.outputs], attributes=attributes, span=stage.name)
+                        outputs=[folder / o for o in stage.outputs], attributes=attributes, span=stage.name,
+                        folder=folder if stage.folder else None)
