@@ -3,14 +3,14 @@
 Run by ``tests.bench.ddp_overhead`` as ``torchrun --nproc-per-node=2 -m tests.bench.ddp_worker``;
 the timings are taken inside the job (barrier, epoch, barrier), so process start-up, the
 rendezvous and the first-touch warm-up epoch are never in them. "On" is what the climate
-trainer does every epoch: the MLPerf event log (rank 0 writes), the OTLP training gauges
-exported to a collector (a loopback sink here) and a tracing span; "off" is the bare epoch.
+trainer does every epoch: the MLPerf event log (rank 0 writes) and the OTLP training gauges
+exported to a collector (a loopback sink here); "off" is the bare epoch. (Tracing spans are
+per stage, in the launching process, not per epoch.)
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -30,7 +30,6 @@ from reference_workloads.core import ddp
 from reference_workloads.core.determinism import seed_everything
 from reference_workloads.core.eventlog import EVAL_ERROR, EventLog, constants
 from reference_workloads.core.metrics import TrainingMetrics
-from reference_workloads.core.tracing import init_tracing, shutdown_tracing, stage_span
 from tests.bench.stats import interleaved
 
 
@@ -59,8 +58,6 @@ def main() -> None:
         steps = len(index) // global_batch
         log = EventLog(args.scratch / "events.log", ctx.rank)
         metrics = TrainingMetrics("ai4s-bench", {"workload": "bench"}) if ctx.is_main else None
-        if ctx.is_main:
-            init_tracing(args.scratch, "ai4s-bench")
         epoch_counter = [0]
 
         def epoch(instrumented: bool) -> float:
@@ -68,30 +65,28 @@ def main() -> None:
             epoch_counter[0] += 1
             ctx.barrier()
             started = time.perf_counter()
-            span = stage_span("epoch", epoch=number) if instrumented and ctx.is_main else contextlib.nullcontext()
-            with span:
-                if instrumented:
-                    log.start(constants.EPOCH_START, epoch_num=number)
-                order = epoch_order(len(index), cfg["seed"], number)
-                total = torch.zeros(())
-                for step in range(steps):
-                    ids = order[step * global_batch : (step + 1) * global_batch][ctx.rank :: ctx.world_size]
-                    inputs, targets = batch(states, index, ids)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss = unrolled_loss(model, core, inputs, targets)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.detach()
-                if ctx.world_size > 1:
-                    torch.distributed.all_reduce(total)
-                train_loss = float(total) / (steps * ctx.world_size)
-                if instrumented:
-                    log.event("train_loss", train_loss, epoch_num=number)
-                    log.event(EVAL_ERROR, train_loss, epoch_num=number, metric="bench")
-                    log.end(constants.EPOCH_STOP, epoch_num=number)
-                    if metrics is not None:
-                        metrics.epoch(samples=steps * global_batch, seconds=time.perf_counter() - started,
-                                      loss=train_loss)
+            if instrumented:
+                log.start(constants.EPOCH_START, epoch_num=number)
+            order = epoch_order(len(index), cfg["seed"], number)
+            total = torch.zeros(())
+            for step in range(steps):
+                ids = order[step * global_batch : (step + 1) * global_batch][ctx.rank :: ctx.world_size]
+                inputs, targets = batch(states, index, ids)
+                optimizer.zero_grad(set_to_none=True)
+                loss = unrolled_loss(model, core, inputs, targets)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+            if ctx.world_size > 1:
+                torch.distributed.all_reduce(total)
+            train_loss = float(total) / (steps * ctx.world_size)
+            if instrumented:
+                log.event("train_loss", train_loss, epoch_num=number)
+                log.event(EVAL_ERROR, train_loss, epoch_num=number, metric="bench")
+                log.end(constants.EPOCH_STOP, epoch_num=number)
+                if metrics is not None:
+                    metrics.epoch(samples=steps * global_batch, seconds=time.perf_counter() - started,
+                                  loss=train_loss)
             ctx.barrier()
             return time.perf_counter() - started
 
@@ -100,7 +95,6 @@ def main() -> None:
             (args.scratch / "times.json").write_text(json.dumps({
                 **times, "steps_per_epoch": steps, "samples_per_epoch": steps * global_batch,
                 "world_size": ctx.world_size, "otlp_enabled": bool(metrics and metrics.enabled)}))
-            shutdown_tracing()
         log.close()
         if metrics is not None:
             metrics.close()
