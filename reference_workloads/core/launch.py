@@ -189,7 +189,13 @@ def mpiexec(
     launch: LaunchConfig | None = None,
 ) -> str:
     """Run ``python -m mpi4py -m module`` on ``nranks`` ranks (an exception aborts all ranks)."""
-    return stream(mpiexec_command(nranks, module, args, launch), timeout=timeout, on_progress=on_progress)
+    try:
+        return stream(mpiexec_command(nranks, module, args, launch), timeout=timeout, on_progress=on_progress)
+    except LaunchError as error:
+        if "slots" in str(error) and not (launch or LaunchConfig.from_env()).oversubscribe:
+            raise LaunchError(f"{error}\nnranks={nranks} is more than this machine's slots: "
+                              f"set {OVERSUBSCRIBE_ENV}=1 to oversubscribe locally") from None
+        raise
 
 
 def torchrun_command(nproc: int, module: str, args: Sequence[str],

@@ -4,7 +4,8 @@
 
 Each bench module exposes ``measure(repeats) -> list[dict]`` (entries as ``stats.entry``
 builds them); this runner calls them in turn, writes ``bench/results.json`` and one plot
-per module (``bench/<module>.png``). A module missing from this checkout, or one that
+per module (``bench/<module>.png``); with ``--only``, the named modules' entries replace
+theirs in an existing file and the rest are kept. A module missing from this checkout, or one that
 fails, is recorded as not measured with the reason, and the others still run. The machine
 may be shared: the load average before and after each module is recorded beside it.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import json
 import os
 import platform
 import socket
@@ -55,14 +57,14 @@ def run_module(name: str, repeats: int) -> list[dict[str, Any]]:
         if error.name != f"tests.bench.{name}":
             raise
         why = f"tests/bench/{name}.py is not in this checkout"
-        return [not_measured(req, metric, why) for req, metric in MODULES[name]]
+        return [{**not_measured(req, metric, why), "module": name} for req, metric in MODULES[name]]
     load_before, started = os.getloadavg(), time.perf_counter()
     try:
         results = module.measure(repeats)
     except Exception as error:  # one broken bench must not lose the others' numbers
         traceback.print_exc()
         why = f"{name}.measure raised {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        return [not_measured(req, metric, why) for req, metric in MODULES[name]]
+        return [{**not_measured(req, metric, why), "module": name} for req, metric in MODULES[name]]
     context = {"module": name, "module_seconds": round(time.perf_counter() - started, 1),
                "load_average_before": list(load_before), "load_average_after": list(os.getloadavg())}
     return [{**result, **{k: v for k, v in context.items() if k not in result}} for result in results]
@@ -110,6 +112,12 @@ def main() -> None:
         parser.error(f"--repeats={args.repeats} is invalid: expected at least {MIN_REPEATS} interleaved repeats")
     report: dict[str, Any] = {"code_version": code_version(), "machine": machine(), "started": _now(),
                               "ended": None, "results": []}
+    if args.only and args.out.exists():  # rerun some modules: keep the other modules' entries
+        previous = json.loads(args.out.read_text())
+        report["results"] = [r for r in previous["results"] if r.get("module") not in args.only]
+        report["started"] = previous["started"]
+        report["rerun"] = {"modules": args.only, "code_version": report["code_version"]}
+        report["code_version"] = previous["code_version"]
     for name in args.only or list(MODULES):
         print(f"bench {name} ...", flush=True)
         results = run_module(name, args.repeats)

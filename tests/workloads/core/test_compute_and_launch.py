@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -70,3 +72,10 @@ def test_mpiexec_oversubscribes_only_when_asked_and_passes_cluster_options():
         launch.OVERSUBSCRIBE_ENV: "1", launch.MPIEXEC_ARGS_ENV: "--hostfile /etc/mpi/hosts --map-by ppr:4:node"}))
     assert "--oversubscribe" in asked  # Open MPI here
     assert asked[asked.index("--hostfile") + 1] == "/etc/mpi/hosts" and "ppr:4:node" in asked
+
+
+def test_more_ranks_than_slots_without_asking_says_how_to_ask(monkeypatch):
+    monkeypatch.delenv(launch.OVERSUBSCRIBE_ENV, raising=False)
+    too_many = (os.cpu_count() or 1) + 1
+    with pytest.raises(launch.LaunchError, match=f"set {launch.OVERSUBSCRIBE_ENV}=1 to oversubscribe locally"):
+        launch.mpiexec(too_many, "json.tool", [], timeout=60)
