@@ -59,7 +59,7 @@ class CollatedGraphs:
         """The batch a plan describes, gathered on the device (copies are non-blocking)."""
         def move(name: str) -> torch.Tensor:
             tensor = plan[name]
-            if self.device.type == "cuda":
+            if self.device.type == "cuda" and not tensor.is_pinned():  # a loader may have pinned it already
                 tensor = tensor.pin_memory()
             return tensor.to(self.device, non_blocking=True)
 

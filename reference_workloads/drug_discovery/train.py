@@ -137,7 +137,8 @@ def train(config: dict[str, Any], task: Path, out: Path, eventlog: Path, name: s
                                  shuffle=True, seed=cfg["seed"], drop_last=False)
     workers = cfg.get("num_workers", 0)
     loader = DataLoader(sets["train"], batch_size=per_process, sampler=sampler, collate_fn=sets["train"].plan,
-                        num_workers=workers, persistent_workers=workers > 0)
+                        num_workers=workers, persistent_workers=workers > 0,
+                        pin_memory=ctx.device.type == "cuda")
     log.event(constants.GLOBAL_BATCH_SIZE, per_process * ctx.world_size, task=name)
     log.event(constants.OPT_BASE_LR, cfg["lr"], task=name)
     log.event(constants.TRAIN_SAMPLES, len(sets["train"]), task=name)
