@@ -65,9 +65,15 @@ def run_module(name: str, repeats: int) -> list[dict[str, Any]]:
         traceback.print_exc()
         why = f"{name}.measure raised {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         return [{**not_measured(req, metric, why), "module": name} for req, metric in MODULES[name]]
+    load_after = os.getloadavg()
     context = {"module": name, "module_seconds": round(time.perf_counter() - started, 1),
-               "load_average_before": list(load_before), "load_average_after": list(os.getloadavg())}
-    return [{**result, **{k: v for k, v in context.items() if k not in result}} for result in results]
+               "load_average_before": list(load_before), "load_average_after": list(load_after)}
+    cores = os.cpu_count() or 1
+    busy = max(load_before[0], load_after[0])
+    if busy > cores:  # a reader must know when other work shared the cores with the measurement
+        context["why"] = f"machine shared: 1-minute load average up to {busy:.1f} on {cores} cores"
+    return [{**result, **{k: v for k, v in context.items() if k not in result},
+             "why": "; ".join(p for p in (result.get("why"), context.get("why")) if p)} for result in results]
 
 
 def plot(name: str, results: list[dict[str, Any]], folder: Path) -> Path | None:
