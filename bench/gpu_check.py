@@ -7,8 +7,9 @@ measures the device's own ceilings in this process (a large bf16 / TF32 / fp32 G
 device-to-device copy) beside the vendor's datasheet numbers when the device is known, then:
 
 1. runs the climate and drug ``train`` functions of the ``h100x1`` recipes for one epoch on
-   small inputs of the recipes' shapes, under ``DeviceProbe`` (every parameter, buffer and
-   batch on ``cuda``, nothing stopped);
+   small inputs of the recipes' shapes (synthetic ensemble members on the 256 x 256 grid;
+   600 NCI molecules with a stand-in label), under ``DeviceProbe`` (every parameter, buffer
+   and batch on ``cuda``, nothing stopped; compile off there);
 2. times the climate emulator's training step at the ``h100x1`` size for precision
    {fp32, bf16} x compile {off, on} x deterministic {on, off}: samples/s, and achieved
    FLOP/s (matmuls and convolutions counted by ``FlopCounterMode``; the FFTs are not
@@ -115,7 +116,10 @@ def h100x1_trainers_on_device() -> dict[str, Any]:
     device = torch.device("cuda")
     with tempfile.TemporaryDirectory() as name:
         scratch = Path(name)
-        recipe = climate_book.get("h100x1", ["train.epochs=1", "train.train_trajectories=16", "train.val_trajectories=2"])
+        # compile off under the probe: its global module hook is not what a compiled graph runs;
+        # compiled steps are timed in climate_step_variants
+        recipe = climate_book.get("h100x1", ["train.epochs=1", "train.train_trajectories=16", "train.val_trajectories=2",
+                                             "train.compile=false"])
         sim, cfg = recipe.simulation, recipe.train
         rng = np.random.default_rng(0)
         shape = (cfg.train_trajectories + cfg.val_trajectories, cfg.unroll + 12, sim.ny, sim.nx)
