@@ -150,7 +150,7 @@ def ci_tiny() -> ClimateRecipe:
                                     n_trajectories=6, seed=7, ranks=2),
         emulator=EmulatorConfig(width=12, modes=6, layers=2),
         train=TrainConfig(epochs=3, global_batch_size=16, learning_rate=3e-3, unroll=1, nproc=2,
-                          train_trajectories=4, val_trajectories=1, timeout_s=600),
+                          train_trajectories=4, val_trajectories=1, timeout_s=600, device="cpu"),
         eval=EvalConfig(horizon=10, starts_per_trajectory=2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
     )
@@ -167,7 +167,7 @@ def laptop() -> ClimateRecipe:
         # lost to persistence at the horizon in the paired test, so training stays as sized
         # before (6 epochs, 20 members); 6 members are held out.
         train=TrainConfig(epochs=6, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
-                          train_trajectories=20, val_trajectories=2),
+                          train_trajectories=20, val_trajectories=2, device="cpu"),
         eval=EvalConfig(horizon=12, starts_per_trajectory=6),
         repeats=RepeatConfig(seeds=5, margin=0.05),
     )

@@ -48,8 +48,17 @@ def device_kind(setting: str) -> str:
     return resolve_device(setting).type
 
 
-def process_group_backend(device: torch.device) -> str:
-    return "nccl" if device.type == "cuda" else "gloo"
+def process_group_backend(device: torch.device, local_world_size: int = 1) -> str:
+    """NCCL when every local rank has a GPU of its own; gloo otherwise.
+
+    NCCL refuses two ranks on one GPU, which is what a one-GPU host running two processes
+    has; gloo reduces CUDA tensors too, so such a job still runs, only slower.
+    """
+    import torch
+
+    if device.type == "cuda" and local_world_size <= torch.cuda.device_count():
+        return "nccl"
+    return "gloo"
 
 
 def configure_precision(device: torch.device, precision: str) -> None:

@@ -47,7 +47,8 @@ def init_distributed(device: str = "auto") -> DistContext:
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend=process_group_backend(resolved))
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        dist.init_process_group(backend=process_group_backend(resolved, local_world))
     return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=resolved)
 
 

@@ -166,6 +166,7 @@ def ci_tiny() -> DrugRecipe:
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64),
+        resources=Resources(device="cpu"),  # the CPU reproducibility recipe, on any host
         repeats=RepeatConfig(seeds=2, margin=0.0),
     )
 

@@ -79,3 +79,21 @@ def test_more_ranks_than_slots_without_asking_says_how_to_ask(monkeypatch):
     too_many = (os.cpu_count() or 1) + 1
     with pytest.raises(launch.LaunchError, match=f"set {launch.OVERSUBSCRIBE_ENV}=1 to oversubscribe locally"):
         launch.mpiexec(too_many, "json.tool", [], timeout=60)
+
+
+def test_two_local_ranks_on_one_gpu_reduce_with_gloo_and_one_each_with_nccl(one_gpu):
+    from reference_workloads.core.compute import process_group_backend
+
+    cuda = torch.device("cuda", 0)
+    assert process_group_backend(cuda, local_world_size=1) == "nccl"
+    assert process_group_backend(cuda, local_world_size=2) == "gloo"  # NCCL refuses a shared GPU
+    assert process_group_backend(torch.device("cpu"), local_world_size=1) == "gloo"
+
+
+def test_the_cpu_reproducibility_recipes_stay_on_the_cpu_on_any_host():
+    from reference_workloads.drug_discovery.recipes import book as drug_book
+
+    for name in ("ci_tiny", "laptop"):
+        assert climate_book.get(name).train.device == "cpu"
+        assert drug_book.get(name).resources.device == "cpu"
+    assert climate_book.get("h100x1").train.device == "cuda" and drug_book.get("h100x1").resources.device == "cuda"
