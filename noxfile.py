@@ -40,7 +40,7 @@ def casestudies(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Side-by-side performance ratios (MPI and DDP scaling, serving vs physics), as JSON."""
+    """Measure the work against the catalogue's targets: bench/results.json and plots (~15 min here)."""
     install(session)
     session.run("python", "-m", "tests.bench.run", *session.posargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from ..core.compute import DEVICE_SETTINGS, PRECISIONS, DeviceSetting, Precision
 from ..core.recipes import RecipeBook, RepeatConfig, StageResources, require
 from .simulation.config import SimulationConfig
 
@@ -54,8 +55,21 @@ class TrainConfig:
     """Members after those, for the per-epoch validation loss (>= 1)."""
     timeout_s: int = 3600
     """Wall-clock limit of the training job, seconds."""
+    device: DeviceSetting = "auto"
+    """auto (CUDA when visible, else CPU), cpu or cuda; local ranks share GPUs modulo their count."""
+    precision: Precision = "bf16"
+    """bf16: bf16 autocast and TF32 on CUDA (the CPU always computes in float32); fp32: float32 everywhere."""
+    compile: bool = False
+    """torch.compile the model (pays a one-off compile per process; worth it on GPUs)."""
+    deterministic: bool = True
+    """Deterministic kernels: on for the bitwise reproducibility checks; off lets cuDNN autotune."""
+    data_on_device: bool = True
+    """Keep the training ensemble in device memory (batches gathered there); off: pinned host
+    memory and a non-blocking copy per batch, for ensembles larger than the device."""
 
     def __post_init__(self) -> None:
+        require(self.device in DEVICE_SETTINGS, "train.device", "auto, cpu or cuda", self.device)
+        require(self.precision in PRECISIONS, "train.precision", "fp32 or bf16", self.precision)
         for field, value, low in (
             ("epochs", self.epochs, 1), ("unroll", self.unroll, 1), ("nproc", self.nproc, 1),
             ("threads_per_process", self.threads_per_process, 1), ("seed", self.seed, 0),
@@ -152,7 +166,7 @@ def ci_tiny() -> ClimateRecipe:
                                     n_trajectories=6, seed=7, ranks=2),
         emulator=EmulatorConfig(width=12, modes=6, layers=2),
         train=TrainConfig(epochs=3, global_batch_size=16, learning_rate=3e-3, unroll=1, nproc=2,
-                          train_trajectories=4, val_trajectories=1, timeout_s=600),
+                          train_trajectories=4, val_trajectories=1, timeout_s=600, device="cpu"),
         eval=EvalConfig(horizon=10, starts_per_trajectory=2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
         # 32x32 members of a few MB each: a fraction of a core per rank suffices; training
@@ -177,7 +191,7 @@ def laptop() -> ClimateRecipe:
         # lost to persistence at the horizon in the paired test, so training stays as sized
         # before (6 epochs, 20 members); 6 members are held out.
         train=TrainConfig(epochs=6, global_batch_size=16, learning_rate=2e-3, unroll=2, nproc=2,
-                          train_trajectories=20, val_trajectories=2),
+                          train_trajectories=20, val_trajectories=2, device="cpu"),
         eval=EvalConfig(horizon=12, starts_per_trajectory=6),
         repeats=RepeatConfig(seeds=5, margin=0.05),
         resources=ClimateResources(
@@ -197,9 +211,11 @@ def h100x1() -> ClimateRecipe:
                                     save_every=20, n_trajectories=128, seed=11, ranks=8,
                                     viscosity=2.0e3),
         emulator=EmulatorConfig(width=64, modes=32, layers=4),
+        # throughput settings: the reproducibility checks run ci_tiny on CPU, deterministic
         train=TrainConfig(epochs=60, global_batch_size=32, learning_rate=1e-3, unroll=4, nproc=1,
                           threads_per_process=8, train_trajectories=112, val_trajectories=4,
-                          timeout_s=6 * 3600),
+                          timeout_s=6 * 3600, device="cuda", precision="bf16", compile=True,
+                          deterministic=False),
         eval=EvalConfig(horizon=40, starts_per_trajectory=8),
         repeats=RepeatConfig(seeds=5, margin=0.05),
         # 8 CPU ranks of a 256x256 grid; the FNO trains and serves on one whole H100 (a

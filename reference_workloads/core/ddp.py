@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 
 from .atomic import atomic_path
+from .compute import process_group_backend, resolve_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +34,22 @@ class DistContext:
             dist.barrier()
 
 
-def init_distributed(prefer_cuda: bool = True) -> DistContext:
-    """Join the torchrun job (gloo on CPU, NCCL on CUDA); a plain process is world 1."""
+def init_distributed(device: str = "auto") -> DistContext:
+    """Join the torchrun job (gloo on CPU, NCCL on CUDA); a plain process is world 1.
+
+    ``device`` is the recipe's setting (auto, cpu, cuda); see ``compute.resolve_device``
+    for how local ranks map onto the visible GPUs.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = prefer_cuda and torch.cuda.is_available()
-    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
-    if use_cuda:
-        torch.cuda.set_device(device)
+    resolved = resolve_device(device, local_rank)
+    if resolved.type == "cuda":
+        torch.cuda.set_device(resolved)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device)
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        dist.init_process_group(backend=process_group_backend(resolved, local_world))
+    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=resolved)
 
 
 def destroy() -> None:

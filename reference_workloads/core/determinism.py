@@ -15,11 +15,13 @@ def rank_seed(seed: int, rank: int) -> int:
     return (seed + _SEED_STRIDE * rank) % (2**31 - 1)
 
 
-def seed_everything(seed: int, rank: int = 0, *, threads: int | None = None) -> int:
-    """Seed Python, NumPy and torch for ``rank`` and switch torch to deterministic kernels.
+def seed_everything(seed: int, rank: int = 0, *, threads: int | None = None, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and torch for ``rank``; with ``deterministic``, force deterministic kernels.
 
     ``threads`` pins torch's intra-op thread count; CPU reductions are bitwise reproducible
-    only for a fixed thread count, so recipes pass one explicitly.
+    only for a fixed thread count, so recipes pass one explicitly. ``deterministic=False``
+    (a recipe switch, for GPU throughput) lets cuDNN pick and benchmark its fastest kernels:
+    runs are then only statistically reproducible.
     """
     import torch
 
@@ -31,9 +33,9 @@ def seed_everything(seed: int, rank: int = 0, *, threads: int | None = None) -> 
     torch.manual_seed(value)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(value)
-    torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
     if threads is not None:
         torch.set_num_threads(threads)
     return value

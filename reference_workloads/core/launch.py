@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -13,12 +15,67 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .recipes import require
+
 ProgressCallback = Callable[[int, int], None]
 _PROGRESS = re.compile(r"^progress (\d+)/(\d+)")
 
 
+# The cluster (or a person, locally) says how jobs start through the environment, not the
+# recipe: recipe fields feed stage cache keys, and where a job runs never changes its result.
+NNODES_ENV = "AI4S_NNODES"
+NODE_RANK_ENV = "AI4S_NODE_RANK"
+RDZV_ENDPOINT_ENV = "AI4S_RDZV_ENDPOINT"  # host:port of the c10d rendezvous on the rank-0 node
+RDZV_ID_ENV = "AI4S_RDZV_ID"
+MPIEXEC_ARGS_ENV = "AI4S_MPIEXEC_ARGS"  # the cluster's own mpiexec options (hostfile, fabric), shell-quoted
+OVERSUBSCRIBE_ENV = "AI4S_MPI_OVERSUBSCRIBE"  # "1": allow more ranks than cores on this machine
+
+
 class LaunchError(RuntimeError):
     """A launched job failed; the message carries the tail of its output."""
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class LaunchConfig:
+    """How a workload's MPI and torchrun jobs start; nothing here changes a result."""
+
+    nnodes: int = 1
+    """Nodes of a torchrun job (>= 1); more than one needs rdzv_endpoint."""
+    node_rank: int = 0
+    """This node's rank in a multi-node torchrun job, in [0, nnodes)."""
+    rdzv_endpoint: str | None = None
+    """host:port of the c10d rendezvous (the rank-0 node), for nnodes > 1."""
+    rdzv_id: str = "ai4s"
+    """Rendezvous id: every node of one job passes the same one."""
+    mpiexec_args: tuple[str, ...] = ()
+    """Extra mpiexec options (e.g. --hostfile, --map-by)."""
+    oversubscribe: bool = False
+    """Open MPI only, local only: --oversubscribe --bind-to none, for more ranks than cores."""
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.nnodes, int) and self.nnodes >= 1, "launch.nnodes", "an integer >= 1", self.nnodes)
+        require(isinstance(self.node_rank, int) and 0 <= self.node_rank < self.nnodes, "launch.node_rank",
+                f"an integer in [0, launch.nnodes={self.nnodes})", self.node_rank)
+        endpoint_ok = self.rdzv_endpoint is None or re.fullmatch(r"[A-Za-z0-9_.\-\[\]:]+:\d+", self.rdzv_endpoint)
+        require(bool(endpoint_ok), "launch.rdzv_endpoint", "host:port or None", self.rdzv_endpoint)
+        require(self.nnodes == 1 or self.rdzv_endpoint is not None, "launch.rdzv_endpoint",
+                f"host:port of the rendezvous when launch.nnodes={self.nnodes} > 1", self.rdzv_endpoint)
+        require(bool(self.rdzv_id), "launch.rdzv_id", "a non-empty string", self.rdzv_id)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LaunchConfig:
+        """The launch this environment asks for; an empty environment is one local node."""
+        env = dict(os.environ) if env is None else env
+
+        def number(name: str, default: int) -> int:
+            text = env.get(name, str(default))
+            require(text.isdigit(), name, "a non-negative integer", text)
+            return int(text)
+
+        return cls(nnodes=number(NNODES_ENV, 1), node_rank=number(NODE_RANK_ENV, 0),
+                   rdzv_endpoint=env.get(RDZV_ENDPOINT_ENV) or None, rdzv_id=env.get(RDZV_ID_ENV, "ai4s"),
+                   mpiexec_args=tuple(shlex.split(env.get(MPIEXEC_ARGS_ENV, ""))),
+                   oversubscribe=env.get(OVERSUBSCRIBE_ENV) == "1")
 
 
 def _venv_bin() -> Path:
@@ -110,11 +167,15 @@ def _terminate(process: subprocess.Popen[str], grace: float = 10.0) -> None:
         process.wait()
 
 
-def mpiexec_command(nranks: int, module: str, args: Sequence[str]) -> list[str]:
+def mpiexec_command(nranks: int, module: str, args: Sequence[str],
+                    launch: LaunchConfig | None = None) -> list[str]:
+    """``mpiexec -n N [options] python -m mpi4py -m module``; options default to the environment's."""
+    launch = launch or LaunchConfig.from_env()
     mpiexec = find_mpiexec()
     flags = ["-n", str(nranks)]
-    if _mpi_flavour(mpiexec) == "openmpi":
+    if launch.oversubscribe and _mpi_flavour(mpiexec) == "openmpi":
         flags += ["--oversubscribe", "--bind-to", "none"]
+    flags += list(launch.mpiexec_args)
     return [mpiexec, *flags, sys.executable, "-m", "mpi4py", "-m", module, *args]
 
 
@@ -125,16 +186,29 @@ def mpiexec(
     *,
     timeout: float | None = None,
     on_progress: ProgressCallback | None = None,
+    launch: LaunchConfig | None = None,
 ) -> str:
     """Run ``python -m mpi4py -m module`` on ``nranks`` ranks (an exception aborts all ranks)."""
-    return stream(mpiexec_command(nranks, module, args), timeout=timeout, on_progress=on_progress)
+    try:
+        return stream(mpiexec_command(nranks, module, args, launch), timeout=timeout, on_progress=on_progress)
+    except LaunchError as error:
+        if "slots" in str(error) and not (launch or LaunchConfig.from_env()).oversubscribe:
+            raise LaunchError(f"{error}\nnranks={nranks} is more than this machine's slots: "
+                              f"set {OVERSUBSCRIBE_ENV}=1 to oversubscribe locally") from None
+        raise
 
 
-def torchrun_command(nproc: int, module: str, args: Sequence[str]) -> list[str]:
-    return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc-per-node={nproc}", "-m", module, *args,
-    ]
+def torchrun_command(nproc: int, module: str, args: Sequence[str],
+                     launch: LaunchConfig | None = None) -> list[str]:
+    """One node: ``--standalone``; several: a c10d rendezvous at the endpoint (default: the environment's)."""
+    launch = launch or LaunchConfig.from_env()
+    if launch.nnodes == 1:
+        where = ["--standalone"]
+    else:
+        where = [f"--nnodes={launch.nnodes}", f"--node-rank={launch.node_rank}", "--rdzv-backend=c10d",
+                 f"--rdzv-endpoint={launch.rdzv_endpoint}", f"--rdzv-id={launch.rdzv_id}"]
+    return [sys.executable, "-m", "torch.distributed.run", *where, f"--nproc-per-node={nproc}",
+            "-m", module, *args]
 
 
 def torchrun(
@@ -145,9 +219,10 @@ def torchrun(
     timeout: float | None = None,
     on_progress: ProgressCallback | None = None,
     env: dict[str, str] | None = None,
+    launch: LaunchConfig | None = None,
 ) -> str:
-    """Run ``module`` under torchrun with ``nproc`` processes on this machine."""
+    """Run ``module`` under torchrun with ``nproc`` processes on this node."""
     return stream(
-        torchrun_command(nproc, module, args), timeout=timeout, on_progress=on_progress,
+        torchrun_command(nproc, module, args, launch), timeout=timeout, on_progress=on_progress,
         env=job_env(env),
     )

@@ -15,6 +15,7 @@ from typing import Any
 _ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 SAMPLES_PER_SECOND = "ai4s.train.samples_per_second"
 LOSS = "ai4s.train.loss"
+EXPORT_INTERVAL_MS = 10_000  # how stale a dashboard's training gauges may be; close() sends the last ones
 
 
 class TrainingMetrics:
@@ -30,7 +31,9 @@ class TrainingMetrics:
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
         from opentelemetry.sdk.resources import Resource
 
-        reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=60_000)
+        # exported from the reader's own thread, never from the training loop: a blocking
+        # POST per epoch cost short epochs several per cent of their throughput (bench)
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=EXPORT_INTERVAL_MS)
         self._provider = MeterProvider(resource=Resource.create({"service.name": service_name}),
                                        metric_readers=[reader])
         meter = self._provider.get_meter("ai4s")
@@ -46,7 +49,6 @@ class TrainingMetrics:
             return
         self._throughput.set(samples / max(seconds, 1e-9), self.attributes)
         self._loss.set(loss, self.attributes)
-        self._provider.force_flush()
 
     def close(self) -> None:
         if self._provider is not None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from reference_workloads.core import launch
 from reference_workloads.core.atomic import atomic_path, write_json
+from reference_workloads.core.compute import device_kind
 from reference_workloads.core.hashing import hash_dataframe, sha256_file
 from reference_workloads.core.manifest import build_manifest, code_version, write_manifest
 from reference_workloads.core.progress import progress_bar
@@ -180,7 +181,7 @@ def _screen(call: StageCall) -> dict[str, Any]:
     trained_on = set(task.loc[task["part"] != "test", "record"].tolist())
     screen = recipe.screen
     with running_server(run_dir / call.upstream["train_physics"]["surrogate"], max_batch=screen.max_batch,
-                        device=recipe.resources.device) as url:
+                        device=device_kind(recipe.resources.device)) as url:
         run = score_library(url, scored["smiles"].tolist(), batch_size=screen.batch_size, protocol=screen.protocol)
     report = screening_report(
         scored, recipe.train.physics_target, run, top_fraction=screen.top_fraction,
@@ -291,6 +292,7 @@ def _track(recipe: DrugRecipe, recipe_name: str, run_dir: Path, lineage: dict[st
 
 
 TRAIN_READS = ("model", "train.epochs", "train.batch_size", "train.lr", "train.weight_decay", "train.seed",
+               "train.precision", "train.compile", "train.deterministic", "train.num_workers",
                "resources.device", "resources.threads", "resources.train_procs", "resources.timeout_s")
 SPLIT_READS = ("seed", "train.val_fraction", "train.test_fraction")
 LIBRARY = Stage("library", _library, reads=("data", "seed"), provides=("library_hash", "activity_hash"),

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reference_workloads.core.compute import DEVICE_SETTINGS, PRECISIONS, DeviceSetting, Precision
 from reference_workloads.core.recipes import RecipeBook, RepeatConfig, StageResources, require
 
 from .baseline import BaselineConfig
@@ -57,11 +58,21 @@ class TrainConfig:
     val_fraction: float = 0.1
     """Share of molecules for model selection."""
     test_fraction: float = 0.2
+    """Share of molecules held out for the reported metrics."""
     seed: int = 0
     """Seed of the surrogate's initialisation and sampling, and of the forest; repeated per seed."""
-    """Share of molecules held out for the reported metrics."""
+    precision: Precision = "bf16"
+    """bf16: bf16 autocast and TF32 on CUDA (the CPU always computes in float32); fp32 everywhere."""
+    compile: bool = False
+    """torch.compile the surrogate for training (graphs vary in size, so it recompiles: off by default)."""
+    deterministic: bool = True
+    """Deterministic kernels: on for the bitwise reproducibility checks; off lets cuDNN autotune."""
+    num_workers: int = 0
+    """Processes that featurise the molecules before training (0: in the training process)."""
 
     def __post_init__(self) -> None:
+        require(self.precision in PRECISIONS, "train.precision", "fp32 or bf16", self.precision)
+        require(0 <= self.num_workers <= 64, "train.num_workers", "an integer in [0, 64]", self.num_workers)
         require(1 <= self.epochs <= 10_000, "train.epochs", "an integer in [1, 10000]", self.epochs)
         require(1 <= self.batch_size <= 65_536, "train.batch_size", "an integer in [1, 65536]", self.batch_size)
         require(0.0 < self.lr < 1.0, "train.lr", "a number in (0, 1)", self.lr)
@@ -104,8 +115,8 @@ class Resources:
     """MPI ranks of the physics stage."""
     train_procs: int = 2
     """torchrun processes (DDP world size) of each training task."""
-    device: Literal["cpu", "cuda"] = "cpu"
-    """Training and serving device."""
+    device: DeviceSetting = "auto"
+    """Training and serving device: auto (CUDA when visible, else CPU), cpu or cuda."""
     threads: int = 1
     """Intra-op threads per process; fixed, because CPU results are bitwise only per thread count."""
     timeout_s: int = 3600
@@ -122,7 +133,7 @@ class Resources:
     def __post_init__(self) -> None:
         require(1 <= self.physics_ranks <= 4096, "resources.physics_ranks", "an integer in [1, 4096]", self.physics_ranks)
         require(1 <= self.train_procs <= 64, "resources.train_procs", "an integer in [1, 64]", self.train_procs)
-        require(self.device in ("cpu", "cuda"), "resources.device", "cpu or cuda", self.device)
+        require(self.device in DEVICE_SETTINGS, "resources.device", "auto, cpu or cuda", self.device)
         require(1 <= self.threads <= 256, "resources.threads", "an integer in [1, 256]", self.threads)
         require(10 <= self.timeout_s <= 7 * 86_400, "resources.timeout_s", "an integer in [10, 604800]", self.timeout_s)
 
@@ -164,8 +175,9 @@ def ci_tiny() -> DrugRecipe:
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64),
         repeats=RepeatConfig(seeds=2, margin=0.0),
-        # 300 molecules x 4 conformers: half a core per rank; the GNN is small.
-        resources=Resources(physics=StageResources(cpu=0.5, memory_gib=1, ranks=2),
+        # 300 molecules x 4 conformers: half a core per rank; the GNN is small. The device is
+        # pinned: this is the CPU reproducibility recipe, on any host.
+        resources=Resources(device="cpu", physics=StageResources(cpu=0.5, memory_gib=1, ranks=2),
                             train=StageResources(cpu=2, memory_gib=2),
                             evaluate=StageResources(cpu=1, memory_gib=1),
                             serve=StageResources(cpu=0.5, memory_gib=1)),
@@ -198,7 +210,8 @@ def h100x1() -> DrugRecipe:
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=16, mmff_max_iters=1000, max_heavy_atoms=100),
         model=GnnConfig(hidden=256, layers=6, dropout=0.1),
-        train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3),
+        train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3, deterministic=False,
+                                  num_workers=4),
         baseline=BaselineConfig(n_estimators=500, max_features=0.33),
         screen=ScreenConfig(batch_size=1024, max_batch=4096),
         # 16 CPU ranks of MMFF; the GNN trains on one whole H100; one screening replica fits

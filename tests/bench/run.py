@@ -1,157 +1,140 @@
-"""Side-by-side performance ratios, measured in one run with interleaved repeats.
+"""``nox -s bench``: measure the work, in-process, with intervals, against the catalogue's targets.
 
-The machine may be shared and noisy, so nothing here is an absolute time to compare across
-runs: each benchmark times two variants alternately (A B A B ...) and reports the ratio of
-their medians, which is what the whitepaper cites.
+    python -m tests.bench.run [--repeats 10] [--only MODULE] [--out bench/results.json]
 
-    python -m tests.bench.run [--repeats 3] [--out runs/bench/bench.json] [--only NAME]
+Each bench module exposes ``measure(repeats) -> list[dict]`` (entries as ``stats.entry``
+builds them); this runner calls them in turn, writes ``bench/results.json`` and one plot
+per module (``bench/<module>.png``); with ``--only``, the named modules' entries replace
+theirs in an existing file and the rest are kept. A module missing from this checkout, or one that
+fails, is recorded as not measured with the reason, and the others still run. The machine
+may be shared: the load average before and after each module is recorded beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import datetime
+import importlib
 import json
-import statistics
-import tempfile
+import os
+import platform
+import socket
 import time
-from collections.abc import Callable
+import traceback
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from reference_workloads.core.atomic import write_json
 from reference_workloads.core.manifest import code_version, hardware
-from tests.bench.serving import serving
+from tests.bench.stats import MIN_REPEATS, not_measured
 
-console = Console()
-
-
-def interleaved(a: Callable[[], float | None], b: Callable[[], float | None], repeats: int) -> dict[str, Any]:
-    """Time ``a`` and ``b`` alternately; a callable may return its own measured seconds."""
-    times: dict[str, list[float]] = {"a": [], "b": []}
-    for _ in range(repeats):
-        for key, fn in (("a", a), ("b", b)):
-            started = time.perf_counter()
-            measured = fn()
-            times[key].append(measured if measured is not None else time.perf_counter() - started)
-    median_a, median_b = statistics.median(times["a"]), statistics.median(times["b"])
-    return {"seconds_a": times["a"], "seconds_b": times["b"], "median_a": median_a, "median_b": median_b,
-            "ratio_a_over_b": median_a / median_b}
-
-
-def simulation_scaling(repeats: int) -> dict[str, Any]:
-    """MPI strong scaling of the shallow-water ensemble: 1 rank vs 2 ranks (whole job, with start-up)."""
-    from reference_workloads.climate.simulation.api import simulate
-    from reference_workloads.climate.simulation.config import SimulationConfig
-
-    config = SimulationConfig(nx=128, ny=128, lx=4.0e6, ly=4.0e6, dt=120.0, n_steps=200, save_every=50,
-                              n_trajectories=4, seed=3, ranks=2)
-    with tempfile.TemporaryDirectory() as scratch:
-        hashes: dict[int, str] = {}
-
-        def job(ranks: int) -> Callable[[], None]:
-            def run() -> None:
-                hashes[ranks] = simulate(config, Path(scratch) / f"r{ranks}.nc", nranks=ranks)
-            return run
-
-        result = interleaved(job(1), job(2), repeats)
-    result.update({"a": "1 MPI rank", "b": "2 MPI ranks", "meaning": "speed-up of 2 ranks over 1",
-                   "grid": [config.ny, config.nx], "identical_dataset_hash": hashes[1] == hashes[2]})
-    return result
-
-
-def ddp_scaling(repeats: int) -> dict[str, Any]:
-    """DDP training throughput: 1 process vs 2 processes at the same global batch (epoch time)."""
-    from reference_workloads.climate.recipes import book
-    from reference_workloads.climate.simulation.dataset import build_dataset, write_dataset
-    from reference_workloads.climate.simulation.ensemble import serial_ensemble
-    from reference_workloads.core import launch
-    from reference_workloads.core.recipes import recipe_dict
-
-    with tempfile.TemporaryDirectory() as scratch_name:
-        scratch = Path(scratch_name)
-        base = book.get("ci_tiny", ["train.epochs=2", "train.global_batch_size=16"])
-        data = scratch / "ensemble.nc"
-        write_dataset(build_dataset(base.simulation, serial_ensemble(base.simulation), code_version="bench",
-                                    nranks=1), data)
-
-        def job(nproc: int) -> Callable[[], float]:
-            def run() -> float:
-                recipe = book.get("ci_tiny", ["train.epochs=2", "train.global_batch_size=16", f"train.nproc={nproc}"])
-                out = scratch / f"p{nproc}-{time.perf_counter_ns()}"
-                config = out / "config.json"
-                write_json(config, recipe_dict(recipe))
-                launch.torchrun(nproc, "reference_workloads.climate.emulator.train",
-                                ["--config", str(config), "--data", str(data), "--out", str(out),
-                                 "--eventlog", str(out / "events.log")], timeout=900)
-                history = json.loads((out / "training.json").read_text())["history"]
-                return history[-1]["seconds"]  # the second epoch: no start-up, no first-touch
-            return run
-
-        result = interleaved(job(1), job(2), repeats)
-    result.update({"a": "1 DDP process", "b": "2 DDP processes (gloo)",
-                   "meaning": "speed-up of 2 processes over 1 for one epoch at global batch 16"})
-    return result
-
-
-def emulator_vs_simulator(repeats: int) -> dict[str, Any]:
-    """Time to advance 8 members by one saved interval: simulator (NumPy) vs trained-size FNO."""
-    import torch
-
-    from reference_workloads.climate.emulator.model import FourierNeuralOperator
-    from reference_workloads.climate.recipes import book
-    from reference_workloads.climate.simulation.ensemble import serial_ensemble
-
-    recipe = book.get("laptop")
-    interval = recipe.simulation.save_every
-    config = dataclasses.replace(recipe.simulation, n_trajectories=8, n_steps=interval, ranks=1)
-    torch.set_num_threads(1)
-    model = FourierNeuralOperator(width=recipe.emulator.width, modes=recipe.emulator.modes,
-                                  layers=recipe.emulator.layers).eval()
-    state = torch.randn(config.n_trajectories, 3, config.ny, config.nx)
-
-    def simulator() -> None:
-        serial_ensemble(config)
-
-    def emulator() -> None:
-        with torch.no_grad():
-            model(state)
-
-    result = interleaved(simulator, emulator, repeats)
-    result.update({"a": f"simulator, {interval} RK3 steps, 1 core", "b": "FNO, one step, 1 thread",
-                   "meaning": "emulator speed-up per saved interval (simulator time includes initialisation)",
-                   "grid": [config.ny, config.nx], "members": config.n_trajectories})
-    return result
-
-
-BENCHMARKS: dict[str, Callable[[int], dict[str, Any]]] = {
-    "simulation_scaling": simulation_scaling,
-    "ddp_scaling": ddp_scaling,
-    "emulator_vs_simulator": emulator_vs_simulator,
-    "serving": serving,
+# module -> the requirements it measures (so a missing module still says what is unmeasured)
+MODULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "kernel": (("AI4S-PERF-001", "kernel_roofline_fraction"),),
+    "scaling": (("AI4S-PERF-006", "mpi_strong_scaling_efficiency_2"),),
+    "ddp_overhead": (("AI4S-PERF-002", "ddp_instrumentation_overhead"),),
+    "serving": (("AI4S-PERF-003", "serving_overhead_p50_ms"),),
+    "surrogate_physics": (("AI4S-PERF-004", "surrogate_over_physics_throughput"),),
+    "emulator_accuracy": (("AI4S-PERF-005", "emulator_speedup_at_equal_accuracy"),),
 }
+
+
+def machine() -> dict[str, Any]:
+    info = hardware()
+    return {"host": socket.gethostname(), "cpu": info["cpu"], "cores": info["cores"],
+            "gpu": ", ".join(info["gpus"]) or None, "memory_gib": info["memory_gib"], "platform": platform.platform()}
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def run_module(name: str, repeats: int) -> list[dict[str, Any]]:
+    """The module's entries, or one not-measured entry per requirement saying why."""
+    try:
+        module = importlib.import_module(f"tests.bench.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"tests.bench.{name}":
+            raise
+        why = f"tests/bench/{name}.py is not in this checkout"
+        return [{**not_measured(req, metric, why), "module": name} for req, metric in MODULES[name]]
+    load_before, started = os.getloadavg(), time.perf_counter()
+    try:
+        results = module.measure(repeats)
+    except Exception as error:  # one broken bench must not lose the others' numbers
+        traceback.print_exc()
+        why = f"{name}.measure raised {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        return [{**not_measured(req, metric, why), "module": name} for req, metric in MODULES[name]]
+    load_after = os.getloadavg()
+    context = {"module": name, "module_seconds": round(time.perf_counter() - started, 1),
+               "load_average_before": list(load_before), "load_average_after": list(load_after)}
+    cores = os.cpu_count() or 1
+    busy = max(load_before[0], load_after[0])
+    if busy > cores:  # a reader must know when other work shared the cores with the measurement
+        context["why"] = f"machine shared: 1-minute load average up to {busy:.1f} on {cores} cores"
+    return [{**result, **{k: v for k, v in context.items() if k not in result},
+             "why": "; ".join(p for p in (result.get("why"), context.get("why")) if p)} for result in results]
+
+
+def plot(name: str, results: list[dict[str, Any]], folder: Path) -> Path | None:
+    """One panel per measured entry: the value, its interval, and the catalogue's bound."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tests.bench.stats import target
+
+    measured = [r for r in results if r["value"] is not None]
+    if not measured:
+        return None
+    figure, axes = plt.subplots(1, len(measured), figsize=(3.2 * len(measured), 3.0), squeeze=False)
+    for axis, result in zip(axes[0], measured, strict=True):
+        low, high = result["interval"] or (result["value"], result["value"])
+        axis.errorbar([0], [result["value"]], yerr=[[result["value"] - low], [high - result["value"]]],
+                      fmt="o", capsize=6)
+        goal = target(result["requirement"]) if result["requirement"] else None
+        if goal and goal.get("metric") == result["metric"]:
+            axis.axhline(float(goal["value"]), color="tab:red", linestyle="--", label=f"target {goal['op']} {goal['value']}")
+            axis.legend(fontsize=7)
+        axis.set_xticks([])
+        axis.set_title(result["metric"].replace("_", " "), fontsize=8)
+        axis.set_ylabel(result["unit"], fontsize=8)
+    figure.suptitle(f"{name} ({measured[0]['repeats']} repeats, 95 % intervals)", fontsize=9)
+    figure.tight_layout()
+    path = folder / f"{name}.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
-    parser.add_argument("--out", type=Path, default=Path("runs/bench/bench.json"))
+    parser.add_argument("--repeats", type=int, default=MIN_REPEATS)
+    parser.add_argument("--only", action="append", choices=sorted(MODULES))
+    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
     args = parser.parse_args()
-    results: dict[str, Any] = {"code_version": code_version(), "hardware": hardware(), "repeats": args.repeats}
-    table = Table("benchmark", "A", "B", "median A (s)", "median B (s)", "A / B")
-    for name in args.only or list(BENCHMARKS):
-        console.print(f"[bold]{name}[/bold]: {BENCHMARKS[name].__doc__.splitlines()[0]}")
-        outcome = BENCHMARKS[name](args.repeats)
-        results[name] = outcome
-        table.add_row(name, outcome["a"], outcome["b"], f"{outcome['median_a']:.3f}",
-                      f"{outcome['median_b']:.3f}", f"{outcome['ratio_a_over_b']:.2f}")
-    write_json(args.out, results)
-    console.print(table)
-    console.print(f"written: {args.out}")
+    if args.repeats < MIN_REPEATS:
+        parser.error(f"--repeats={args.repeats} is invalid: expected at least {MIN_REPEATS} interleaved repeats")
+    report: dict[str, Any] = {"code_version": code_version(), "machine": machine(), "started": _now(),
+                              "ended": None, "results": []}
+    if args.only and args.out.exists():  # rerun some modules: keep the other modules' entries
+        previous = json.loads(args.out.read_text())
+        report["results"] = [r for r in previous["results"] if r.get("module") not in args.only]
+        report["started"] = previous["started"]
+        report["rerun"] = {"modules": args.only, "code_version": report["code_version"]}
+        report["code_version"] = previous["code_version"]
+    for name in args.only or list(MODULES):
+        print(f"bench {name} ...", flush=True)
+        results = run_module(name, args.repeats)
+        report["results"] += results
+        plot(name, results, args.out.parent)
+        for result in results:
+            print(f"  {result['metric']}: {result['value']} met={result['met']} ({result['why']})", flush=True)
+    report["ended"] = _now()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, report)
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

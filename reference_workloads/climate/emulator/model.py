@@ -27,6 +27,13 @@ class SpectralConv2d(nn.Module):
         self.weight_imag = nn.Parameter(scale * torch.rand(shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_cuda:
+            # cuFFT has no bf16 transforms: under bf16 autocast the spectral part stays float32
+            with torch.autocast(device_type="cuda", enabled=False):
+                return self._spectral(x.float())
+        return self._spectral(x)
+
+    def _spectral(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, ny, nx = x.shape
         m = self.modes
         spectrum = torch.fft.rfft2(x, norm="ortho")

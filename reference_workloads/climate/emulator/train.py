@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ...core import ddp
 from ...core.atomic import atomic_path, write_json
+from ...core.compute import autocast, configure_precision, maybe_compile, to_device
 from ...core.determinism import seed_everything
 from ...core.eventlog import EVAL_ERROR, EventLog, constants
 from ...core.hashing import hash_state_dict
@@ -59,33 +60,55 @@ def unrolled_loss(model: torch.nn.Module, core: FourierNeuralOperator, inputs: t
     return torch.mean((predictions - expected) ** 2)
 
 
-def _validation_loss(core: FourierNeuralOperator, states: torch.Tensor, unroll: int) -> float:
+def _validation_loss(ctx: ddp.DistContext, core: FourierNeuralOperator, states: torch.Tensor, unroll: int,
+                     precision: str, chunk: int = 64) -> torch.Tensor:
+    """Mean validation loss, each rank scoring its share of the pairs; the same value on every rank.
+
+    Sums stay on the device and are all-reduced once, so validation costs no host sync
+    beyond the one the caller makes to log the number.
+    """
     index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=unroll)
-    ids = torch.arange(len(index))
+    mine = torch.arange(len(index), device=states.device)[ctx.rank :: ctx.world_size]
     step = _Unroll(core)
-    with torch.no_grad():
-        total = 0.0
-        for chunk in ids.split(64):
-            inputs, targets = batch(states, index, chunk)
-            total += float(unrolled_loss(step, core, inputs, targets)) * len(chunk)
-    return total / len(index)
+    totals = torch.zeros(2, dtype=torch.float64, device=ctx.device)  # sum of losses x pairs, pairs
+    with torch.no_grad(), autocast(ctx.device, precision):
+        for ids in mine.split(chunk):
+            inputs, targets = batch(states, index, ids)
+            loss = unrolled_loss(step, core, inputs.to(ctx.device), targets.to(ctx.device))
+            totals[0] += loss.double() * len(ids)
+            totals[1] += len(ids)
+    if ctx.world_size > 1:
+        torch.distributed.all_reduce(totals)
+    return totals[0] / totals[1]
+
+
+def _place(states: torch.Tensor, device: torch.device, on_device: bool) -> torch.Tensor:
+    """Device-resident states, or pinned host memory so each batch copies without a sync."""
+    if on_device or device.type != "cuda":
+        return states.to(device)
+    return states.pin_memory()
 
 
 def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
           checkpoint_dir: Path | None = None, key: str | None = None) -> None:
-    ctx = ddp.init_distributed()
+    cfg = config["train"]
+    ctx = ddp.init_distributed(cfg.get("device", "auto"))
     log = EventLog(eventlog, ctx.rank)
     metrics = TrainingMetrics("ai4s-climate-training", {"workload": "climate"}) if ctx.is_main else None
-    cfg = config["train"]
-    seed_everything(cfg["seed"], ctx.rank, threads=cfg["threads_per_process"])
+    precision = cfg.get("precision", "fp32")
+    seed_everything(cfg["seed"], ctx.rank, threads=cfg["threads_per_process"],
+                    deterministic=cfg.get("deterministic", True))
+    configure_precision(ctx.device, precision)
     n_train, n_val = cfg["train_trajectories"], cfg["val_trajectories"]
     train_states = load_states(data, slice(0, n_train))
-    val_states = torch.from_numpy(load_states(data, slice(n_train, n_train + n_val)))
     mean, std, increment_std = normalisation(train_states)
-    states = torch.from_numpy(train_states)
+    on_device = cfg.get("data_on_device", True)
+    states = _place(torch.from_numpy(train_states), ctx.device, on_device)
+    del train_states  # the host copy is no longer needed once the states are placed
+    val_states = _place(torch.from_numpy(load_states(data, slice(n_train, n_train + n_val))), ctx.device, on_device)
     index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=cfg["unroll"])
 
-    core = build_model(config["emulator"])
+    core = build_model(config["emulator"]).to(ctx.device)
     core.set_normalisation(mean, std, increment_std)
     optimizer = torch.optim.AdamW(core.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
     epochs = cfg["epochs"]
@@ -95,7 +118,9 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
     checkpoints = ddp.CheckpointManager(checkpoint_dir or out / "checkpoints", key=key)
     start = checkpoints.restore(core, optimizer, scheduler)
     history: list[dict[str, float]] = (checkpoints.latest() or {}).get("extra", {}).get("history", [])
-    model = DistributedDataParallel(_Unroll(core)) if ctx.world_size > 1 else _Unroll(core)
+    unroll_model = _Unroll(core)
+    model = DistributedDataParallel(unroll_model) if ctx.world_size > 1 else unroll_model
+    model = maybe_compile(model, cfg.get("compile", False))
 
     global_batch = cfg["global_batch_size"]
     steps_per_epoch = len(index) // global_batch
@@ -109,22 +134,23 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
         ctx.barrier()
         log.start(constants.EPOCH_START, epoch_num=epoch)
         started = time.perf_counter()
-        order = epoch_order(len(index), cfg["seed"], epoch)
-        total = torch.zeros(())
+        order = epoch_order(len(index), cfg["seed"], epoch).to(states.device)
+        total = torch.zeros((), device=ctx.device)  # summed on the device: no host sync per step
         for step in range(steps_per_epoch):
             ids = order[step * global_batch : (step + 1) * global_batch][ctx.rank :: ctx.world_size]
             inputs, targets = batch(states, index, ids)
             optimizer.zero_grad(set_to_none=True)
-            loss = unrolled_loss(model, core, inputs.to(ctx.device), targets.to(ctx.device))
+            with autocast(ctx.device, precision):
+                loss = unrolled_loss(model, core, to_device(inputs, ctx.device), to_device(targets, ctx.device))
             loss.backward()
             optimizer.step()
-            total += loss.detach().cpu()
+            total += loss.detach().float()
         scheduler.step()
         if ctx.world_size > 1:
             torch.distributed.all_reduce(total)
-        train_loss = float(total) / (steps_per_epoch * ctx.world_size)
         log.start(constants.EVAL_START, epoch_num=epoch)
-        val_loss = _validation_loss(core, val_states, cfg["unroll"]) if ctx.is_main else float("nan")
+        val_loss = float(_validation_loss(ctx, core, val_states, cfg["unroll"], precision))
+        train_loss = float(total) / (steps_per_epoch * ctx.world_size)  # the epoch's one host sync
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                         "seconds": time.perf_counter() - started, "samples": steps_per_epoch * global_batch})
         log.event("train_loss", train_loss, epoch_num=epoch)
@@ -149,6 +175,7 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
             "world_size": ctx.world_size,
             "steps_per_epoch": steps_per_epoch,
             "parameters": sum(p.numel() for p in core.parameters()),
+            "device": str(ctx.device),
         })
     ctx.barrier()
     log.close()
