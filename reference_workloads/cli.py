@@ -61,11 +61,16 @@ def run(
     set_: SetOption = None,
     out: OutOption = None,
     storage: StorageOption = None,
+    stage: Annotated[str | None, typer.Option(
+        "--stage", help="Stop after this stage group (climate: simulate, train, evaluate; drug-discovery: "
+                        "library, physics, train, evaluate): one cluster pod per group, each reusing "
+                        "the previous one's results through --storage.")] = None,
 ) -> None:
     """Run a reference workload end to end (completed stages, in the run folder or the bucket, are skipped)."""
     from .core.launch import LaunchError
     from .core.platform_env import PlatformEnvError, storage_setting
     from .core.recipes import RecipeError
+    from .core.runs import StageGroupError
     from .core.storage import StorageError
     from .core.tracking import TrackingError
 
@@ -74,9 +79,14 @@ def run(
     try:
         out_dir = out or default_run_dir(workload, recipe, list(set_ or []))
         with storage_setting(storage):
-            manifest = pipeline.run(recipe, list(set_ or []), out_dir)
-    except (RecipeError, LaunchError, TrackingError, FileNotFoundError, PlatformEnvError, StorageError) as error:
+            manifest = pipeline.run(recipe, list(set_ or []), out_dir, until=stage)
+    except (RecipeError, LaunchError, TrackingError, FileNotFoundError, PlatformEnvError, StorageError,
+            StageGroupError) as error:
         _fail(error)
+        return
+    if "stopped_after" in manifest:
+        console.print(f"[green]stopped after {manifest['stopped_after']}[/green]: {out_dir}")
+        console.print_json(json.dumps({k: v for k, v in manifest.items() if k.endswith("_hash")}))
         return
     console.print(f"[green]done[/green]: {out_dir / 'manifest.json'}")
     console.print_json(json.dumps({k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash")}))

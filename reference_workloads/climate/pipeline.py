@@ -17,7 +17,7 @@ from ..core.hashing import sha256_file
 from ..core.manifest import build_manifest, code_version, write_manifest
 from ..core.progress import progress_bar
 from ..core.recipes import config_hash, recipe_dict, repetition_seeds
-from ..core.runs import workload_run
+from ..core.runs import check_stage_group, stopped_after, workload_run
 from ..core.stages import Stage, StageCall
 from ..core.tracking import LocalMlflowServer, log_run, tracking_uri
 from ..provenance.paths import relative_to_run
@@ -171,8 +171,18 @@ def repeat_recipes(recipe: ClimateRecipe) -> list[ClimateRecipe]:
     return [dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=s)) for s in seeds]
 
 
-def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
-    """Run the named recipe with overrides into ``out_dir``; completed stages are skipped."""
+# The stages a cluster runs as separate objects, in order (``ai4s run --stage``).
+STAGE_GROUPS = ("simulate", "train", "evaluate")
+
+
+def run(recipe_name: str, overrides: list[str], out_dir: Path, *, until: str | None = None) -> dict[str, Any]:
+    """Run the named recipe with overrides into ``out_dir``; completed stages are skipped.
+
+    ``until`` stops after that stage group (one of STAGE_GROUPS) and returns what is known
+    so far: on a cluster each group is its own pod, and the next one reuses this one's results
+    through the data layer under the same keys.
+    """
+    check_stage_group(until, STAGE_GROUPS)
     recipe = book.get(recipe_name, overrides)
     sim = recipe.simulation
     code = code_version()
@@ -182,18 +192,26 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
         ctx.eventlog.event(constants.GLOBAL_BATCH_SIZE, recipe.train.global_batch_size)
         simulated = stages.run_stage(SIMULATE, recipe,
                                      attributes={**sim.physical_parameters(), "mpi_ranks": sim.ranks})
+        if until == "simulate":
+            return stopped_after(until, dataset_hash=simulated["dataset_hash"])
         repeats = []
         for repeat in repeat_recipes(recipe):
             tag = f"seed-{repeat.train.seed}"
             trained = stages.run_stage(
                 TRAIN, repeat, upstream={"simulate": simulated}, upstream_stages={"simulate": SIMULATE},
                 repeat=tag, attributes={"emulator": recipe_dict(repeat.emulator), **recipe_dict(repeat.train)})
+            if until == "train":
+                repeats.append({"seed": repeat.train.seed, "model_hash": trained["model_hash"]})
+                continue
             evaluated = stages.run_stage(
                 EVALUATE, repeat, upstream={"simulate": simulated, "train": trained},
                 upstream_stages={"simulate": SIMULATE, "train": TRAIN}, repeat=tag,
                 attributes={"horizon": repeat.eval.horizon, "held_out_members": repeat.held_out})
             repeats.append({"seed": repeat.train.seed, "folder": f"repeats/{tag}", "train": trained,
                             "evaluate": evaluated})
+        if until == "train":
+            return stopped_after(until, dataset_hash=simulated["dataset_hash"],
+                                 model_hash=repeats[0]["model_hash"], repeats=repeats)
         first = repeats[0]
         tracked = stages.run_stage(
             TRACK, recipe, upstream={"simulate": simulated, "train": first["train"], "evaluate": first["evaluate"]},

@@ -66,3 +66,19 @@ def workload_run(workload: str, recipe_name: str, recipe: Any, out_dir: str | os
         eventlog.close()
         shutdown_tracing()
     storage.publish_run(run_dir)
+
+
+class StageGroupError(ValueError):
+    """``ai4s run --stage`` names no stage group of the workload."""
+
+
+def check_stage_group(until: str | None, groups: tuple[str, ...]) -> None:
+    """Refuse an unknown ``--stage`` before any work starts, naming the groups accepted."""
+    if until is not None and until not in groups:
+        raise StageGroupError(f"stage={until!r} is invalid: expected one of {', '.join(groups)}")
+
+
+def stopped_after(group: str, **known: Any) -> dict[str, Any]:
+    """What a run stopped after ``group`` returns instead of a manifest: the hashes known so far.
+    No manifest is written, so a partial run is never taken for a whole one."""
+    return {"stopped_after": group, **known}

@@ -23,7 +23,7 @@ from reference_workloads.core.hashing import hash_dataframe, sha256_file
 from reference_workloads.core.manifest import build_manifest, code_version, write_manifest
 from reference_workloads.core.progress import progress_bar
 from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict, repetition_seeds
-from reference_workloads.core.runs import workload_run
+from reference_workloads.core.runs import check_stage_group, stopped_after, workload_run
 from reference_workloads.core.stages import Stage, StageCall
 from reference_workloads.provenance.paths import relative_to_run
 
@@ -348,8 +348,18 @@ def _run_stage(ctx_stages: Any, stage: Stage, recipe: DrugRecipe, done: dict[str
     return result
 
 
-def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
-    """Run the named recipe with overrides into ``out_dir``; returns the manifest."""
+# The stages a cluster runs as separate objects, in order (``ai4s run --stage``).
+STAGE_GROUPS = ("library", "physics", "train", "evaluate")
+
+
+def run(recipe_name: str, overrides: list[str], out_dir: Path, *, until: str | None = None) -> dict[str, Any]:
+    """Run the named recipe with overrides into ``out_dir``; returns the manifest.
+
+    ``until`` stops after that stage group (one of STAGE_GROUPS: ``train`` is both models and
+    the forest for every seed, ``evaluate`` screening, scoring and tracking) and returns what is
+    known so far; the next group's pod reuses it through the data layer under the same keys.
+    """
+    check_stage_group(until, STAGE_GROUPS)
     recipe = book.get(recipe_name, overrides)
     code = code_version()
     with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.seed, code_version=code) as ctx:
@@ -357,8 +367,12 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
         shared: dict[str, dict] = {}
         data = _run_stage(stages, LIBRARY, recipe, shared, extra={"files": library_files(recipe.data.library)},
                           attributes={"library": recipe.data.library})
+        if until == "library":
+            return stopped_after(until, library_hash=data["library_hash"])
         physics = _run_stage(stages, PHYSICS, recipe, shared,
                              attributes={**recipe_dict(recipe.physics), "mpi_ranks": recipe.resources.physics_ranks})
+        if until == "physics":
+            return stopped_after(until, dataset_hash=physics["physics_hash"])
         tasks = {t: _run_stage(stages, TASK_STAGES[t], recipe, shared) for t in TASKS}
         repeats = []
         for repeat in repeat_recipes(recipe):
@@ -369,9 +383,15 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path) -> dict[str, Any]
                                        "ddp_processes": repeat.resources.train_procs})
                 _run_stage(stages, BASELINE_STAGES[task], repeat, done, repeat=tag,
                            attributes=recipe_dict(repeat.baseline))
+            if until == "train":
+                repeats.append({"seed": repeat.train.seed, "model_hash": done["train_physics"]["model_hash"]})
+                continue
             _run_stage(stages, SCREEN, repeat, done, repeat=tag, attributes=recipe_dict(repeat.screen))
             _run_stage(stages, EVALUATE, repeat, done, repeat=tag)
             repeats.append({"seed": repeat.train.seed, "folder": f"repeats/{tag}", "done": done})
+        if until == "train":
+            return stopped_after(until, dataset_hash=physics["physics_hash"],
+                                 model_hash=repeats[0]["model_hash"], repeats=repeats)
         first = repeats[0]["done"]
         lineage = {"dataset_hash": physics["physics_hash"], "model_hash": first["train_physics"]["model_hash"],
                    "activity_model_hash": first["train_activity"]["model_hash"], "config_hash": config_hash(recipe),
