@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..registry import Context, check, failed, passed, skipped, unknown, verdict
+from ..registry import Context, check, failed, not_applicable, passed, unknown, verdict
 from . import kube
 from .platform import renders
 
@@ -101,7 +101,7 @@ def gpu_partitions(context: Context) -> Any:
         stacks[s] = {"mig_flavors": mig, "mig_resources_with_quota": quota}
     declaring = {s: v for s, v in stacks.items() if v["mig_flavors"]}
     if not declaring:
-        return skipped("no stack declares MIG profiles; GPU sharing does not apply", stacks=stacks)
+        return not_applicable("no stack declares MIG profiles; GPU sharing does not apply", stacks=stacks)
     bad = [s for s, v in declaring.items() if not v["mig_resources_with_quota"]]
     return verdict(not bad, f"MIG partitions are schedulable with quota in {', '.join(declaring)}",
                    f"MIG flavors without quota in {bad}", stacks=stacks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Context, check, skipped, unknown, verdict
+from ..registry import Context, check, not_applicable, unknown, verdict
 from . import kube
 from .platform import renders
 
@@ -41,7 +41,7 @@ def accelerator_devices(listing: str) -> list[str]:
 def probe_verdict(accelerator_nodes: list[str], listing: str | None) -> Any:
     """The decision of the secure-access probe, separated so it can be tested without a cluster."""
     if not accelerator_nodes:
-        return skipped("the cluster has no node with an allocatable accelerator; not applicable")
+        return not_applicable("the cluster has no node with an allocatable accelerator")
     if listing is None:
         return unknown("the probe pod did not finish; no /dev listing",
                                  node=accelerator_nodes[0])
