@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .catalogue import Catalogue, Requirement
-from .registry import NOT_APPLICABLE, Check, Context, EnvironmentProblem, Result, Status, registry, unknown
+from .registry import (
+    NOT_APPLICABLE,
+    Check,
+    Context,
+    EnvironmentProblem,
+    Result,
+    Status,
+    registry,
+    unknown,
+)
 
 
 class Verdict(StrEnum):

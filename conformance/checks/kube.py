@@ -192,3 +192,25 @@ def prometheus_get(api: Api, endpoint: str, params: dict[str, str] | None = None
         _preload_content=False, _request_timeout=REACH_TIMEOUT_S)
     raw = response[0] if isinstance(response, tuple) else response
     return json.loads(raw.data)
+
+
+def conditions_true(obj: dict, kind: str) -> bool:
+    """Whether the object's status carries condition `kind` with status True."""
+    return any(c.get("type") == kind and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def list_custom(api: Api, group: str, version: str, plural: str) -> list[dict] | None:
+    """Every object of a custom resource across namespaces, or None when its API is not served."""
+    try:
+        return api.custom.list_cluster_custom_object(group, version, plural).get("items", [])
+    except Exception as err:  # noqa: BLE001 - only "not served" is an answer; others re-raised
+        if status_of(err) == 404:
+            return None
+        raise
+
+
+def live(context: Context, probe: Any) -> Result:
+    """`probe(api)` on the context's cluster, or the `unknown` Result saying why there is none."""
+    api = connect(context)
+    return probe(api) if isinstance(api, Api) else api

@@ -10,7 +10,13 @@ from typing import Any
 
 from ..catalogue import Requirement, load
 from ..registry import Context, Result, check, failed, verdict
-from .casestudy import declared_margin, not_regenerated, read_json, recomputed_headline, results_folder
+from .casestudy import (
+    declared_margin,
+    not_regenerated,
+    read_json,
+    recomputed_headline,
+    results_folder,
+)
 
 MARGIN_TOLERANCE = 1e-12
 

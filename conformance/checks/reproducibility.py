@@ -1,6 +1,8 @@
-"""Reproducibility, bitwise on CPU: the checks run the real workloads (mpiexec, torchrun)
-twice or on two rank counts and compare content hashes. Each takes a minute or more;
-`--quick` shrinks the runs, never the claim."""
+"""Reproducibility. Bitwise on CPU (REPRO-001..003): the checks run the real workloads
+(mpiexec, torchrun) twice or on two rank counts and compare content hashes; each takes a
+minute or more, and `--quick` shrinks the runs, never the claim. Statistical (REPRO-004):
+the published case studies' seeded repeats are distinct, logged, and spread within the
+catalogued band."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..registry import Context, EnvironmentProblem, check, unknown, verdict
+from ..catalogue import load
+from ..registry import Context, EnvironmentProblem, Result, check, failed, skipped, unknown, verdict
+from .casestudy import published, read_json
 
 CLIMATE_RECIPE = "ci_tiny"
 CLIMATE_QUICK = ("simulation.n_steps=100", "train.epochs=1")
@@ -61,18 +65,25 @@ def climate_repeats_bitwise(context: Context) -> Any:
         runs.append({"run_dir": str(run_dir), "seconds": round(time.perf_counter() - started, 1),
                      **{k: manifest[k] for k in ("dataset_hash", "model_hash", "config_hash", "code_version")}})
     context.cache[RUNS_CACHE] = [Path(r["run_dir"]) for r in runs]
-    first, second = runs
-    same = {k: first[k] == second[k] for k in ("dataset_hash", "model_hash")}
+    return compare_runs(runs[0], runs[1], recipe=CLIMATE_RECIPE, overrides=overrides)
+
+
+BITWISE_KEYS = ("dataset_hash", "model_hash")
+
+
+def compare_runs(first: dict[str, Any], second: dict[str, Any], **evidence: Any) -> Result:
+    """Bitwise verdict over two runs' manifests: every hash in BITWISE_KEYS equal."""
+    same = {k: first[k] == second[k] for k in BITWISE_KEYS}
+    runs = [first, second]
     if not all(same.values()) and first["code_version"] != second["code_version"]:
         # The dataset records the code version that wrote it, so a commit landing between
         # the two runs changes its hash: the runs did not test the same code.
         return unknown(f"the code changed between the two runs ({first['code_version']} -> "
                        f"{second['code_version']}); rerun on an unchanging checkout",
-                       same=same, recipe=CLIMATE_RECIPE, overrides=overrides, runs=runs,
-                       reproducibility="bitwise")
-    return verdict(all(same.values()), f"two {CLIMATE_RECIPE} runs: identical dataset and model hashes",
+                       same=same, runs=runs, reproducibility="bitwise", **evidence)
+    return verdict(all(same.values()), "two identical runs: identical dataset and model hashes",
                    f"hashes differ between two identical runs: {same}",
-                   recipe=CLIMATE_RECIPE, overrides=overrides, runs=runs, reproducibility="bitwise")
+                   same=same, runs=runs, reproducibility="bitwise", **evidence)
 
 
 @check("AI4S-REPRO-002")
@@ -121,3 +132,74 @@ def physics_rank_independent(context: Context) -> Any:
                    "physics table depends on the rank count",
                    table_hash={f"{r}_ranks": h for r, h in hashes.items()}, molecules=n,
                    settings=DRUG_SETTINGS, status_counts=statuses[1], reproducibility="bitwise")
+
+
+def _dotted(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def logged_seeds(records: list[dict[str, Any]]) -> list[Any]:
+    """Seeds the event log names: `seed` events, and the repeats' stages `<stage>@seed-<seed>`."""
+    found = [r.get("value") for r in records if r.get("key") == "seed"]
+    for r in records:
+        stage = str((r.get("metadata") or {}).get("stage", ""))
+        if r.get("key") == "stage_start" and "@seed-" in stage:
+            tail = stage.rsplit("@seed-", 1)[1]
+            if tail.isdigit():
+                found.append(int(tail))
+    return found
+
+
+def seed_problems(manifest: dict[str, Any], logged: list[Any], spread: dict[str, Any] | None,
+                  *, min_seeds: int, max_relative_std: float) -> list[str]:
+    """Why a case study's seeded repeats do not support a statistical claim (empty: they do)."""
+    seeds = list((manifest.get("seeds") or {}).get("training") or [])
+    problems = []
+    reused = sorted({s for s in seeds if seeds.count(s) > 1})
+    if reused:
+        problems.append(f"training seeds {reused} are reused: one sample counted more than once")
+    if len(set(seeds)) < min_seeds:
+        problems.append(f"{len(set(seeds))} distinct training seeds; at least {min_seeds} are required")
+    unlogged = [s for s in seeds if s not in logged]
+    if unlogged:
+        problems.append(f"training seeds {unlogged} are not logged in events.log")
+    if spread is None:
+        problems.append("the headline records no spread over seeds")
+    elif spread.get("std") is None or not spread.get("mean"):
+        problems.append(f"no spread over seeds to judge: {spread}")
+    elif spread["std"] / abs(spread["mean"]) > max_relative_std:
+        problems.append(f"relative spread over seeds {spread['std'] / abs(spread['mean']):.3g} exceeds "
+                        f"the band {max_relative_std:g}")
+    return problems
+
+
+@check("AI4S-REPRO-004")
+def seeds_in_band(context: Context) -> Result:
+    from reference_workloads.core.eventlog import read_events
+
+    parameters = load().get("AI4S-REPRO-004").parameters
+    folders = {n: f for n, f in published(context).items() if n in parameters["band"]}
+    if not folders:
+        return skipped(f"no published case study under {context.casestudies_root}; run `ai4s casestudies`")
+    report = {}
+    for name, folder in folders.items():
+        band = parameters["band"][name]
+        manifest = read_json(folder, "manifest.json") or {}
+        summary = read_json(folder, "summary.json") or {}
+        events = folder / "events.log"
+        logged = logged_seeds(read_events(events)) if events.is_file() else []
+        try:
+            spread = _dotted((summary.get("headline") or {}).get("over_seeds") or {}, band["metric"])
+        except (KeyError, TypeError):
+            spread = None
+        problems = seed_problems(manifest, logged, spread, min_seeds=parameters["min_seeds"],
+                                 max_relative_std=band["max_relative_std"])
+        report[name] = {"seeds": (manifest.get("seeds") or {}).get("training"), "metric": band["metric"],
+                        "spread": spread, "band": band["max_relative_std"], "problems": problems}
+    bad = {k: v["problems"] for k, v in report.items() if v["problems"]}
+    if bad:
+        return failed(f"seeded repeats do not hold: {bad}", case_studies=report, reproducibility="statistical")
+    return verdict(True, f"{len(report)} case studies: distinct logged seeds, spread within band",
+                   "", case_studies=report, reproducibility="statistical")

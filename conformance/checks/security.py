@@ -65,3 +65,20 @@ def probe_dev(api: kube.Api, timeout_s: float = 180) -> Any:
 def secure_accelerator_access(context: Context) -> Any:
     api = kube.connect(context)
     return probe_dev(api) if isinstance(api, kube.Api) else api
+
+
+SANDBOX_HANDLERS = ("runsc", "gvisor", "kata", "kata-qemu", "kata-clh", "kata-fc", "kata-qemu-snp")
+"""RuntimeClass handlers of sandboxing runtimes (gVisor, Kata Containers)."""
+
+
+def sandbox_verdict(runtime_classes: list[dict]) -> Any:
+    handlers = sorted({rc.get("handler", "") for rc in runtime_classes})
+    sandboxes = [h for h in handlers if h in SANDBOX_HANDLERS or h.startswith("kata")]
+    return verdict(bool(sandboxes), f"sandboxed runtimes offered: {sandboxes}",
+                   f"no RuntimeClass with a sandbox handler (found handlers {handlers})", handlers=handlers)
+
+
+@check("AI4S-SEC-003")
+def workload_sandboxing(context: Context) -> Any:
+    return kube.live(context, lambda api: sandbox_verdict(
+        (api.raw.get("/apis/node.k8s.io/v1/runtimeclasses") or {}).get("items") or []))
