@@ -24,6 +24,12 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
+def _command_line() -> list[str]:
+    program = Path(sys.argv[0]).name
+    head = ["python", "-m", "conformance"] if program == "__main__.py" else [program]
+    return [*head, *sys.argv[1:]]
+
+
 @app.command()
 def main(
     profile: Annotated[str | None, typer.Option(
@@ -80,7 +86,7 @@ def main(
     verdict, reasons = runner.verdict(outcomes)
     run = evidence.RunInfo(code_version=code_version(), profile=profile, verdict=verdict, reasons=reasons,
                            started=started, ended=datetime.now(UTC).isoformat(timespec="seconds"),
-                           command=[Path(sys.argv[0]).name, *sys.argv[1:]], options=options,
+                           command=_command_line(), options=options,
                            kubernetes_server=context.cache.get(SERVER_VERSION_CACHE),
                            packages=package_versions())
     files = evidence.write(out, catalogue, outcomes, run, checklist=cncf_checklist())
