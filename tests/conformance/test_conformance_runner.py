@@ -182,3 +182,30 @@ def test_e2e_log_lines_are_timestamped_and_flushed(tmp_path):
     log.close()
     assert all(line[:4].isdigit() and "T" in line.split()[0]
                for line in (tmp_path / "e2e.log").read_text().splitlines())
+
+
+def test_bitwise_comparison_fails_when_a_hash_differs():
+    # kills a REPRO-001 that compares a value with itself: the end-to-end runs really are identical
+    from conformance.checks.reproducibility import compare_runs
+
+    run = {"dataset_hash": "a" * 64, "model_hash": "b" * 64, "config_hash": "c" * 64, "code_version": "v1"}
+    assert compare_runs(run, dict(run)).status is Status.PASSED
+    for key in ("dataset_hash", "model_hash"):
+        other = {**run, key: "d" * 64}
+        result = compare_runs(run, other)
+        assert result.status is Status.FAILED and result.evidence["same"][key] is False
+        assert result.evidence["reproducibility"] == "bitwise"
+    moved = compare_runs(run, {**run, "model_hash": "d" * 64, "code_version": "v2"})
+    assert moved.status is Status.UNKNOWN and "code changed" in moved.message
+
+
+def test_repro_001_compares_the_two_runs_it_made(tmp_path, monkeypatch):
+    from conformance.checks import reproducibility
+    from reference_workloads.climate import pipeline
+
+    hashes = iter(["1" * 64, "2" * 64])
+    monkeypatch.setattr(pipeline, "run", lambda recipe, overrides, run_dir: {
+        "dataset_hash": "a" * 64, "model_hash": next(hashes), "config_hash": "c" * 64, "code_version": "v1"})
+    result = reproducibility.climate_repeats_bitwise(context(tmp_path, quick=True))
+    assert result.status is Status.FAILED
+    assert result.evidence["same"] == {"dataset_hash": True, "model_hash": False}
