@@ -7,7 +7,14 @@ import copy
 import pytest
 import yaml
 
-from conformance.catalogue import CATALOGUE_PATH, CatalogueError, Target, cncf_checklist, load, parse
+from conformance.catalogue import (
+    CATALOGUE_PATH,
+    CatalogueError,
+    Target,
+    cncf_checklist,
+    load,
+    parse,
+)
 from conformance.registry import registry
 
 from .helpers import catalogue_doc, requirement

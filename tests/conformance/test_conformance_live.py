@@ -10,7 +10,12 @@ import pytest
 from conformance.checks import kube
 from conformance.checks.observability import accelerator_verdict, series_nodes, targets_verdict
 from conformance.checks.operator import probe_controller
-from conformance.checks.scheduling import gang_both_cases, gang_negative_case, gang_positive_verdict, gang_verdict
+from conformance.checks.scheduling import (
+    gang_both_cases,
+    gang_negative_case,
+    gang_positive_verdict,
+    gang_verdict,
+)
 from conformance.checks.security import accelerator_devices, probe_dev, probe_verdict
 from conformance.registry import Status
 
@@ -278,7 +283,11 @@ def test_ai_inference_through_the_gateway_api(tmp_path, objects, status):
 
 
 def test_networking_shoulds():
-    from conformance.checks.inference import disaggregated_verdict, inference_extension_verdict, network_verdict
+    from conformance.checks.inference import (
+        disaggregated_verdict,
+        inference_extension_verdict,
+        network_verdict,
+    )
 
     assert inference_extension_verdict(None).status is Status.FAILED
     assert inference_extension_verdict([]).status is Status.PASSED

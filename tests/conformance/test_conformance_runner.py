@@ -9,7 +9,15 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conformance import evidence, runner
-from conformance.registry import EnvironmentProblem, Result, Status, failed, not_applicable, passed, skipped
+from conformance.registry import (
+    EnvironmentProblem,
+    Result,
+    Status,
+    failed,
+    not_applicable,
+    passed,
+    skipped,
+)
 
 from .helpers import context, requirement, small_catalogue
 
