@@ -33,7 +33,9 @@ REPORT_HTML = "report.html"
 
 
 def checklist_file(checklist: CncfChecklist) -> str:
-    return f"cncf-checklist-{checklist.version}.yaml"
+    """The upstream submission's file name, so the filled checklist is a draft a vendor can
+    complete (its description says it is the kit's own evidence)."""
+    return f"KubernetesAIConformance-{checklist.version.lstrip('v')}.yaml"
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)

@@ -159,7 +159,7 @@ def test_evidence_carries_what_a_reviewer_needs(tmp_path, fake_checks, monkeypat
     assert suite.get("hostname") and suite.get("timestamp") == meta["started"][:19]
     report = (out / "report.html").read_text()
     assert "ai4s-kit conformance: conformant" in report and "<td>passed</td><td>1</td>" in report
-    checklist = yaml.safe_load((out / "cncf-checklist-v1.37.yaml").read_text())
+    checklist = yaml.safe_load((out / "KubernetesAIConformance-1.37.yaml").read_text())
     assert checklist["metadata"]["kubernetesVersion"] == "v1.37"
 
 
