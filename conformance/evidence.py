@@ -230,10 +230,20 @@ def filled_checklist(checklist: CncfChecklist, catalogue: Catalogue, outcomes: S
             "spec": spec}
 
 
-def write(out_dir: Path, catalogue: Catalogue, outcomes: Sequence[Outcome], run: RunInfo,
-          checklist: CncfChecklist | None = None) -> dict[str, Path]:
+def write(out_dir: Path, catalogue: Catalogue, outcomes: Sequence[Outcome], run: RunInfo | None = None,
+          checklist: CncfChecklist | None = None, *, code_version: str | None = None,
+          options: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write results.json, junit.xml, report.html and (given the CNCF checklist) the filled
-    product checklist atomically; e2e.log is written while running."""
+    product checklist atomically; e2e.log is written while running. Without `run` (the
+    whitepaper's tests write results this way) the run is described from `code_version` and
+    `options`, its verdict computed from the outcomes."""
+    if run is None:
+        from .runner import verdict
+
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        decided, reasons = verdict(outcomes)
+        run = RunInfo(code_version=code_version or "", profile=(options or {}).get("profile", "selection"),
+                      verdict=decided, reasons=reasons, started=now, ended=now, options=dict(options or {}))
     doc = results_document(catalogue, outcomes, run)
     junit = junit_document(outcomes, started=run.started)
     xml_text = ET.tostring(junit.getroot(), encoding="unicode", xml_declaration=True)
