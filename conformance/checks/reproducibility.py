@@ -203,3 +203,73 @@ def seeds_in_band(context: Context) -> Result:
         return failed(f"seeded repeats do not hold: {bad}", case_studies=report, reproducibility="statistical")
     return verdict(True, f"{len(report)} case studies: distinct logged seeds, spread within band",
                    "", case_studies=report, reproducibility="statistical")
+
+
+KILL_AFTER_STAGE_START = "train@"
+"""The run is killed once a training stage has started: the simulation is complete, a
+training stage is cut off half-way."""
+KILL_WAIT_S = 900
+
+
+def _stage_events(events_path: Path, key: str) -> list[str]:
+    from reference_workloads.core.eventlog import read_events
+
+    if not events_path.is_file():
+        return []
+    return [str((r.get("metadata") or {}).get("stage", "")) for r in read_events(events_path) if r.get("key") == key]
+
+
+def kill_when_training_starts(command: list[str], run_dir: Path, *, wait_s: float = KILL_WAIT_S,
+                              poll_s: float = 0.5) -> bool:
+    """Start `command` in its own process group and SIGKILL the whole group (launchers and
+    ranks) once the run's event log shows a training stage started. False: the run ended
+    before that, or never got there in time (nothing was cut off)."""
+    import os
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait_s
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(s.startswith(KILL_AFTER_STAGE_START) for s in _stage_events(run_dir / "events.log", "stage_start")):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(poll_s)
+        return False
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@check("AI4S-REPRO-005")
+def killed_run_resumes_bitwise(context: Context) -> Result:
+    import sys
+
+    from reference_workloads.climate import pipeline
+
+    overrides = climate_overrides(context)
+    root = context.work_dir / "repro-resume"
+    reference_dir, killed_dir = _fresh(root / "reference") / "run", _fresh(root / "killed") / "run"
+    context.log(f"  climate {CLIMATE_RECIPE} {overrides}: reference run -> {reference_dir}")
+    reference = _launching(lambda: pipeline.run(CLIMATE_RECIPE, overrides, reference_dir))
+    command = [sys.executable, "-c", "import sys; from pathlib import Path; "
+               "from reference_workloads.climate import pipeline; "
+               "pipeline.run(sys.argv[1], sys.argv[3:], Path(sys.argv[2]))",
+               CLIMATE_RECIPE, str(killed_dir), *overrides]
+    context.log(f"  the same run, killed once training starts -> {killed_dir}")
+    if not kill_when_training_starts(command, killed_dir):
+        return unknown("the run to kill did not reach a training stage in time; nothing was cut off",
+                       reproducibility="bitwise")
+    context.log("  resumed in the same folder")
+    resumed = _launching(lambda: pipeline.run(CLIMATE_RECIPE, overrides, killed_dir))
+    reused = _stage_events(killed_dir / "events.log", "stage_resumed")
+    fields = ("dataset_hash", "model_hash", "config_hash", "code_version")
+    result = compare_runs({k: reference[k] for k in fields}, {k: resumed[k] for k in fields},
+                          recipe=CLIMATE_RECIPE, overrides=overrides, stages_reused=reused)
+    if result.status.value == "passed" and not reused:
+        return failed("the resumed run reused no completed stage: it started over instead of resuming",
+                      **result.evidence)
+    return result

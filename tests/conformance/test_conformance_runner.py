@@ -4,6 +4,7 @@ evidence files it leads to are well-formed."""
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -217,3 +218,38 @@ def test_repro_001_compares_the_two_runs_it_made(tmp_path, monkeypatch):
     result = reproducibility.climate_repeats_bitwise(context(tmp_path, quick=True))
     assert result.status is Status.FAILED
     assert result.evidence["same"] == {"dataset_hash": True, "model_hash": False}
+
+
+def test_a_run_is_killed_once_its_training_starts(tmp_path):
+    import sys
+
+    from conformance.checks.reproducibility import kill_when_training_starts
+
+    started = [sys.executable, "-c", "import sys, time; from reference_workloads.core.eventlog import EventLog; "
+               "log = EventLog(sys.argv[1]); log.start('stage_start', stage='train@seed-1'); time.sleep(60)",
+               str(tmp_path / "events.log")]
+    began = time.monotonic()
+    assert kill_when_training_starts(started, tmp_path, wait_s=30, poll_s=0.05) is True
+    assert time.monotonic() - began < 20  # killed, not waited out
+    assert kill_when_training_starts([sys.executable, "-c", "pass"], tmp_path / "none", wait_s=30) is False
+
+
+@pytest.mark.parametrize("resumed_model, reused, status", [
+    ("b" * 64, ["simulate"], Status.PASSED),
+    ("e" * 64, ["simulate"], Status.FAILED),  # resumed to a different model
+    ("b" * 64, [], Status.FAILED),  # started over: proves nothing about resuming
+])
+def test_repro_005_compares_the_resumed_run_with_an_uninterrupted_one(tmp_path, monkeypatch, resumed_model,
+                                                                     reused, status):
+    from conformance.checks import reproducibility
+    from reference_workloads.climate import pipeline
+
+    manifests = iter([{"dataset_hash": "a" * 64, "model_hash": "b" * 64, "config_hash": "c" * 64, "code_version": "v"},
+                      {"dataset_hash": "a" * 64, "model_hash": resumed_model, "config_hash": "c" * 64,
+                       "code_version": "v"}])
+    monkeypatch.setattr(pipeline, "run", lambda recipe, overrides, run_dir: next(manifests))
+    monkeypatch.setattr(reproducibility, "kill_when_training_starts", lambda command, run_dir: True)
+    monkeypatch.setattr(reproducibility, "_stage_events", lambda path, key: reused if key == "stage_resumed" else [])
+    result = reproducibility.killed_run_resumes_bitwise(context(tmp_path, quick=True))
+    assert result.status is status, result.message
+    assert result.evidence["reproducibility"] == "bitwise"
