@@ -68,7 +68,8 @@ def main(
         console.print(f"[red]error:[/red] {err}", soft_wrap=True)
         raise typer.Exit(2) from None
     if not selected:
-        console.print("[red]error:[/red] the selection matches no requirement")
+        console.print(f"[red]error:[/red] the selection matches no requirement of profile {profile!r} "
+                      f"({', '.join(catalogue.profiles)}); choose another with --profile")
         raise typer.Exit(2)
     out = out.resolve()
     log = evidence.E2ELog(out / evidence.E2E_LOG)

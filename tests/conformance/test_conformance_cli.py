@@ -169,3 +169,9 @@ def test_module_entry_point_runs(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "KUBECONFIG": ""}, timeout=120)
     assert done.returncode == 3, done.stderr  # no cluster: the operator MUST is not assessed
     assert {p.name for p in tmp_path.iterdir()} >= {"results.json", "junit.xml", "e2e.log", "report.html"}
+
+
+def test_a_selection_outside_the_profile_names_the_profile(tmp_path):
+    result = invoke(tmp_path, "--only", "AI4S-OPS-001", env={"KUBECONFIG": ""})
+    assert result.exit_code == 2
+    assert "no requirement of profile 'offline'" in result.output and "--profile" in result.output
