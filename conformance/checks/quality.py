@@ -6,6 +6,7 @@ results are `skipped` with the command that makes them, never invented."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..catalogue import Requirement, load
@@ -21,6 +22,11 @@ from .casestudy import (
 MARGIN_TOLERANCE = 1e-12
 
 
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON renders them, so NaN equals NaN (summary.json holds NaN where a metric has none)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
 def comparison_problems(recorded: dict[str, Any] | None, computed: dict[str, Any] | None,
                         declared: float) -> list[str]:
     """Why a paired comparison does not carry a 'beats' claim (empty: it does)."""
@@ -34,7 +40,7 @@ def comparison_problems(recorded: dict[str, Any] | None, computed: dict[str, Any
         problems.append(f"improvement interval {computed['interval']} does not clear the margin "
                         f"{computed['required_margin']} (relative improvement "
                         f"{computed['relative_improvement']:.4g})")
-    if recorded != computed:
+    if not same(recorded, computed):
         problems.append(f"summary.json records {recorded}, the published predictions give {computed}")
     return problems
 
@@ -58,7 +64,7 @@ def paired_quality(context: Context, requirement: Requirement) -> Result:
     comparison = (computed.get("comparisons") or {}).get(key)
     declared = declared_margin(summary)
     problems = comparison_problems(recorded, comparison, declared)
-    differing = sorted(k for k in computed if recorded_headline.get(k) != computed[k])
+    differing = sorted(k for k in computed if not same(recorded_headline.get(k), computed[k]))
     if differing:
         problems.append(f"summary.json headline differs from the recomputed one at {differing}")
     target = requirement.target
