@@ -71,7 +71,8 @@ def climate_repeats_bitwise(context: Context) -> Any:
 BITWISE_KEYS = ("dataset_hash", "model_hash")
 
 
-def compare_runs(first: dict[str, Any], second: dict[str, Any], **evidence: Any) -> Result:
+def compare_runs(first: dict[str, Any], second: dict[str, Any], what: str = "two identical runs",
+                 **evidence: Any) -> Result:
     """Bitwise verdict over two runs' manifests: every hash in BITWISE_KEYS equal."""
     same = {k: first[k] == second[k] for k in BITWISE_KEYS}
     runs = [first, second]
@@ -81,8 +82,8 @@ def compare_runs(first: dict[str, Any], second: dict[str, Any], **evidence: Any)
         return unknown(f"the code changed between the two runs ({first['code_version']} -> "
                        f"{second['code_version']}); rerun on an unchanging checkout",
                        same=same, runs=runs, reproducibility="bitwise", **evidence)
-    return verdict(all(same.values()), "two identical runs: identical dataset and model hashes",
-                   f"hashes differ between two identical runs: {same}",
+    return verdict(all(same.values()), f"{what}: identical dataset and model hashes",
+                   f"hashes differ between {what}: {same}",
                    same=same, runs=runs, reproducibility="bitwise", **evidence)
 
 
@@ -268,6 +269,7 @@ def killed_run_resumes_bitwise(context: Context) -> Result:
     reused = _stage_events(killed_dir / "events.log", "stage_resumed")
     fields = ("dataset_hash", "model_hash", "config_hash", "code_version")
     result = compare_runs({k: reference[k] for k in fields}, {k: resumed[k] for k in fields},
+                          what="an uninterrupted run and a killed, resumed one",
                           recipe=CLIMATE_RECIPE, overrides=overrides, stages_reused=reused)
     if result.status.value == "passed" and not reused:
         return failed("the resumed run reused no completed stage: it started over instead of resuming",
