@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from ..catalogue import load
-from ..registry import Context, EnvironmentProblem, Result, check, failed, skipped, unknown, verdict
+from ..registry import (
+    Context,
+    EnvironmentProblem,
+    Result,
+    check,
+    failed,
+    not_applicable,
+    skipped,
+    unknown,
+    verdict,
+)
 from .casestudy import published, read_json
 
 CLIMATE_RECIPE = "ci_tiny"
@@ -275,3 +285,41 @@ def killed_run_resumes_bitwise(context: Context) -> Result:
         return failed("the resumed run reused no completed stage: it started over instead of resuming",
                       **result.evidence)
     return result
+
+
+PIPELINES = {"climate": "reference_workloads.climate.pipeline",
+             "drug-discovery": "reference_workloads.drug_discovery.pipeline"}
+
+
+@check("AI4S-REPRO-006")
+def published_hashes_recompute(context: Context) -> Result:
+    """Rerun each case study whose run code version is this checkout's, with its recipe and
+    overrides, and compare the hashes with the published ones. A case study of other code
+    does not apply: its hashes name that code."""
+    import importlib
+
+    from reference_workloads.core.manifest import code_version
+
+    studies = published(context)
+    if not studies:
+        return skipped(f"no published case study under {context.casestudies_root}; run `ai4s casestudies`")
+    current = code_version()
+    summaries = {name: read_json(folder, "summary.json") or {} for name, folder in studies.items()}
+    matching = {n: s for n, s in summaries.items() if s.get("run_code_version") == current and n in PIPELINES}
+    versions = {n: s.get("run_code_version") for n, s in summaries.items()}
+    if not matching:
+        return not_applicable(f"no case study was run on this code version ({current}); published runs: "
+                              f"{versions}", reproducibility="bitwise")
+    report = {}
+    for name, summary in matching.items():
+        run_dir = _fresh(context.work_dir / "repro-published" / name) / "run"
+        context.log(f"  {name} {summary['recipe']} {summary.get('overrides') or []} -> {run_dir}")
+        pipeline = importlib.import_module(PIPELINES[name])
+        manifest = _launching(lambda p=pipeline, s=summary, d=run_dir: p.run(s["recipe"], list(s.get("overrides") or []), d))
+        report[name] = {k: {"published": summary["hashes"].get(k), "recomputed": manifest.get(k)}
+                        for k in BITWISE_KEYS}
+    differing = {n: [k for k, v in r.items() if v["published"] != v["recomputed"]] for n, r in report.items()}
+    differing = {n: keys for n, keys in differing.items() if keys}
+    return verdict(not differing, f"{', '.join(report)}: rerun on the published code version gives the "
+                   "published dataset and model hashes", f"published hashes do not recompute: {differing}",
+                   hashes=report, code_version=current, reproducibility="bitwise")

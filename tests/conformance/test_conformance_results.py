@@ -201,3 +201,26 @@ def test_paired_comparison_problems_need_a_strictly_positive_interval():
     at_zero = {**passing, "interval": [0.0, 0.2]}
     assert "does not clear the margin" in quality.comparison_problems(at_zero, at_zero, 0.0)[0]
     assert quality.comparison_problems(passing, None, 0.0) == ["the published predictions give no such comparison"]
+
+
+def test_published_hashes_are_rerun_only_on_their_code_version(tmp_path, studies, monkeypatch):
+    from reference_workloads.climate import pipeline
+
+    summary = json.loads((results(studies, "climate") / "summary.json").read_text())
+    calls = []
+
+    def rerun(recipe, overrides, run_dir):
+        calls.append((recipe, overrides))
+        return {**summary["hashes"], "model_hash": rerun.model}
+
+    monkeypatch.setattr(pipeline, "run", rerun)
+    ctx = context(tmp_path, casestudies_root=studies)
+    other = reproducibility.published_hashes_recompute(ctx)  # this checkout is not the published code
+    assert other.status is Status.SKIPPED and other.evidence["not_applicable"] is True and calls == []
+    monkeypatch.setattr("reference_workloads.core.manifest.code_version", lambda *a: summary["run_code_version"])
+    rerun.model = summary["hashes"]["model_hash"]
+    assert reproducibility.published_hashes_recompute(ctx).status is Status.PASSED
+    assert calls == [("laptop", [])]
+    rerun.model = "f" * 64
+    drifted = reproducibility.published_hashes_recompute(ctx)
+    assert drifted.status is Status.FAILED and drifted.evidence["hashes"]["climate"]["model_hash"]["recomputed"] == "f" * 64
