@@ -163,17 +163,28 @@ def accelerator_nodes(api: Api) -> list[str]:
     return sorted(found)
 
 
-def run_pod(api: Api, namespace: str, pod: dict, *, timeout_s: float, poll_s: float = 2.0) -> str | None:
-    """Create the pod, wait until it finishes, return its log (None if it did not finish)."""
-    api.core.create_namespaced_pod(namespace, pod)
-    name = pod["metadata"]["name"]
+def run_pods(api: Api, namespace: str, pods: list[dict], *, timeout_s: float,
+             poll_s: float = 2.0) -> list[str | None]:
+    """Create every pod, then wait until each finishes; their logs in order (None: a pod
+    did not finish). Created together, the pods run at the same time."""
+    for pod in pods:
+        api.core.create_namespaced_pod(namespace, pod)
+    names = [pod["metadata"]["name"] for pod in pods]
+    logs: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        phase = api.core.read_namespaced_pod(name, namespace).status.phase
-        if phase in ("Succeeded", "Failed"):
-            return api.core.read_namespaced_pod_log(name, namespace)
+        for name in names:
+            if name not in logs and api.core.read_namespaced_pod(name, namespace).status.phase in ("Succeeded", "Failed"):
+                logs[name] = api.core.read_namespaced_pod_log(name, namespace)
+        if len(logs) == len(names):
+            break
         time.sleep(poll_s)
-    return None
+    return [logs.get(name) for name in names]
+
+
+def run_pod(api: Api, namespace: str, pod: dict, *, timeout_s: float, poll_s: float = 2.0) -> str | None:
+    """Create the pod, wait until it finishes, return its log (None if it did not finish)."""
+    return run_pods(api, namespace, [pod], timeout_s=timeout_s, poll_s=poll_s)[0]
 
 
 def prometheus_get(api: Api, endpoint: str, params: dict[str, str] | None = None) -> dict:

@@ -31,10 +31,11 @@ class FakeCluster:
     cluster whose behaviour is set per test. No cluster exists here; this is the only place
     the live checks' logic runs in CI."""
 
-    def __init__(self, *, gpu_nodes=(), admits_fitting=True, overcommits=False, workloads=1,
+    def __init__(self, *, gpu_nodes=(), gpus_per_node=1, pod_listings=None, admits_fitting=True, overcommits=False, workloads=1,
                  kueue_served=True, dev_listing="null\nzero\n", operator_ready=1, reject_status=422,
                  reconciles=True, custom=None, raw=None, node_labels=None):
         self.created, self.deleted = [], []
+        self.gpus_per_node, self.pod_listings, self.pods = gpus_per_node, pod_listings or {}, {}
         self.gpu_nodes, self.admits_fitting, self.overcommits = gpu_nodes, admits_fitting, overcommits
         self.workloads, self.kueue_served, self.dev_listing = workloads, kueue_served, dev_listing
         self.operator_ready, self.reject_status, self.reconciles = operator_ready, reject_status, reconciles
@@ -55,7 +56,7 @@ class FakeCluster:
 
     def list_node(self):
         nodes = [NS(metadata=NS(name=n, labels=self.node_labels.get(n, {})),
-                    status=NS(allocatable={"nvidia.com/gpu": "1"})) for n in self.gpu_nodes]
+                    status=NS(allocatable={"nvidia.com/gpu": str(self.gpus_per_node)})) for n in self.gpu_nodes]
         nodes.append(NS(metadata=NS(name="cpu-node", labels={}), status=NS(allocatable={"cpu": "8"})))
         return NS(items=nodes)
 
@@ -78,13 +79,14 @@ class FakeCluster:
 
     def create_namespaced_pod(self, ns, pod):
         self.created.append(("Pod", pod["metadata"]["name"]))
-        self.pod = pod
+        self.pods[pod["metadata"]["name"]] = pod
+        self.pod = self.pods.get("dev-probe", pod)
 
     def read_namespaced_pod(self, name, ns):
         return NS(status=NS(phase="Succeeded"))
 
     def read_namespaced_pod_log(self, name, ns):
-        return self.dev_listing
+        return self.pod_listings.get(name, self.dev_listing)
 
     def list_pod_for_all_namespaces(self, label_selector):
         roles = self.custom_objects.get("pod-roles", [])
@@ -205,6 +207,28 @@ def test_secure_access_probe():
     assert result.status is Status.FAILED and result.evidence["devices"] == ["nvidia0", "nvidiactl"]
     assert probe_verdict(["gpu-a"], None).status is Status.UNKNOWN
     assert accelerator_devices("dri kfd tty null") == ["dri", "kfd"]
+
+
+@pytest.mark.parametrize("listings, status", [
+    ({"gpu-probe-1": "nvidiactl nvidia0 null", "gpu-probe-2": "nvidiactl nvidia1 null"}, Status.PASSED),
+    ({"gpu-probe-1": "nvidia0 nvidia1", "gpu-probe-2": "nvidia1"}, Status.FAILED),  # sees both GPUs
+    ({"gpu-probe-1": "nvidia0", "gpu-probe-2": "nvidia0"}, Status.FAILED),  # two pods, one GPU
+])
+def test_two_pods_with_one_accelerator_each_are_isolated(listings, status):
+    cluster = FakeCluster(gpu_nodes=("gpu-a",), gpus_per_node=2, pod_listings=listings)
+    result = probe_dev(cluster.api)
+    assert result.status is status, result.message
+    numbered = [sorted(d for d in v.split() if d[-1].isdigit()) for v in listings.values()]
+    assert result.evidence["two_pods"]["devices_seen"] == numbered
+    requested = cluster.pods["gpu-probe-1"]["spec"]["containers"][0]["resources"]
+    assert requested["requests"]["nvidia.com/gpu"] == requested["limits"]["nvidia.com/gpu"] == "1"
+    assert namespaces(cluster, "deleted") == namespaces(cluster, "created")
+
+
+def test_one_accelerator_per_node_leaves_the_pair_test_not_applicable():
+    result = probe_dev(FakeCluster(gpu_nodes=("gpu-a",)).api)
+    assert result.status is Status.PASSED
+    assert result.evidence["two_pods"]["status"] == "skipped"
 
 
 @pytest.mark.parametrize("ready, reject, reconciles, status", [
