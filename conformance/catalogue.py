@@ -1,7 +1,9 @@
 """The requirement catalogue: load catalogue.yaml, validate it, look requirements up.
 
 The catalogue is data; checks refer to its ids. Loading refuses anything a JSON-schema
-cannot express as well: duplicate ids, and a `since` later than the catalogue's release.
+cannot express as well: duplicate ids, a `since` later than the catalogue's release, and a
+profile naming an unknown requirement or profile. `cncf_checklist()` reads the upstream
+CNCF checklist's ids (cncf_checklist.yaml) the catalogue maps onto.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
+CNCF_CHECKLIST_PATH = Path(__file__).with_name("cncf_checklist.yaml")
 LEVELS = ("MUST", "SHOULD")
 LAYERS = ("platform", "kit", "workload")
 
@@ -82,6 +85,18 @@ class Requirement:
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
+class Profile:
+    """A named set of requirements a run assesses; its verdict is over these only."""
+
+    name: str
+    """offline, cluster, gpu-cluster..."""
+    description: str
+    """What the profile is for, in a sentence or two."""
+    requirements: tuple[str, ...]
+    """Requirement ids, those of the profile it extends first."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Catalogue:
     """The whole catalogue, in file order."""
 
@@ -91,6 +106,13 @@ class Catalogue:
     """Kit release the catalogue describes."""
     requirements: tuple[Requirement, ...]
     """Every requirement, retired ones included."""
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+    """Profiles by name, `extends` resolved."""
+
+    def profile(self, name: str) -> Profile:
+        if name not in self.profiles:
+            raise ValueError(f"profile {name!r} is unknown; known: {', '.join(self.profiles)}")
+        return self.profiles[name]
 
     def get(self, requirement_id: str) -> Requirement:
         for r in self.requirements:
@@ -144,7 +166,71 @@ def parse(raw: Any) -> Catalogue:
         target = Target(**entry["target"]) if "target" in entry else None
         requirements.append(Requirement(**{**entry, "target": target}))
     return Catalogue(version=raw["version"], kit_release=raw["kit_release"],
-                     requirements=tuple(requirements))
+                     requirements=tuple(requirements),
+                     profiles=_profiles(raw["profiles"], {r.id: r for r in requirements}))
+
+
+def _profiles(raw: Mapping[str, Any], known: Mapping[str, Requirement]) -> dict[str, Profile]:
+    """Resolve `extends` (parents first, no cycles) and refuse unknown or retired ids."""
+    resolved: dict[str, Profile] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Profile:
+        if name in resolved:
+            return resolved[name]
+        if name in chain:
+            raise CatalogueError(f"catalogue: profile {name!r} extends itself through {' -> '.join(chain)}")
+        entry = raw[name]
+        parent = entry.get("extends")
+        if parent is not None and parent not in raw:
+            raise CatalogueError(f"catalogue: profile {name!r} extends unknown profile {parent!r}; "
+                                 f"known: {', '.join(raw)}")
+        inherited = resolve(parent, (*chain, name)).requirements if parent else ()
+        for rid in entry["requirements"]:
+            if rid not in known:
+                raise CatalogueError(f"catalogue: profile {name!r} lists unknown requirement {rid!r}")
+            if known[rid].retired:
+                raise CatalogueError(f"catalogue: profile {name!r} lists {rid}, retired in {known[rid].retired}")
+        ids = (*inherited, *(r for r in entry["requirements"] if r not in inherited))
+        resolved[name] = Profile(name=name, description=entry["description"], requirements=ids)
+        return resolved[name]
+
+    for name in raw:
+        resolve(name, ())
+    return {name: resolved[name] for name in raw}
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class CncfRequirement:
+    """One id of the upstream CNCF Kubernetes AI Conformance checklist."""
+
+    id: str
+    """Upstream id, e.g. gang_scheduling."""
+    section: str
+    """Section of the product checklist's spec (accelerators, networking, ...)."""
+    level: str
+    """MUST or SHOULD, as upstream states it."""
+    summary: str
+    """Our one-line summary (the upstream text is the authority)."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class CncfChecklist:
+    version: str
+    """Upstream checklist version, e.g. v1.37."""
+    source: str
+    """Where the upstream checklist is published."""
+    requirements: tuple[CncfRequirement, ...]
+    """Every id, in the upstream order."""
+
+
+def cncf_checklist(path: Path = CNCF_CHECKLIST_PATH) -> CncfChecklist:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    items = tuple(CncfRequirement(section=section, **entry)
+                  for section, entries in raw["sections"].items() for entry in entries)
+    for item in items:
+        if item.level not in LEVELS:
+            raise CatalogueError(f"cncf checklist: {item.id}: level {item.level!r} is unknown; expected one of {LEVELS}")
+    return CncfChecklist(version=raw["version"], source=raw["source"], requirements=items)
 
 
 def load(path: Path = CATALOGUE_PATH) -> Catalogue:

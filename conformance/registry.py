@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 CHECK_MODULES = ("platform", "security", "scheduling", "observability", "operator",
-                 "reproducibility", "quality", "provenance")
+                 "reproducibility", "quality", "provenance", "inference", "autoscaling",
+                 "accelerators", "performance")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,6 +65,17 @@ def unknown(message: str, **evidence: Any) -> Result:
     return Result(status=Status.UNKNOWN, message=message, evidence=evidence)
 
 
+NOT_APPLICABLE = "not_applicable"
+"""Evidence key of a skip that assessed the requirement: it does not apply here."""
+
+
+def not_applicable(message: str, **evidence: Any) -> Result:
+    """`skipped` because the requirement does not apply (no accelerator, no autoscaler): the
+    requirement was assessed, so a MUST skipped this way keeps a run complete. Any other
+    skip of a MUST leaves the run incomplete."""
+    return skipped(message, **{NOT_APPLICABLE: True, **evidence})
+
+
 def verdict(ok: bool, good: str, bad: str, **evidence: Any) -> Result:
     """passed with `good` or failed with `bad`, same evidence either way."""
     return passed(good, **evidence) if ok else failed(bad, **evidence)
@@ -78,7 +90,9 @@ class Context:
     casestudies_root: Path = REPO_ROOT / "casestudies"
     """Where published case-study results are read from."""
     kubeconfig: str | None = None
-    """Kubeconfig of a live cluster; None means the live checks are skipped."""
+    """Kubeconfig of a live cluster; None means the live checks are `unknown` (not assessed)."""
+    bench_results: Path = REPO_ROOT / "bench" / "results.json"
+    """The bench's results file, read by the performance checks."""
     quick: bool = False
     """Smaller workload runs (same checks, same bitwise claims)."""
     log: Callable[[str], None] = print

@@ -1,7 +1,8 @@
 """Shared pieces of the live cluster checks (kubernetes Python client).
 
-Without a kubeconfig, or with a cluster that does not answer, a live check is `skipped`
-with the reason; it is never `failed`, because nothing under test was observed. Every
+Without a kubeconfig, or with a cluster that does not answer, a live check is `unknown`
+with the reason (an environment error): nothing under test was observed, so it is neither
+`failed` nor `skipped`, and a MUST left unknown makes the run incomplete. Every
 live check works in a namespace of its own and deletes it (and any cluster-scoped object
 it made) on the way out, also when it fails.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..registry import Context, Result, skipped
+from ..registry import Context, Result, unknown
 
 PROBE_IMAGE = "docker.io/library/busybox:1.37.0"
 """Image of the probe pods: pinned, tiny, with a shell."""
@@ -23,6 +24,8 @@ ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 PSS_RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
 CHECK_LABEL = {"ai4s.dev/conformance": "true"}
 REACH_TIMEOUT_S = 10
+SERVER_VERSION_CACHE = "kube.server_version"
+"""Context cache key of the API server's version (for results.json)."""
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -37,14 +40,38 @@ class Api:
     """BatchV1Api."""
     custom: Any
     """CustomObjectsApi."""
+    raw: Any = None
+    """`get(path) -> dict | None` on any API path (None: not served), for the APIs the typed
+    clients do not cover (Gateway API discovery, HPAs, metrics APIs)."""
+
+
+class RawApi:
+    """GET of an API-server path through the configured client; 404 is None."""
+
+    def __init__(self, api_client: Any) -> None:
+        self._client = api_client
+
+    def get(self, path: str) -> dict | None:
+        import json
+
+        try:
+            response = self._client.call_api(path, "GET", auth_settings=["BearerToken"],
+                                             _preload_content=False, _request_timeout=REACH_TIMEOUT_S)
+        except Exception as err:  # noqa: BLE001 - only "not served" is an answer; others re-raised
+            if status_of(err) == 404:
+                return None
+            raise
+        raw = response[0] if isinstance(response, tuple) else response
+        return json.loads(raw.data)
 
 
 def no_cluster() -> Result:
-    return skipped("no cluster: pass --kubeconfig PATH or set KUBECONFIG to run the live checks")
+    return unknown("not assessed, no cluster: pass --kubeconfig PATH or set KUBECONFIG to run the "
+                   "live checks", error_kind="environment")
 
 
 def connect(context: Context) -> Api | Result:
-    """An Api for the context's cluster, or the `skipped` Result saying why there is none."""
+    """An Api for the context's cluster, or the `unknown` Result saying why there is none."""
     if not context.kubeconfig:
         return no_cluster()
     cached = context.cache.get("kube.api")
@@ -54,13 +81,16 @@ def connect(context: Context) -> Api | Result:
 
     try:
         api_client = config.new_client_from_config(config_file=context.kubeconfig)
-        client.VersionApi(api_client).get_code(_request_timeout=REACH_TIMEOUT_S)
+        version = client.VersionApi(api_client).get_code(_request_timeout=REACH_TIMEOUT_S)
     except Exception as err:  # noqa: BLE001 - any failure here means "cluster not reachable"
-        found = skipped(f"cluster not reachable with {context.kubeconfig}: {type(err).__name__}: "
-                        f"{str(err).splitlines()[0] if str(err) else ''}")
+        found = unknown(f"not assessed, cluster not reachable with {context.kubeconfig}: "
+                        f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+                        error_kind="environment")
     else:
+        context.cache[SERVER_VERSION_CACHE] = version.git_version
         found = Api(core=client.CoreV1Api(api_client), apps=client.AppsV1Api(api_client),
-                    batch=client.BatchV1Api(api_client), custom=client.CustomObjectsApi(api_client))
+                    batch=client.BatchV1Api(api_client), custom=client.CustomObjectsApi(api_client),
+                    raw=RawApi(api_client))
     context.cache["kube.api"] = found
     return found
 
@@ -133,17 +163,28 @@ def accelerator_nodes(api: Api) -> list[str]:
     return sorted(found)
 
 
-def run_pod(api: Api, namespace: str, pod: dict, *, timeout_s: float, poll_s: float = 2.0) -> str | None:
-    """Create the pod, wait until it finishes, return its log (None if it did not finish)."""
-    api.core.create_namespaced_pod(namespace, pod)
-    name = pod["metadata"]["name"]
+def run_pods(api: Api, namespace: str, pods: list[dict], *, timeout_s: float,
+             poll_s: float = 2.0) -> list[str | None]:
+    """Create every pod, then wait until each finishes; their logs in order (None: a pod
+    did not finish). Created together, the pods run at the same time."""
+    for pod in pods:
+        api.core.create_namespaced_pod(namespace, pod)
+    names = [pod["metadata"]["name"] for pod in pods]
+    logs: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        phase = api.core.read_namespaced_pod(name, namespace).status.phase
-        if phase in ("Succeeded", "Failed"):
-            return api.core.read_namespaced_pod_log(name, namespace)
+        for name in names:
+            if name not in logs and api.core.read_namespaced_pod(name, namespace).status.phase in ("Succeeded", "Failed"):
+                logs[name] = api.core.read_namespaced_pod_log(name, namespace)
+        if len(logs) == len(names):
+            break
         time.sleep(poll_s)
-    return None
+    return [logs.get(name) for name in names]
+
+
+def run_pod(api: Api, namespace: str, pod: dict, *, timeout_s: float, poll_s: float = 2.0) -> str | None:
+    """Create the pod, wait until it finishes, return its log (None if it did not finish)."""
+    return run_pods(api, namespace, [pod], timeout_s=timeout_s, poll_s=poll_s)[0]
 
 
 def prometheus_get(api: Api, endpoint: str, params: dict[str, str] | None = None) -> dict:
@@ -162,3 +203,25 @@ def prometheus_get(api: Api, endpoint: str, params: dict[str, str] | None = None
         _preload_content=False, _request_timeout=REACH_TIMEOUT_S)
     raw = response[0] if isinstance(response, tuple) else response
     return json.loads(raw.data)
+
+
+def conditions_true(obj: dict, kind: str) -> bool:
+    """Whether the object's status carries condition `kind` with status True."""
+    return any(c.get("type") == kind and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def list_custom(api: Api, group: str, version: str, plural: str) -> list[dict] | None:
+    """Every object of a custom resource across namespaces, or None when its API is not served."""
+    try:
+        return api.custom.list_cluster_custom_object(group, version, plural).get("items", [])
+    except Exception as err:  # noqa: BLE001 - only "not served" is an answer; others re-raised
+        if status_of(err) == 404:
+            return None
+        raise
+
+
+def live(context: Context, probe: Any) -> Result:
+    """`probe(api)` on the context's cluster, or the `unknown` Result saying why there is none."""
+    api = connect(context)
+    return probe(api) if isinstance(api, Api) else api

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..registry import Context, check, failed, skipped, verdict
+from ..registry import Context, check, failed, not_applicable, verdict
 from . import kube
 
 ACCELERATOR_SERIES = {
@@ -33,7 +33,7 @@ def series_nodes(response: dict) -> set[str]:
 def accelerator_verdict(nodes: list[str], seen: dict[str, set[str]]) -> Any:
     """Every accelerator node must report every series in `ACCELERATOR_SERIES`."""
     if not nodes:
-        return skipped("the cluster has no node with an allocatable accelerator; not applicable")
+        return not_applicable("the cluster has no node with an allocatable accelerator")
     missing = {what: sorted(set(nodes) - seen.get(what, set())) for what in ACCELERATOR_SERIES}
     missing = {k: v for k, v in missing.items() if v}
     return verdict(not missing, f"utilisation and memory reported for all {len(nodes)} accelerator nodes",

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..catalogue import load
-from ..registry import Context, check, skipped, verdict
-from .quality import regenerate_command
+from ..registry import Context, check, failed, skipped, verdict
+from .casestudy import published, regenerate_command, verify_problems
 from .reproducibility import RUNS_CACHE
 
 CRATE_FILE = "ro-crate-metadata.json"
@@ -19,8 +19,7 @@ CRATE_FILE = "ro-crate-metadata.json"
 
 def run_folders(context: Context) -> dict[str, Path]:
     """label -> folder holding manifest.json and events.log."""
-    found = {f"casestudy:{p.parent.parent.name}": p.parent
-             for p in sorted(context.casestudies_root.glob("*/results/summary.json"))}
+    found = {f"casestudy:{name}": folder for name, folder in published(context).items()}
     for i, run_dir in enumerate(context.cache.get(RUNS_CACHE, [])):
         found[f"conformance-run:{i + 1}"] = Path(run_dir)
     return found
@@ -79,7 +78,18 @@ def manifest_problems(manifest: dict[str, Any], required: list[str]) -> list[str
         if value and not (isinstance(value, str) and len(value) >= 16
                           and all(c in "0123456789abcdef" for c in value)):
             problems.append(f"{key} {value!r} is not a hex digest")
+        elif value and len(set(value)) == 1:
+            # a digest of one repeated digit is a placeholder, not the hash of any content
+            problems.append(f"{key} {value!r} is a placeholder, not a digest")
     return problems
+
+
+def content_problems(context: Context, label: str, folder: Path) -> list[str]:
+    """For a published case study, what `ai4s verify` says about the manifest against the
+    content (its checksum in the crate, and every file that names one of its hashes)."""
+    if not label.startswith("casestudy:"):
+        return []
+    return [p for p in verify_problems(context, folder) if "manifest" in p]
 
 
 @check("AI4S-PROV-002")
@@ -95,7 +105,8 @@ def manifests(context: Context) -> Any:
             report[label] = {"problems": [f"no manifest.json in {folder}"]}
             continue
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        report[label] = {"problems": manifest_problems(manifest, required),
+        report[label] = {"problems": manifest_problems(manifest, required)
+                         + content_problems(context, label, folder),
                          **{k: manifest.get(k) for k in ("dataset_hash", "model_hash", "code_version")}}
     bad = {k: v["problems"] for k, v in report.items() if v["problems"]}
     return verdict(not bad, f"{len(report)} manifests name {', '.join(required)}",
@@ -103,16 +114,20 @@ def manifests(context: Context) -> Any:
 
 
 def crate_problems(folder: Path) -> list[str]:
-    """The crate must exist, list every published file under its root and describe the run."""
+    """The crate must exist, list every published file under its root with the checksum and
+    size the file has, and describe the run."""
+    from reference_workloads.provenance.verify import file_problems
+
     path = folder / CRATE_FILE
     if not path.is_file():
         return [f"no {CRATE_FILE}"]
     graph = {e.get("@id"): e for e in json.loads(path.read_text(encoding="utf-8")).get("@graph", [])}
     root = graph.get("./") or {}
     parts = {p.get("@id") for p in root.get("hasPart") or []}
-    published = {p.name for p in folder.iterdir() if p.is_file() and p.name != CRATE_FILE}
-    problems = [f"{name} is not listed in the crate" for name in sorted(published - parts)]
-    problems += [f"crate lists {name}, which is not there" for name in sorted(parts - published)]
+    files = {p.name for p in folder.iterdir() if p.is_file() and p.name != CRATE_FILE}
+    problems = [f"{name} is not listed in the crate" for name in sorted(files - parts)]
+    problems += [f"crate lists {name}, which is not there" for name in sorted(parts - files)]
+    problems += [p for p in file_problems(folder, graph) if "published but not listed" not in p]
     if not any(e.get("@type") == "CreateAction" for e in graph.values()):
         problems.append("no CreateAction describes the run")
     return problems
@@ -128,3 +143,25 @@ def case_study_crates(context: Context) -> Any:
     bad = {k: v for k, v in report.items() if v}
     return verdict(not bad, f"{len(report)} case studies carry a complete RO-Crate",
                    f"RO-Crate problems: {bad}", crates=report)
+
+
+@check("AI4S-PROV-004")
+def case_studies_verify(context: Context) -> Any:
+    folders = published(context)
+    if not folders:
+        return skipped(f"no published case study under {context.casestudies_root}; run "
+                       "`ai4s casestudies`")
+    report: dict[str, list[str]] = {}
+    for name, folder in folders.items():
+        if not (folder / CRATE_FILE).is_file():
+            report[name] = [f"no {CRATE_FILE}: nothing to verify against"]
+            continue
+        try:
+            report[name] = verify_problems(context, folder)
+        except (KeyError, OSError, ValueError) as err:
+            return failed(f"{name}: `ai4s verify` cannot read the results: {type(err).__name__}: {err}")
+    bad = {k: v for k, v in report.items() if v}
+    return verdict(not bad, f"{len(report)} case studies verify from their crates "
+                   "(checksums, manifest against content, headline recomputed)",
+                   f"`ai4s verify` problems: {bad}", problems=report,
+                   command="ai4s verify casestudies/<name>/results")

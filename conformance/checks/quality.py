@@ -1,83 +1,90 @@
-"""Quality targets, statistical: read from the published case studies, compared with the
-catalogue's numeric targets, the numbers reported as evidence. Missing results are
-`skipped` with the command that makes them, never invented."""
+"""Quality targets, statistical: each reads the paired comparison over held-out samples x
+training seeds that the published predictions recompute to, with the margin the recipe
+book declares for the published recipe. The recorded headline must agree with the
+recomputed one (a summary edited by hand fails here), and a tie never passes. Missing
+results are `skipped` with the command that makes them, never invented."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from ..catalogue import load
-from ..registry import Context, check, skipped, verdict
+from ..catalogue import Requirement, load
+from ..registry import Context, Result, check, failed, verdict
+from .casestudy import (
+    declared_margin,
+    not_regenerated,
+    read_json,
+    recomputed_headline,
+    results_folder,
+)
 
-CLIMATE, DRUG = "climate", "drug-discovery"
-
-
-def regenerate_command(name: str) -> str:
-    return f"ai4s casestudies --only {name}"
-
-
-def load_summary(context: Context, name: str) -> dict[str, Any] | None:
-    path = context.casestudies_root / name / "results" / "summary.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+MARGIN_TOLERANCE = 1e-12
 
 
-def not_regenerated(context: Context, name: str) -> Any:
-    return skipped(f"no results for case study {name!r} under {context.casestudies_root}; "
-                   f"run `{regenerate_command(name)}`")
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON renders them, so NaN equals NaN (summary.json holds NaN where a metric has none)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _provenance(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: summary.get(k) for k in ("recipe", "regenerated", "code_version", "hashes")}
+def comparison_problems(recorded: dict[str, Any] | None, computed: dict[str, Any] | None,
+                        declared: float) -> list[str]:
+    """Why a paired comparison does not carry a 'beats' claim (empty: it does)."""
+    if computed is None:
+        return ["the published predictions give no such comparison"]
+    problems = []
+    if abs(float(computed["required_margin"]) - declared) > MARGIN_TOLERANCE:
+        problems.append(f"comparison uses margin {computed['required_margin']}, the recipe declares {declared}")
+    low = computed["interval"][0]
+    if not (computed["passes"] and low > 0):
+        problems.append(f"improvement interval {computed['interval']} does not clear the margin "
+                        f"{computed['required_margin']} (relative improvement "
+                        f"{computed['relative_improvement']:.4g})")
+    if not same(recorded, computed):
+        problems.append(f"summary.json records {recorded}, the published predictions give {computed}")
+    return problems
+
+
+def paired_quality(context: Context, requirement: Requirement) -> Result:
+    name, key = requirement.parameters["case_study"], requirement.parameters["comparison"]
+    folder = results_folder(context, name)
+    summary = read_json(folder, "summary.json")
+    if summary is None:
+        return not_regenerated(context, name)
+    try:
+        computed = recomputed_headline(context, folder)
+    except (KeyError, OSError, ValueError) as err:
+        return failed(f"{name}: the headline cannot be recomputed from the published files: "
+                      f"{type(err).__name__}: {err}")
+    recorded_headline = summary.get("headline")
+    if not isinstance(recorded_headline, dict):
+        return failed(f"{name}: summary.json has no headline; the published predictions give one",
+                      computed=computed.get("comparisons", {}).get(key))
+    recorded = (recorded_headline.get("comparisons") or {}).get(key)
+    comparison = (computed.get("comparisons") or {}).get(key)
+    declared = declared_margin(summary)
+    problems = comparison_problems(recorded, comparison, declared)
+    differing = sorted(k for k in computed if not same(recorded_headline.get(k), computed[k]))
+    if differing:
+        problems.append(f"summary.json headline differs from the recomputed one at {differing}")
+    target = requirement.target
+    clears = int(not problems)
+    return verdict(target.met_by(clears),
+                   f"{name}: {key} clears the declared margin {declared:g} over "
+                   f"{comparison and comparison['n']} paired samples x seeds",
+                   f"{name}: {'; '.join(problems)}",
+                   target=str(target), measured={target.metric: clears}, comparison=comparison,
+                   declared_margin=declared, seeds=computed.get("seeds"),
+                   over_seeds=computed.get("over_seeds"),
+                   leads_not_beating_persistence=computed.get("leads_not_beating_persistence"),
+                   recipe=summary.get("recipe"), code_version=summary.get("code_version"))
 
 
 @check("AI4S-QUAL-001")
-def climate_beats_persistence(context: Context) -> Any:
-    summary = load_summary(context, CLIMATE)
-    if summary is None:
-        return not_regenerated(context, CLIMATE)
-    target = load().get("AI4S-QUAL-001").target
-    head = summary["headline"]
-    leads = head["leads_not_beating_persistence"]
-    horizon = head["nrmse_horizon"]
-    # how far below persistence the emulator ends: a pass by a hair is worth seeing
-    measured = {target.metric: len(leads),
-                "relative_margin_at_horizon": 1 - horizon["emulator"] / horizon["persistence"]}
-    return verdict(target.met_by(len(leads)),
-                   f"emulator beats persistence at every lead 1..{head['horizon_steps']}",
-                   f"emulator does not beat persistence at leads {leads}",
-                   target=str(target), measured=measured, horizon_steps=head["horizon_steps"],
-                   nrmse_lead1=head["nrmse_lead1"], nrmse_horizon=head["nrmse_horizon"],
-                   acc_h_horizon=head.get("acc_h_horizon"), **_provenance(summary))
-
-
-def drug_metrics(context: Context) -> dict[str, Any] | None:
-    """The drug case study's evaluation metrics (task -> model -> metric), from whichever
-    published results file carries them."""
-    folder: Path = context.casestudies_root / DRUG / "results"
-    for path in sorted(folder.glob("*results*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and "physics" in (doc.get("metrics") or {}):
-            return {"file": path.name, **doc}
-    return None
+def climate_beats_persistence(context: Context) -> Result:
+    return paired_quality(context, load().get("AI4S-QUAL-001"))
 
 
 @check("AI4S-QUAL-002")
-def drug_gnn_vs_forest(context: Context) -> Any:
-    summary = load_summary(context, DRUG)
-    results = drug_metrics(context) if summary is not None else None
-    if summary is not None and "metrics" in summary.get("headline", {}):
-        # the headline's metrics are means over every training seed, recomputed from predictions
-        results = {"file": "summary.json", "metrics": summary["headline"]["metrics"]}
-    if results is None:
-        return not_regenerated(context, DRUG)
-    target = load().get("AI4S-QUAL-002").target
-    physics = results["metrics"]["physics"]
-    gnn, forest = physics["gnn"]["spearman"], physics["random_forest"]["spearman"]
-    margin = gnn - forest
-    return verdict(target.met_by(margin),
-                   f"physics task: GNN Spearman {gnn:.3f} >= random forest {forest:.3f}",
-                   f"physics task: GNN Spearman {gnn:.3f} < random forest {forest:.3f}",
-                   target=str(target), measured={target.metric: margin},
-                   physics=physics, source=results["file"], **_provenance(summary))
+def drug_gnn_vs_forest(context: Context) -> Result:
+    return paired_quality(context, load().get("AI4S-QUAL-002"))

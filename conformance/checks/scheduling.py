@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..registry import Context, check, failed, passed, skipped, unknown, verdict
+from ..registry import Context, check, failed, not_applicable, passed, unknown, verdict
 from . import kube
 from .platform import renders
 
@@ -101,7 +101,7 @@ def gpu_partitions(context: Context) -> Any:
         stacks[s] = {"mig_flavors": mig, "mig_resources_with_quota": quota}
     declaring = {s: v for s, v in stacks.items() if v["mig_flavors"]}
     if not declaring:
-        return skipped("no stack declares MIG profiles; GPU sharing does not apply", stacks=stacks)
+        return not_applicable("no stack declares MIG profiles; GPU sharing does not apply", stacks=stacks)
     bad = [s for s, v in declaring.items() if not v["mig_resources_with_quota"]]
     return verdict(not bad, f"MIG partitions are schedulable with quota in {', '.join(declaring)}",
                    f"MIG flavors without quota in {bad}", stacks=stacks)
@@ -120,9 +120,27 @@ def gang_verdict(*, pods_started: int, workload_seen: bool, admitted: bool) -> A
     return passed(f"a {GANG_PODS}-pod gang over quota waited unadmitted; no pod started", **evidence)
 
 
-def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float = 3.0) -> Any:
-    """Own ClusterQueue with quota for one pod, own namespace and LocalQueue, then a Job of
-    GANG_PODS pods that must run together; nothing of it may start."""
+def gang_positive_verdict(*, pods_started: int, workload_seen: bool, admitted: bool) -> Any:
+    """Decision of the positive case: the gang fits the queue, so all of it must be admitted."""
+    evidence = {"pods_started": pods_started, "workload_seen": workload_seen, "admitted": admitted,
+                "gang_size": GANG_PODS}
+    if not workload_seen:
+        return unknown("Kueue never created a Workload for the Job; is the Job integration enabled?",
+                       **evidence)
+    return verdict(admitted and pods_started == GANG_PODS,
+                   f"a {GANG_PODS}-pod gang within quota was admitted with all its pods",
+                   f"a gang within quota was not admitted whole ({pods_started} of {GANG_PODS} pods, "
+                   f"admitted: {admitted})", **evidence)
+
+
+GANG_CPU = "100m"
+"""CPU of each gang member; the negative queue has quota for one member, the positive for all."""
+
+
+def gang_case(api: kube.Api, *, quota_cpu: str, wait_s: float, poll_s: float, until_pods: int) -> dict | Any:
+    """Own ClusterQueue with `quota_cpu`, own namespace and LocalQueue, then a Job of
+    GANG_PODS pods that must run together; what Kueue did with it once `until_pods` pods
+    exist or `wait_s` passed. Everything is deleted on the way out."""
     from infra.components.kueue import CPU_FLAVOR
 
     suffix = uuid.uuid4().hex[:6]
@@ -131,7 +149,7 @@ def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float
           "metadata": {"name": cq_name, "labels": kube.CHECK_LABEL},
           "spec": {"namespaceSelector": {"matchLabels": {"ai4s.dev/gang-check": suffix}},
                    "resourceGroups": [{"coveredResources": ["cpu", "memory"], "flavors": [{
-                       "name": CPU_FLAVOR, "resources": [{"name": "cpu", "nominalQuota": "100m"},
+                       "name": CPU_FLAVOR, "resources": [{"name": "cpu", "nominalQuota": quota_cpu},
                                                          {"name": "memory", "nominalQuota": "64Mi"}]}]}]}}
     with contextlib.ExitStack() as cleanup:
         try:
@@ -148,7 +166,7 @@ def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float
                "metadata": {"name": "gang", "labels": {"kueue.x-k8s.io/queue-name": "gang"}},
                "spec": {"parallelism": GANG_PODS, "completions": GANG_PODS, "suspend": True,
                         "template": {"spec": {"restartPolicy": "Never", "containers": [
-                            kube.restricted_container("member", ["sleep", "30"], cpu="100m")]}}}}
+                            kube.restricted_container("member", ["sleep", "30"], cpu=GANG_CPU)]}}}}
         api.batch.create_namespaced_job(ns, job)
         deadline = time.monotonic() + wait_s
         pods_started, workloads = 0, []
@@ -156,15 +174,42 @@ def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float
             pods_started = len(api.core.list_namespaced_pod(ns).items)
             workloads = api.custom.list_namespaced_custom_object(
                 KUEUE_GROUP, KUEUE_VERSION, ns, "workloads").get("items", [])
-            if pods_started or time.monotonic() >= deadline:
+            if pods_started >= until_pods or time.monotonic() >= deadline:
                 break
             time.sleep(poll_s)
-        admitted = any(c.get("type") == "Admitted" and c.get("status") == "True"
-                       for w in workloads for c in (w.get("status") or {}).get("conditions") or [])
-        return gang_verdict(pods_started=pods_started, workload_seen=bool(workloads), admitted=admitted)
+        admitted = any(kube.conditions_true(w, "Admitted") for w in workloads)
+        return {"pods_started": pods_started, "workload_seen": bool(workloads), "admitted": admitted}
+
+
+def _millicores(cpu: str) -> int:
+    return int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+
+
+def gang_negative_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float = 3.0) -> Any:
+    """Quota for one member only: nothing of the gang may start."""
+    seen = gang_case(api, quota_cpu=GANG_CPU, wait_s=wait_s, poll_s=poll_s, until_pods=1)
+    return gang_verdict(**seen) if isinstance(seen, dict) else seen
+
+
+def gang_positive_case(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float = 3.0) -> Any:
+    """Quota for the whole gang: it must be admitted with every member's pod."""
+    quota = f"{_millicores(GANG_CPU) * GANG_PODS}m"
+    seen = gang_case(api, quota_cpu=quota, wait_s=wait_s, poll_s=poll_s, until_pods=GANG_PODS)
+    return gang_positive_verdict(**seen) if isinstance(seen, dict) else seen
+
+
+def gang_both_cases(api: kube.Api, wait_s: float = GANG_WAIT_S, poll_s: float = 3.0) -> Any:
+    """The upstream plan: the positive case, then the negative; the worse result decides."""
+    positive = gang_positive_case(api, wait_s, poll_s)
+    negative = gang_negative_case(api, wait_s, poll_s)
+    order = {"failed": 0, "unknown": 1, "skipped": 2, "passed": 3}
+    worst = min((positive, negative), key=lambda r: order[r.status.value])
+    cases = {"positive": {"status": positive.status.value, "message": positive.message, **positive.evidence},
+             "negative": {"status": negative.status.value, "message": negative.message, **negative.evidence}}
+    message = worst.message if worst.status.value != "passed" else f"{positive.message}; {negative.message}"
+    return type(worst)(status=worst.status, message=message, evidence={"cases": cases})
 
 
 @check("AI4S-SCHED-002")
-def gang_below_capacity(context: Context) -> Any:
-    api = kube.connect(context)
-    return gang_negative_case(api) if isinstance(api, kube.Api) else api
+def gang_all_or_nothing(context: Context) -> Any:
+    return kube.live(context, gang_both_cases)

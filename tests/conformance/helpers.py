@@ -14,7 +14,9 @@ def requirement(rid: str, level: str = "MUST", category: str = "platform", **ext
 
 
 def catalogue_doc(*requirements: dict) -> dict:
-    return {"version": "0.1.0", "kit_release": "0.1.0", "requirements": list(requirements)}
+    return {"version": "0.1.0", "kit_release": "0.1.0", "requirements": list(requirements),
+            "profiles": {"all": {"description": "every requirement here",
+                                 "requirements": [r["id"] for r in requirements]}}}
 
 
 def small_catalogue(*requirements: dict):

@@ -76,3 +76,26 @@ def test_release_version_rules(version, problem):
     assert _release_problems({**release, "version": "0.19.2"}, {"kueue": "0.19.2"}) == []
     assert "not in infra/versions.py" in _release_problems({**release, "version": "1.0.0", "chart": "other"},
                                                            {"kueue": "0.19.2"})[0]
+
+
+def test_pod_policy_covers_helm_values(ctx):
+    # issue 12, row 5: runAsNonRoot false in the collector's Helm values
+    rendered = platform.renders(ctx)["local"]
+    collector = next(r for r in rendered.releases if r["chart"] == "opentelemetry-collector")
+    original = copy.deepcopy(collector["values"])
+    try:
+        collector["values"]["securityContext"]["runAsNonRoot"] = False
+        result = platform.pod_policies(ctx)
+    finally:
+        collector["values"] = original
+    assert result.status is Status.FAILED
+    assert any("values.securityContext: runAsNonRoot is false" in v
+               for v in result.evidence["violations"]["local"]["first"])
+    assert platform.pod_policies(ctx).status is Status.PASSED
+
+
+def test_dra_check_does_not_apply_to_the_committed_stacks(ctx):
+    from conformance.checks.accelerators import dra_where_enabled
+
+    result = dra_where_enabled(ctx)
+    assert result.status is Status.SKIPPED and result.evidence["not_applicable"] is True

@@ -4,12 +4,21 @@ evidence files it leads to are well-formed."""
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from conformance import evidence, runner
-from conformance.registry import EnvironmentProblem, Result, Status, failed, passed, skipped
+from conformance.registry import (
+    EnvironmentProblem,
+    Result,
+    Status,
+    failed,
+    not_applicable,
+    passed,
+    skipped,
+)
 
 from .helpers import context, requirement, small_catalogue
 
@@ -102,9 +111,30 @@ def test_select_accepts_ids_and_categories_together():
     assert runner.select(CATALOGUE, only=[], layers=["workload"]) == []
 
 
+def run_info(outcomes, **kwargs):
+    verdict, reasons = runner.verdict(outcomes)
+    return evidence.RunInfo(code_version="abc123", profile="all", verdict=verdict, reasons=reasons,
+                            started="2026-12-01T10:00:00+00:00", ended="2026-12-01T10:05:00+00:00", **kwargs)
+
+
+@pytest.mark.parametrize("statuses, expected", [
+    ({"AI4S-PLAT-001": passed("ok"), "AI4S-PLAT-003": failed("a SHOULD")}, "conformant"),
+    ({"AI4S-PLAT-001": not_applicable("no GPU")}, "conformant"),
+    ({"AI4S-PLAT-001": skipped("no inputs")}, "incomplete"),
+    ({"AI4S-PLAT-001": passed("ok"), "AI4S-PLAT-002": Result(status=Status.UNKNOWN, message="no cluster")},
+     "incomplete"),
+    ({"AI4S-PLAT-001": failed("broken"), "AI4S-PLAT-002": skipped("no inputs")}, "not conformant"),
+])
+def test_one_verdict_per_run(tmp_path, statuses, expected):
+    outcomes = runner.run([CATALOGUE.get(rid) for rid in statuses], context(tmp_path),
+                          checks={rid: (lambda _, r=r: r) for rid, r in statuses.items()})
+    verdict, reasons = runner.verdict(outcomes)
+    assert verdict.value == expected
+    assert bool(reasons) == (expected != "conformant")
+
+
 def test_evidence_files_are_well_formed(outcomes, tmp_path):
-    files = evidence.write(tmp_path, CATALOGUE, outcomes, code_version="abc123",
-                           options={"quick": True})
+    files = evidence.write(tmp_path, CATALOGUE, outcomes, run_info(outcomes, options={"quick": True}))
     doc = json.loads(files["results"].read_text())
     assert doc["metadata"]["catalogue_version"] == "0.1.0"
     assert doc["metadata"]["kit_code_version"] == "abc123"
@@ -124,6 +154,34 @@ def test_evidence_files_are_well_formed(outcomes, tmp_path):
     assert all(k == ["error"] for k in kinds[3:])
     assert cases[2].find("failure").get("message") == "should-level failure"
     assert json.loads(cases[2].find("failure").text) == {"gap": 2}
+    assert suite.get("timestamp") == "2026-12-01T10:00:00" and suite.get("hostname")
+    assert "<h1>ai4s-kit conformance: incomplete</h1>" in files["report"].read_text()
+
+
+def test_the_filled_cncf_checklist_follows_the_upstream_format(tmp_path):
+    import yaml
+
+    from conformance.catalogue import cncf_checklist, load
+
+    catalogue, checklist = load(), cncf_checklist()
+    results = {"AI4S-SCHED-001": passed("configured"), "AI4S-SCHED-002": passed("both cases"),
+               "AI4S-SEC-002": not_applicable("no accelerator"), "AI4S-OPS-001": failed("accepted invalid")}
+    outcomes = runner.run([catalogue.get(rid) for rid in results], context(tmp_path),
+                          checks={rid: (lambda _, r=r: r) for rid, r in results.items()})
+    files = evidence.write(tmp_path, catalogue, outcomes, run_info(outcomes), checklist=checklist)
+    doc = yaml.safe_load(files["checklist"].read_text())
+    assert set(doc) == {"metadata", "spec"} and doc["metadata"]["kubernetesVersion"] == "v1.37"
+    assert list(doc["spec"]) == ["accelerators", "networking", "schedulingOrchestration", "observability",
+                                 "security", "operator"]
+    items = {i["id"]: i for section in doc["spec"].values() for i in section}
+    assert set(items) == {r.id for r in checklist.requirements}
+    assert all(set(i) == {"id", "description", "level", "status", "evidence", "notes"} for i in items.values())
+    assert items["gang_scheduling"]["status"] == "Implemented"
+    assert items["gang_scheduling"]["evidence"] == ["file://junit.xml#AI4S-SCHED-001",
+                                                   "file://junit.xml#AI4S-SCHED-002", "file://e2e.log"]
+    assert items["secure_accelerator_access"]["status"] == "N/A"
+    assert items["robust_controller"]["status"] == "Not Implemented"
+    assert items["ai_inference"]["status"] == "" and "AI4S-NET-001" in items["ai_inference"]["notes"]
 
 
 def test_e2e_log_lines_are_timestamped_and_flushed(tmp_path):
@@ -133,3 +191,65 @@ def test_e2e_log_lines_are_timestamped_and_flushed(tmp_path):
     log.close()
     assert all(line[:4].isdigit() and "T" in line.split()[0]
                for line in (tmp_path / "e2e.log").read_text().splitlines())
+
+
+def test_bitwise_comparison_fails_when_a_hash_differs():
+    # kills a REPRO-001 that compares a value with itself: the end-to-end runs really are identical
+    from conformance.checks.reproducibility import compare_runs
+
+    run = {"dataset_hash": "a" * 64, "model_hash": "b" * 64, "config_hash": "c" * 64, "code_version": "v1"}
+    assert compare_runs(run, dict(run)).status is Status.PASSED
+    for key in ("dataset_hash", "model_hash"):
+        other = {**run, key: "d" * 64}
+        result = compare_runs(run, other)
+        assert result.status is Status.FAILED and result.evidence["same"][key] is False
+        assert result.evidence["reproducibility"] == "bitwise"
+    moved = compare_runs(run, {**run, "model_hash": "d" * 64, "code_version": "v2"})
+    assert moved.status is Status.UNKNOWN and "code changed" in moved.message
+
+
+def test_repro_001_compares_the_two_runs_it_made(tmp_path, monkeypatch):
+    from conformance.checks import reproducibility
+    from reference_workloads.climate import pipeline
+
+    hashes = iter(["1" * 64, "2" * 64])
+    monkeypatch.setattr(pipeline, "run", lambda recipe, overrides, run_dir: {
+        "dataset_hash": "a" * 64, "model_hash": next(hashes), "config_hash": "c" * 64, "code_version": "v1"})
+    result = reproducibility.climate_repeats_bitwise(context(tmp_path, quick=True))
+    assert result.status is Status.FAILED
+    assert result.evidence["same"] == {"dataset_hash": True, "model_hash": False}
+
+
+def test_a_run_is_killed_once_its_training_starts(tmp_path):
+    import sys
+
+    from conformance.checks.reproducibility import kill_when_training_starts
+
+    started = [sys.executable, "-c", "import sys, time; from reference_workloads.core.eventlog import EventLog; "
+               "log = EventLog(sys.argv[1]); log.start('stage_start', stage='train@seed-1'); time.sleep(60)",
+               str(tmp_path / "events.log")]
+    began = time.monotonic()
+    assert kill_when_training_starts(started, tmp_path, wait_s=30, poll_s=0.05) is True
+    assert time.monotonic() - began < 20  # killed, not waited out
+    assert kill_when_training_starts([sys.executable, "-c", "pass"], tmp_path / "none", wait_s=30) is False
+
+
+@pytest.mark.parametrize("resumed_model, reused, status", [
+    ("b" * 64, ["simulate"], Status.PASSED),
+    ("e" * 64, ["simulate"], Status.FAILED),  # resumed to a different model
+    ("b" * 64, [], Status.FAILED),  # started over: proves nothing about resuming
+])
+def test_repro_005_compares_the_resumed_run_with_an_uninterrupted_one(tmp_path, monkeypatch, resumed_model,
+                                                                     reused, status):
+    from conformance.checks import reproducibility
+    from reference_workloads.climate import pipeline
+
+    manifests = iter([{"dataset_hash": "a" * 64, "model_hash": "b" * 64, "config_hash": "c" * 64, "code_version": "v"},
+                      {"dataset_hash": "a" * 64, "model_hash": resumed_model, "config_hash": "c" * 64,
+                       "code_version": "v"}])
+    monkeypatch.setattr(pipeline, "run", lambda recipe, overrides, run_dir: next(manifests))
+    monkeypatch.setattr(reproducibility, "kill_when_training_starts", lambda command, run_dir: True)
+    monkeypatch.setattr(reproducibility, "_stage_events", lambda path, key: reused if key == "stage_resumed" else [])
+    result = reproducibility.killed_run_resumes_bitwise(context(tmp_path, quick=True))
+    assert result.status is status, result.message
+    assert result.evidence["reproducibility"] == "bitwise"
