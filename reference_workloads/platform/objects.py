@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..core import platform_env as env
 from ..core.recipes import StageResources
 from .target import MPI_RUNTIME, TORCH_RUNTIME, PlatformTarget
 
@@ -70,20 +71,24 @@ def pod_resources(size: StageResources) -> dict[str, dict[str, Any]]:
 
 
 def platform_env(target: PlatformTarget, *, run_id: str, image: str) -> list[dict[str, Any]]:
-    """The platform environment of every stage pod: storage, credentials, tracking, telemetry."""
+    """The platform environment of every stage pod: storage, credentials, tracking, telemetry.
+
+    The variable names are the ones `core.platform_env` reads inside the pod; the keys come
+    from the team's Secret by reference, so no credential is ever written into an object.
+    """
 
     def secret(name: str, key: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": target.credentials_secret, "key": key}}}
 
     return [
-        {"name": "AI4S_STORAGE", "value": f"{target.storage}/{run_id}"},
-        {"name": "AWS_ENDPOINT_URL", "value": target.s3_endpoint},
-        secret("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
-        secret("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
-        secret("AWS_REGION", "AWS_DEFAULT_REGION"),
-        {"name": "MLFLOW_TRACKING_URI", "value": target.tracking_uri},
-        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": target.otlp_endpoint},
-        {"name": "AI4S_IMAGE_DIGEST", "value": image_digest(image)},
+        {"name": env.STORAGE, "value": f"{target.storage}/{run_id}"},
+        {"name": env.ENDPOINT_URL, "value": target.s3_endpoint},
+        secret(env.ACCESS_KEY_ID, env.ACCESS_KEY_ID),
+        secret(env.SECRET_ACCESS_KEY, env.SECRET_ACCESS_KEY),
+        secret(env.REGION, env.DEFAULT_REGION),
+        {"name": env.MLFLOW_TRACKING_URI, "value": target.tracking_uri},
+        {"name": env.OTLP_ENDPOINT, "value": target.otlp_endpoint},
+        {"name": env.IMAGE_DIGEST, "value": image_digest(image)},
     ]
 
 
