@@ -8,6 +8,13 @@ Placeholders (`{{kind:name}}`) and where their content comes from:
   release in pyproject.toml;
 - `{{table:<name>}}`: a table built from those same sources (TABLES);
 - `{{figure:<name>}}`: a figure drawn by whitepaper.figures from the stacks or results;
+- `{{value:bench:<dotted.path>[:<format>]}}`: one number of bench/results.json;
+  `{{value:cncf:version|ids|must|mapped}}`: the upstream CNCF checklist the catalogue maps
+  onto (conformance.catalogue.cncf_checklist());
+- `{{requirement:<id>:title|level|description}}`: a requirement's words, from the catalogue;
+- `{{check:<id>}}`: the status a conformance check returns when the build runs it on the
+  published results (only for checks that are cheap offline, CHEAP_CHECKS);
+- `{{text:verdicts}}`: the conformance verdicts with their exit codes (conformance.runner);
 - `{{cite:<key>[,<key>]}}`: a numbered citation of references.bib; `{{references:list}}`
   the list of everything cited; `{{meta:date}}` the date of the sources.
 
@@ -39,11 +46,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).with_name("whitepaper.md")
 STYLE = Path(__file__).with_name("print.css")
 DEFAULT_OUT = Path(__file__).with_name("build")
-PLACEHOLDER = re.compile(r"\{\{(table|figure|figref|value|cite|references|meta):([A-Za-z0-9_.:,-]+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(table|figure|figref|value|cite|references|meta|requirement|check|text):([A-Za-z0-9_.:,-]+)\}\}")
 CASE_STUDIES = ("climate", "drug-discovery")
 REGENERATE = "ai4s casestudies"
 PAGE_LIMIT = 15
 """The initiative's deliverable is at most 15 pages."""
+CHEAP_CHECKS = ("AI4S-QUAL-001", "AI4S-QUAL-002")
+"""Checks the build may run: they recompute a headline from published files in seconds;
+the others render stacks, run workloads or need a cluster, so the paper describes them."""
+BENCH_SOURCE = "bench/results.json"
+CNCF_SOURCE = "conformance/cncf_checklist.yaml"
 ARCHITECTURE_STACK = "gpu"
 """The stack the architecture figure is drawn from: the one that registers every component."""
 
@@ -87,6 +99,8 @@ class Sources:
     """The conformance catalogue; None for conformance/catalogue.yaml."""
     stack: str = ARCHITECTURE_STACK
     """Stack whose component graph the architecture figure shows."""
+    bench_path: Path = ROOT / BENCH_SOURCE
+    """The bench's measurements (`python -m tests.bench.run`)."""
 
     def results(self, name: str) -> Path:
         return self.casestudies_root / name / "results"
@@ -99,6 +113,14 @@ class Sources:
         from conformance.catalogue import load
 
         return load() if self.catalogue_path is None else load(self.catalogue_path)
+
+    def bench(self) -> dict[str, Any] | None:
+        return json.loads(self.bench_path.read_text(encoding="utf-8")) if self.bench_path.is_file() else None
+
+    def cncf_checklist(self) -> Any:
+        from conformance.catalogue import cncf_checklist
+
+        return cncf_checklist()
 
     def kit_version(self) -> str:
         return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
@@ -114,6 +136,8 @@ class Filler:
     figure_numbers: dict[str, int] = field(default_factory=dict)
     """Figure name -> number, in the order the figures appear in the source."""
     numbers: list[dict[str, Any]] = field(default_factory=list)
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Requirement id -> status and message of each check the build ran."""
 
     def record(self, source: str, path: str, value: Any, fmt: str = "g4") -> str:
         if fmt not in FORMATS:
@@ -128,19 +152,32 @@ class Filler:
         summary = self.src.summary(case)
         if summary is None:
             return missing(case)
-        node: Any = summary
-        for part in path.split("."):
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict) and part in node:
-                node = node[part]
-            else:
-                raise ValueError(f"placeholder value:{case}:{path}: {case} summary has no {path!r}")
+        node = lookup(summary, path, f"placeholder value:{case}:{path}: {case} summary")
         return self.record(f"casestudies/{case}/results/summary.json", path, node, fmt)
+
+    def bench_value(self, path: str, fmt: str = "g4") -> str:
+        doc = self.src.bench()
+        if doc is None:
+            return "*(not measured: run `python -m tests.bench.run`)*"
+        return self.record(BENCH_SOURCE, path, lookup(doc, path, f"placeholder value:bench:{path}: {BENCH_SOURCE}"), fmt)
+
+    def cncf_value(self, name: str) -> str:
+        checklist = self.src.cncf_checklist()
+        mapped = {r.cncf_id for r in self.src.catalogue().requirements if r.cncf_id and not r.retired}
+        values = {"version": checklist.version, "ids": len(checklist.requirements),
+                  "must": sum(r.level == "MUST" for r in checklist.requirements),
+                  "mapped": sum(r.id in mapped for r in checklist.requirements)}
+        if name not in values:
+            raise ValueError(f"placeholder value:cncf:{name} is unknown; known: {', '.join(values)}")
+        return self.record(CNCF_SOURCE, name, values[name])
 
     def value(self, spec: str) -> str:
         case, _, rest = spec.partition(":")
         path, _, fmt = rest.partition(":")
+        if case == "bench":
+            return self.bench_value(path, fmt or "g4")
+        if case == "cncf":
+            return self.cncf_value(path)
         if case == "kit" and path == "version":
             return self.record("pyproject.toml", "project.version", self.src.kit_version(), "g4")
         if case == "catalogue":
@@ -152,8 +189,37 @@ class Filler:
             return self.record("conformance/catalogue.yaml", f"{req_id}.target.value", target.value, fmt or "g4")
         if case not in CASE_STUDIES or not path:
             raise ValueError(f"placeholder value:{spec}: expected value:<case study>:<dotted.path> "
-                             f"with a case study in {CASE_STUDIES}, or value:catalogue:<id>.target.value")
+                             f"with a case study in {CASE_STUDIES}, value:bench:<dotted.path>, "
+                             f"value:cncf:<name> or value:catalogue:<id>.target.value")
         return self.summary_value(case, path, fmt or "g4")
+
+    # --- the catalogue's words and the checks' statuses ---
+    def requirement(self, spec: str) -> str:
+        req_id, _, attr = spec.partition(":")
+        if attr not in ("title", "level", "description"):
+            raise ValueError(f"placeholder requirement:{spec}: expected requirement:<id>:title|level|description")
+        return str(getattr(self.src.catalogue().get(req_id), attr)).strip()
+
+    def check(self, req_id: str) -> str:
+        """Run one cheap check on the published results; its status is what the paper says."""
+        if req_id not in CHEAP_CHECKS:
+            raise ValueError(f"placeholder check:{req_id}: the build runs only {', '.join(CHEAP_CHECKS)}; "
+                             "describe the others")
+        from conformance.registry import Context, registry
+
+        context = Context(work_dir=self.out_dir / "conformance", casestudies_root=self.src.casestudies_root,
+                          bench_results=self.src.bench_path, log=lambda _line: None)
+        result = registry()[req_id](context)
+        self.checks[req_id] = {"status": result.status.value, "message": result.message}
+        return result.status.value
+
+    def text(self, name: str) -> str:
+        if name != "verdicts":
+            raise ValueError(f"placeholder text:{name} is unknown; known: verdicts")
+        from conformance.runner import EXIT_CODES
+
+        return ", ".join(f"*{verdict.value}* (exit {self.record('conformance/runner.py', f'EXIT_CODES.{verdict.name}', code)})"
+                         for verdict, code in EXIT_CODES.items())
 
     # --- figures ---
     def figure(self, name: str) -> str:
@@ -186,6 +252,12 @@ class Filler:
             return self.citations.cite(name)
         if kind == "references":
             return "{{references:list}}"  # filled last, once every citation is numbered
+        if kind == "requirement":
+            return self.requirement(name)
+        if kind == "check":
+            return self.check(name)
+        if kind == "text":
+            return self.text(name)
         if kind == "meta":
             if name != "date":
                 raise ValueError(f"placeholder meta:{name} is unknown; known: date")
@@ -202,6 +274,19 @@ def source_date() -> str:
                               text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return datetime.now(UTC).date().isoformat()
+
+
+def lookup(doc: Any, path: str, what: str) -> Any:
+    """doc at a dotted path (list items by index); ValueError `<what> has no <path>`."""
+    node = doc
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ValueError(f"{what} has no {path!r}")
+    return node
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -296,14 +381,84 @@ def catalogue_summary_table(f: Filler) -> str:
 
 
 def targets_table(f: Filler) -> str:
-    """Every requirement with a numeric target, the target read from the catalogue."""
+    """Every requirement with a numeric target but the performance ones, the target read
+    from the catalogue."""
     rows = []
     for r in f.src.catalogue().requirements:
-        if r.target is None:
+        if r.target is None or r.category == "performance":  # those: the performance table
             continue
         value = f.record("conformance/catalogue.yaml", f"{r.id}.target.value", r.target.value)
         rows.append([r.id, r.level, r.title, f"`{r.target.metric}` {r.target.op} {value}"])
     return table(["id", "level", "requirement", "target"], rows)
+
+
+def profiles_table(f: Filler) -> str:
+    """What each conformance profile assesses, counted from the catalogue: the verdict needs
+    the workload runs and, beyond `offline`, a cluster, so the paper states requirements."""
+    catalogue = f.src.catalogue()
+    src = "conformance/catalogue.yaml"
+    rows, before = [], set()
+    for name, profile in catalogue.profiles.items():
+        levels = [catalogue.get(rid).level for rid in profile.requirements]
+        added = [catalogue.get(rid).category for rid in profile.requirements if rid not in before]
+        rows.append([f"`{name}`", f.record(src, f"profile({name}, all)", len(levels)),
+                     f.record(src, f"profile({name}, MUST)", levels.count("MUST")),
+                     f.record(src, f"profile({name}, SHOULD)", levels.count("SHOULD")),
+                     ", ".join(dict.fromkeys(added))])
+        before |= set(profile.requirements)
+    return table(["profile", "requirements", "MUST", "SHOULD", "adds checks of"], rows)
+
+
+def _standing(target: Any, value: float, interval: Sequence[float] | None) -> str:
+    """Met or missed by the point estimate, and whether the interval over repeats agrees."""
+    point = "met" if target.met_by(value) else "missed"
+    if not interval:
+        return f"{point} (no interval)"
+    if target.met_by(interval[0]) == target.met_by(interval[1]) == target.met_by(value):
+        return f"{point}, whole interval"
+    return f"{point}, interval spans the target"
+
+
+def performance_table(f: Filler) -> str:
+    """Each AI4S-PERF target (catalogue) against the bench's measurement (bench/results.json),
+    the target applied here, never the bench's own verdict; then the machine it ran on."""
+    doc = f.src.bench()
+    if doc is None:
+        return "*(not measured: run `python -m tests.bench.run`)*"
+    results = doc.get("results") or []
+    rows = []
+    for r in f.src.catalogue().requirements:
+        if r.category != "performance" or r.target is None:
+            continue
+        goal = f"`{r.target.metric}` {r.target.op} " + f.record(
+            "conformance/catalogue.yaml", f"{r.id}.target.value", r.target.value)
+        index = next((i for i, e in enumerate(results) if e.get("requirement") == r.id), None)
+        entry = results[index] if index is not None else {}
+        value = entry.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool) or entry.get("metric") != r.target.metric:
+            why = (entry.get("why") or "no result").split("; ")[-1]
+            rows.append([r.id, r.title, goal, "-", f"not measured (bench: {why})"])
+            continue
+        measured = f.record(BENCH_SOURCE, f"results.{index}.value", value)
+        interval = entry.get("interval")
+        if interval:
+            measured += (f" ({f.record(BENCH_SOURCE, f'results.{index}.interval.0', interval[0])} to "
+                         f"{f.record(BENCH_SOURCE, f'results.{index}.interval.1', interval[1])}, "
+                         f"{f.record(BENCH_SOURCE, f'results.{index}.repeats', entry.get('repeats'))} repeats)")
+        rows.append([r.id, r.title, goal, measured, _standing(r.target, value, interval)])
+    machine = doc.get("machine") or {}
+    loads = [(e[key][0], f"results.{i}.{key}.0") for i, e in enumerate(results)
+             for key in ("load_average_before", "load_average_after") if e.get(key)]
+    load = max(loads) if loads else None
+    caveat = (f"Measured by the bench on {machine.get('cpu') or 'an unnamed CPU'} with "
+              f"{f.record(BENCH_SOURCE, 'machine.cores', machine.get('cores'))} cores, "
+              f"{'GPU ' + str(machine['gpu']) if machine.get('gpu') else 'no GPU'}, code "
+              f"{f.record(BENCH_SOURCE, 'code_version', doc.get('code_version'), 'short')}, "
+              f"started {str(doc.get('started'))[:10]}")
+    if load is not None:
+        caveat += (f"; the machine was shared, with a one-minute load average up to "
+                   f"{f.record(BENCH_SOURCE, load[1], load[0], 'f1')}")
+    return table(["id", "requirement", "target", "measured (interval)", "standing"], rows) + f"\n\n{caveat}."
 
 
 def _stacks_graph(f: Filler) -> Any:
@@ -315,7 +470,7 @@ def _stacks_graph(f: Filler) -> Any:
 TABLES: dict[str, Callable[[Filler], str]] = {
     "casestudies": casestudies_table, "climate_skill": climate_skill_table,
     "drug_metrics": drug_metrics_table, "catalogue_summary": catalogue_summary_table,
-    "targets": targets_table,
+    "targets": targets_table, "profiles": profiles_table, "performance": performance_table,
 }
 FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
     "architecture": (lambda f, p: figures.architecture(_stacks_graph(f), p),

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from conformance.catalogue import cncf_checklist
 from conformance.catalogue import load as load_catalogue
+from conformance.runner import EXIT_CODES
 from whitepaper import bibliography
 from whitepaper import build as wp
 
@@ -41,14 +43,17 @@ NAMED = ["Kueue", "Volcano", "DRA", "MPI Operator", "Slurm", "MinIO", "Ceph", "I
 
 
 def copy_studies(target: Path) -> Path:
-    """The published results the build reads (summaries, per-seed results, drift reports)."""
+    """The published results the build reads: summaries, per-seed results and drift reports,
+    and the manifest and predictions from which the quality check recomputes the headline."""
     for name in wp.CASE_STUDIES:
-        src = ROOT / "casestudies" / name / "results"
-        dst = target / name / "results"
-        dst.mkdir(parents=True)
-        for path in [src / "summary.json", src / "drift.json", *src.glob("seed-*-results.json")]:
-            if path.is_file():
-                shutil.copy2(path, dst / path.name)
+        shutil.copytree(ROOT / "casestudies" / name / "results", target / name / "results",
+                        ignore=shutil.ignore_patterns("*.png"))
+    return target
+
+
+def copy_bench(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / wp.BENCH_SOURCE, target)
     return target
 
 
@@ -58,10 +63,11 @@ def built(tmp_path_factory):
         pytest.skip("the case studies are not published in this checkout")
     root = tmp_path_factory.mktemp("paper")
     studies = copy_studies(root / "casestudies")
-    files = wp.build(root / "out", wp.Sources(casestudies_root=studies))
+    bench = copy_bench(root / "bench" / "results.json")
+    files = wp.build(root / "out", wp.Sources(casestudies_root=studies, bench_path=bench))
     reader = PdfReader(files["pdf"])
     text = "\n".join(page.extract_text() for page in reader.pages)
-    return {"files": files, "studies": studies, "reader": reader, "text": text,
+    return {"files": files, "studies": studies, "bench": bench, "reader": reader, "text": text,
             "numbers": json.loads(files["numbers"].read_text())}
 
 
@@ -104,8 +110,21 @@ def read_source(built, entry) -> object:
     source, path = entry["source"], entry["path"]
     if source == "pyproject.toml":
         return tomllib.loads((ROOT / source).read_text())["project"]["version"]
+    if source == "conformance/runner.py":
+        return next(code for verdict, code in EXIT_CODES.items() if f"EXIT_CODES.{verdict.name}" == path)
+    if source == wp.CNCF_SOURCE:
+        checklist = cncf_checklist()
+        mapped = {r.cncf_id for r in load_catalogue().requirements if not r.retired}
+        return {"version": checklist.version, "ids": len(checklist.requirements),
+                "must": sum(r.level == "MUST" for r in checklist.requirements),
+                "mapped": sum(r.id in mapped for r in checklist.requirements)}[path]
     if source == "conformance/catalogue.yaml":  # through its loader (interface 4), not its layout
-        requirements = load_catalogue().requirements
+        catalogue = load_catalogue()
+        requirements = catalogue.requirements
+        if path.startswith("profile("):
+            name, level = path[len("profile("):-1].split(", ")
+            ids = catalogue.profile(name).requirements
+            return len(ids) if level == "all" else sum(catalogue.get(i).level == level for i in ids)
         if path.startswith("count("):
             family, level = path[len("count("):-1].split(", ")
             in_family = [r for r in requirements if r.id.split("-")[1] == family]
@@ -114,7 +133,10 @@ def read_source(built, entry) -> object:
             return sum(r.level == level for r in in_family)
         req_id, _, _ = path.partition(".")
         return next(r for r in requirements if r.id == req_id).target.value
-    node = json.loads((built["studies"] / Path(source).relative_to("casestudies")).read_text())
+    if source == wp.BENCH_SOURCE:
+        node = json.loads(built["bench"].read_text())
+    else:
+        node = json.loads((built["studies"] / Path(source).relative_to("casestudies")).read_text())
     for part in path.split("."):
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
@@ -164,8 +186,19 @@ def test_tables_put_each_number_in_its_cell(built):
         for model, m in models.items():
             assert rows[(task, model.replace("_", " "))] == [wp.number(m[k]) for k in ("spearman", "rmse", "r2", "n")]
     requirements = load_catalogue().requirements
-    targets = table_rows(markdown, "id")
-    assert [r[0] for r in targets] == [r.id for r in requirements if r.target is not None]
+    targets = table_rows(markdown, "id | level")
+    assert [r[0] for r in targets] == [r.id for r in requirements
+                                       if r.target is not None and r.category != "performance"]
+    bench = json.loads(built["bench"].read_text())["results"]
+    performance = {r[0]: r for r in table_rows(markdown, "id | requirement")}
+    assert list(performance) == [r.id for r in requirements if r.category == "performance"]
+    for entry in bench:
+        if entry["requirement"] in performance and entry["value"] is not None:
+            assert performance[entry["requirement"]][3].startswith(wp.number(entry["value"]) + " (")
+    profiles = {r[0].strip("`"): r for r in table_rows(markdown, "profile")}
+    catalogue = load_catalogue()
+    assert {name: int(row[1]) for name, row in profiles.items()} == {
+        name: len(p.requirements) for name, p in catalogue.profiles.items()}
     families = {r[0]: r for r in table_rows(markdown, "family")}
     assert sum(int(r[1]) + int(r[2]) for r in families.values()) == len(requirements)
 
@@ -292,7 +325,7 @@ def test_without_results_the_paper_marks_them_and_invents_nothing(tmp_path):
     text = files["markdown"].read_text()
     assert "{{" not in text
     assert "not yet regenerated: run `ai4s casestudies --only climate`" in text
-    assert all(e["source"].startswith(("conformance/", "pyproject")) for e in
+    assert all(e["source"].startswith(("conformance/", "pyproject", "bench/")) for e in
                json.loads(files["numbers"].read_text()))
     assert not any(p.name.startswith(("climate", "drug", "reproducibility"))
                    for p in (tmp_path / "out" / "figures").glob("*.png"))
@@ -306,6 +339,11 @@ def test_without_results_the_paper_marks_them_and_invents_nothing(tmp_path):
     ("{{value:climate:headline.epochs:nope}}", "number format 'nope' is unknown"),
     ("{{value:weather:x}}", "expected value:<case study>:<dotted.path>"),
     ("{{table casestudies}}", "is malformed"),
+    ("{{check:AI4S-PLAT-001}}", "the build runs only AI4S-QUAL-001"),
+    ("{{requirement:AI4S-QUAL-001:nope}}", "expected requirement:<id>:title|level|description"),
+    ("{{value:cncf:nope}}", "placeholder value:cncf:nope is unknown"),
+    ("{{value:bench:results.99.value}}", "bench/results.json has no 'results.99.value'"),
+    ("{{text:nope}}", "placeholder text:nope is unknown"),
 ])
 def test_bad_placeholders_are_errors(tmp_path, source, message):
     studies = copy_studies(tmp_path / "casestudies")
@@ -321,3 +359,42 @@ def test_cli_writes_markdown_and_html_without_pdf(tmp_path, capsys):
     assert wp.main(["--out", str(tmp_path / "cli"), "--casestudies", str(source_free), "--no-pdf"]) == 0
     assert {"whitepaper.md", "whitepaper.html", "numbers.json"} <= {p.name for p in (tmp_path / "cli").iterdir()}
     assert "none (run `ai4s casestudies`)" in capsys.readouterr().out
+
+
+def perf_table(tmp_path: Path, bench: dict) -> dict[str, list[str]]:
+    """The performance table alone, built over a bench document."""
+    path = tmp_path / "bench" / "results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(bench))
+    source = tmp_path / "source.md"
+    source.write_text("# t\n\n{{table:performance}}\n")
+    files = wp.build(tmp_path / "out", wp.Sources(casestudies_root=tmp_path / "none", bench_path=path),
+                     source=source, pdf=False)
+    return {r[0]: r for r in table_rows(files["markdown"].read_text(), "id")}
+
+
+def test_the_performance_table_applies_the_catalogue_target_to_the_bench(tmp_path):
+    bench = json.loads((ROOT / wp.BENCH_SOURCE).read_text())
+    by_id = {e["requirement"]: e for e in bench["results"] if e["requirement"]}
+    by_id["AI4S-PERF-004"].update(value=150.0, interval=[120.0, 180.0], met=None)  # target >= 100
+    by_id["AI4S-PERF-003"].update(value=1.5, interval=[0.5, 2.5], met=None)  # target <= 2
+    by_id["AI4S-PERF-005"].update(value=None, interval=None, why="timed out; no emulator result")
+    rows = perf_table(tmp_path, bench)
+    assert rows["AI4S-PERF-004"][3].startswith("150 (120 to 180,") and rows["AI4S-PERF-004"][4] == "met, whole interval"
+    assert rows["AI4S-PERF-003"][4] == "met, interval spans the target"
+    assert rows["AI4S-PERF-005"][3:] == ["-", "not measured (bench: no emulator result)"]
+    by_id["AI4S-PERF-004"].update(value=90.0, interval=[80.0, 95.0])
+    assert perf_table(tmp_path / "again", bench)["AI4S-PERF-004"][4] == "missed, whole interval"
+
+
+def test_the_quality_statement_is_the_status_of_the_check_run_by_the_build(built, tmp_path):
+    assert "its check returns *passed*" in built["files"]["markdown"].read_text()
+    studies = copy_studies(tmp_path / "casestudies")
+    path = studies / "climate" / "results" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["headline"]["comparisons"]["emulator_vs_persistence_at_horizon"]["interval"] = [-0.01, 0.02]
+    path.write_text(json.dumps(summary))  # a summary edited by hand: the check recomputes and fails
+    source = tmp_path / "source.md"
+    source.write_text("# t\n\nIts check returns *{{check:AI4S-QUAL-001}}*.\n")
+    files = wp.build(tmp_path / "out", wp.Sources(casestudies_root=studies), source=source, pdf=False)
+    assert "Its check returns *failed*." in files["markdown"].read_text()
