@@ -398,3 +398,16 @@ def test_the_quality_statement_is_the_status_of_the_check_run_by_the_build(built
     source.write_text("# t\n\nIts check returns *{{check:AI4S-QUAL-001}}*.\n")
     files = wp.build(tmp_path / "out", wp.Sources(casestudies_root=studies), source=source, pdf=False)
     assert "Its check returns *failed*." in files["markdown"].read_text()
+
+
+def test_cncf_coverage_counts_only_the_ids_the_catalogue_maps(tmp_path):
+    catalogue = tmp_path / "catalogue.yaml"
+    text = (ROOT / "conformance" / "catalogue.yaml").read_text()
+    assert text.count("    cncf_id: cluster_autoscaling\n") == 1
+    catalogue.write_text(text.replace("    cncf_id: cluster_autoscaling\n", ""))  # one upstream id unmapped
+    source = tmp_path / "source.md"
+    source.write_text("# t\n\n{{value:cncf:mapped}} of {{value:cncf:ids}}\n")
+    files = wp.build(tmp_path / "out", wp.Sources(casestudies_root=tmp_path / "none", catalogue_path=catalogue),
+                     source=source, pdf=False)
+    ids = len(cncf_checklist().requirements)
+    assert f"{ids - 1} of {ids}" in files["markdown"].read_text()
