@@ -143,8 +143,11 @@ class BlockWriter:
                     exact_total([rank_partials[member][name] for rank_partials in everyone])
                     for member in range(members.stop - members.start)]
         if 0 < save < self.config.n_saves - 1 and save % CHECKPOINT_EVERY == 0:
-            self.arrays[CHECKPOINT][:, members, self.rows, self.cols] = np.concatenate(
-                [state, time_sum])
+            # One member (one chunk) at a time: zarr holds copies of what it writes.
+            checkpoint = self.arrays[CHECKPOINT]
+            for offset in range(members.stop - members.start):
+                checkpoint[:, members.start + offset, self.rows, self.cols] = np.concatenate(
+                    [state[:, offset], time_sum[:, offset]])
             self._advance(members.start, save)
 
     def write_time_sum(self, members: slice, time_sum: np.ndarray) -> None:
