@@ -23,7 +23,9 @@ trajectories at once), as a periodic domain of that size.
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from math import comb
@@ -141,7 +143,8 @@ def _triad_timer() -> Callable[[], float]:
 def _peer_timer(config) -> tuple[Callable[[], float], int] | str:
     """PyClaw seconds per step on one trajectory of the grid, or why it cannot run."""
     try:
-        from clawpack import pyclaw, riemann
+        with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+            from clawpack import pyclaw, riemann  # writes pyclaw.log into the working folder
     except ImportError as error:
         return f"Clawpack is not installed ({error}); it needs a Fortran compiler to build"
     solver = pyclaw.ClawSolver2D(riemann.shallow_roe_with_efix_2D)
