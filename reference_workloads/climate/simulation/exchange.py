@@ -39,6 +39,8 @@ class HaloExchange:
     no message.
     """
 
+    overlapped = True
+
     def __init__(self, comm: Any, decomposition: Decomposition) -> None:
         from mpi4py import MPI
 

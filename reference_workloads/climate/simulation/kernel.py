@@ -25,23 +25,27 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# cache=True: each MPI rank would otherwise spend seconds compiling the same code.
+# cache=True: each MPI rank would otherwise spend seconds compiling the same code. The row
+# functions are inlined at numba's level: as separate calls, each row view they receive
+# costs reference counting, and the stage ran 1.5x slower.
 _jit = numba.njit(cache=True, fastmath=False, boundscheck=False, error_model="numpy")
+_row = numba.njit(cache=True, fastmath=False, boundscheck=False, error_model="numpy",
+                  inline="always")
 
 
-@_jit
+@_row
 def _flux_x_row(h, u, j, i_lo, i_hi, out):
     for i in range(i_lo, i_hi):
         out[i] = 0.5 * (h[j, i] + h[j, i + 1]) * u[j, i]
 
 
-@_jit
+@_row
 def _flux_y_row(h, v, j, i_lo, i_hi, out):
     for i in range(i_lo, i_hi):
         out[i] = 0.5 * (h[j, i] + h[j + 1, i]) * v[j, i]
 
 
-@_jit
+@_row
 def _pv_row(h, u, v, j, i_lo, i_hi, f0, inv_dx, inv_dy, out):
     """Potential vorticity on the north-east corners of row j."""
     for i in range(i_lo, i_hi):
@@ -50,7 +54,7 @@ def _pv_row(h, u, v, j, i_lo, i_hi, f0, inv_dx, inv_dy, out):
         out[i] = (f0 + zeta) / h_corner
 
 
-@_jit
+@_row
 def _bernoulli_row(h, u, v, j, i_lo, i_hi, g, out):
     for i in range(i_lo, i_hi):
         kinetic = 0.25 * ((u[j, i] * u[j, i] + u[j, i - 1] * u[j, i - 1])
@@ -58,7 +62,7 @@ def _bernoulli_row(h, u, v, j, i_lo, i_hi, g, out):
         out[i] = g * h[j, i] + kinetic
 
 
-@_jit
+@_row
 def _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, tu, tv):
     """Terms beyond the inviscid dynamics; today Laplacian momentum viscosity only."""
     if nu > 0:
@@ -116,7 +120,7 @@ def rk3_stage(start, source, dest, weight, dt, j_lo, j_hi, i_lo, i_hi,
                     y[j, i] = s[j, i] + weight * ((x[j, i] - s[j, i]) + dt * tend[i])
 
 
-@_jit
+@_row
 def _tendency_row(fx_j, fx_up, fy_j, fy_down, q_j, q_down, b_j, b_up, i_lo, i_hi,
                   inv_dx, inv_dy, th, tu, tv):
     for i in range(i_lo, i_hi):
