@@ -2,7 +2,7 @@
 
 All in one process, interleaved (triad, kernel, peer, triad, kernel, peer, ...), so the
 ratios see the same machine state; every ratio is formed per repeat and reported as the
-median with a distribution-free 95 % interval (binomial order statistics).
+median with a 95 % bootstrap interval (``tests.bench.stats``).
 
 Roofline. The fused RK3 step must move at least MIN_BYTES_PER_CELL_STEP per cell: each of
 its three stages is separated from the next by a halo exchange, so each reads its inputs
@@ -24,17 +24,15 @@ trajectories at once), as a periodic domain of that size.
 from __future__ import annotations
 
 import contextlib
-import operator
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from math import comb
-from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
-import yaml
+
+from tests.bench.stats import BOOTSTRAP, entry, not_measured, paired_ratio
 
 MIN_BYTES_PER_CELL_STEP = 24 * 8
 TRIAD_ELEMENTS = 16 * 2**20  # 3 arrays x 128 MiB: well beyond any last-level cache
@@ -42,52 +40,13 @@ KERNEL_STEPS = 10
 PEER_STEPS = 5
 
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "conformance" / "catalogue.yaml"
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-
-
-def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Distribution-free interval for the median: order statistics k and n - k + 1 with
-    k the largest rank whose binomial tail stays within (1 - confidence) / 2."""
-    ordered, n = sorted(values), len(values)
-    tail, k = 0.0, 0
-    while k < n // 2:
-        tail += comb(n, k) / 2**n
-        if tail > (1 - confidence) / 2:
-            break
-        k += 1
-    k = max(k, 1)
-    return ordered[k - 1], ordered[n - k]
-
-
-def catalogue_target(requirement: str) -> dict[str, Any] | None:
-    """The ``target`` ({metric, op, value}) of a requirement in the catalogue, by id."""
-    raw = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
-    for entry in raw.get("requirements", []):
-        if entry.get("id") == requirement:
-            return entry.get("target")
-    return None
-
-
-def judged(requirement: str | None, metric: str, values: Sequence[float], unit: str, *,
-           why: str) -> dict[str, Any]:
-    """A bench result (interface 3): median, interval, and whether the target is met."""
-    value = float(np.median(values))
-    low, high = median_interval(values)
-    met = None
-    if requirement is not None:
-        target = catalogue_target(requirement)
-        if target is None:
-            why += f"; {requirement} has no target in the catalogue"
-        else:
-            met = bool(_OPS[target["op"]](value, target["value"]))
-            if not met:
-                why += (f"; missed: target {target['op']} {target['value']}, measured "
-                        f"{value:.3g} ({value / target['value']:.0%} of the target)")
-    return {"requirement": requirement, "metric": metric, "value": value, "unit": unit,
-            "interval": [float(low), float(high)],
-            "interval_kind": "95% distribution-free interval of the median (order statistics)",
-            "repeats": len(values), "met": met, "why": why}
+def judged(requirement: str | None, metric: str, numerators: Sequence[float],
+           denominators: Sequence[float], unit: str, *, why: str) -> dict[str, Any]:
+    """A bench result (interface 3) of per-repeat ratios: median, bootstrap interval, and
+    whether the catalogue's target is met."""
+    value, interval = paired_ratio(numerators, denominators)
+    return entry(requirement=requirement, metric=metric, value=value, unit=unit,
+                 interval=interval, interval_kind=BOOTSTRAP, repeats=len(numerators), why=why)
 
 
 @numba.njit(cache=True)
@@ -180,36 +139,35 @@ def measure(repeats: int) -> list[dict[str, Any]]:
     kernel, kernel_cells = _kernel_timer(config)
     triad = _triad_timer()
     peer = _peer_timer(config)
-    fractions, updates, bandwidths, over_peer = [], [], [], []
+    roofline, seconds, ones, peer_rates, rates = [], [], [], [], []
     for _ in range(repeats):
         bandwidth = triad()
-        seconds = kernel()
-        per_cell = seconds / kernel_cells
-        bandwidths.append(bandwidth)
-        updates.append(1.0 / per_cell)
-        fractions.append((MIN_BYTES_PER_CELL_STEP / bandwidth) / per_cell)
+        per_cell = kernel() / kernel_cells
+        roofline.append(MIN_BYTES_PER_CELL_STEP / bandwidth)
+        seconds.append(per_cell)
+        rates.append(1.0 / per_cell)
+        ones.append(1.0)
         if not isinstance(peer, str):
             peer_run, peer_cells = peer
-            over_peer.append((1.0 / per_cell) / (peer_cells / peer_run()))
+            peer_rates.append(peer_cells / peer_run())
     block = f"{config.nx}x{config.ny} cells x {config.n_trajectories} trajectories"
     results = [
-        judged("AI4S-PERF-001", "kernel_roofline_fraction", fractions, "1",
+        judged("AI4S-PERF-001", "kernel_roofline_fraction", roofline, seconds, "1",
                why=(f"fused RK3 step on one h100x1 rank block ({block}), "
                     f"{MIN_BYTES_PER_CELL_STEP} B per cell-step against the in-process "
-                    f"triad bandwidth")),
-        judged(None, "kernel_cell_updates_per_s", updates, "cell-updates/s",
+                    "triad bandwidth; the step is compute-bound (about 255 flops and 3 "
+                    "divisions per cell-step, the block's arrays in cache), measured on a "
+                    "shared machine")),
+        judged(None, "kernel_cell_updates_per_s", rates, ones, "cell-updates/s",
                why=f"one core, {block}"),
-        judged(None, "triad_bandwidth", bandwidths, "B/s",
-               why=f"numba triad on 3 x {TRIAD_ELEMENTS} float64, 24 B per element"),
+        judged(None, "triad_bandwidth", [MIN_BYTES_PER_CELL_STEP / r for r in roofline], ones,
+               "B/s", why=f"numba triad on 3 x {TRIAD_ELEMENTS} float64, 24 B per element"),
     ]
     if isinstance(peer, str):
-        results.append({"requirement": None, "metric": "kernel_over_pyclaw_cell_updates",
-                        "value": None, "unit": "1", "interval": None, "interval_kind": None,
-                        "repeats": 0, "met": None, "why": peer})
+        results.append(not_measured(None, "kernel_over_pyclaw_cell_updates", peer))
     else:
-        results.append(judged(None, "kernel_over_pyclaw_cell_updates", over_peer, "1",
+        results.append(judged(None, "kernel_over_pyclaw_cell_updates", rates, peer_rates, "1",
                               why=("cell-updates/s of the fused kernel over PyClaw's 2-D "
                                    "shallow water (Roe, wave propagation, Fortran) on the "
                                    "same grid and dt, one core each")))
     return results
-
