@@ -31,7 +31,7 @@ def _simulate(call: StageCall) -> dict[str, Any]:
     from .simulation.api import simulate
 
     sim = call.recipe.simulation
-    data = call.folder / "ensemble.nc"
+    data = call.folder / "ensemble.zarr"
     with progress_bar(f"simulation on {sim.ranks} MPI ranks") as update:
         dataset_hash = simulate(sim, data, code_version=call.code_version,
                                 timeout=call.recipe.train.timeout_s, on_progress=update)
@@ -56,16 +56,17 @@ def _train(call: StageCall) -> dict[str, Any]:
 
 
 def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
-    from .emulator.data import load_states
+    from .emulator.data import climatology, load_states
     from .emulator.train import load_trained
     from .evaluate import beats_persistence, errors_as_json, forecast, sample_errors, score_errors
     from .plots import plot_skill, plot_snapshots
 
     train = recipe.train
-    climatology = load_states(data, slice(0, train.train_trajectories)).mean(axis=(0, 1))
+    # from the time sums stored with the dataset: the training set is not read again
+    mean_state = climatology(data, slice(0, train.train_trajectories))
     first_test = train.train_trajectories + train.val_trajectories
     test_states = load_states(data, slice(first_test, recipe.simulation.n_trajectories))
-    forecasts = forecast(load_trained(model_path), test_states, climatology, recipe.eval.horizon,
+    forecasts = forecast(load_trained(model_path), test_states, mean_state, recipe.eval.horizon,
                          recipe.eval.starts_per_trajectory)
     # the per-sample errors are published: the headline is recomputed from them, not trusted
     errors = errors_as_json(sample_errors(forecasts))
@@ -153,7 +154,7 @@ def _track(recipe: ClimateRecipe, recipe_name: str, run_dir: Path, tracking_root
 
 
 SIMULATE = Stage("simulate", _simulate, reads=("simulation", "train.timeout_s"), provides=("dataset_hash",),
-                 folder="simulation", outputs=("ensemble.nc",))
+                 folder="simulation", outputs=("ensemble.zarr",))
 TRAIN = Stage("train", _train, reads=("emulator", "train"), after=("simulate",), provides=("model_hash",),
               folder="training", outputs=("model.pt",))
 EVALUATE = Stage("evaluate", _evaluate_stage,

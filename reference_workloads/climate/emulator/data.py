@@ -1,23 +1,101 @@
-"""Training pairs from a simulated ensemble: state(t) and the next ``unroll`` states."""
+"""Training pairs from a simulated ensemble: state(t) and the next ``unroll`` states.
+
+Memory. A shard is one trajectory, (time, channel, y, x) float32. Reading goes one
+trajectory, one variable and an eighth of its times at a time into the destination, so
+loading adds about a tenth of a shard to what it returns, and ``iter_trajectories`` streams
+with a peak of about 1.1 shards (tests bound both at 1.5). Normalisation and the climatology come from statistics stored with the dataset
+(``simulation.snapshot.STATISTICS`` and the time sums), never from the fields.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import xarray as xr
 
-VARIABLES = ("h", "u", "v")
+from reference_workloads.climate.simulation.dataset import open_dataset
+from reference_workloads.climate.simulation.physics import VARIABLES
+
+
+def _trajectory_ids(n: int, trajectories: slice) -> range:
+    return range(n)[trajectories]
 
 
 def load_states(path: str | os.PathLike[str], trajectories: slice) -> np.ndarray:
     """Array (trajectory, time, channel, y, x) of h, u, v for the chosen trajectories."""
-    with xr.open_dataset(path) as ds:
-        ds = ds.isel(trajectory=trajectories)
-        stacked = np.stack([ds[name].values for name in VARIABLES], axis=2)
-    return stacked.astype(np.float32)
+    with open_dataset(path, decode_cf=False) as ds:
+        ids = _trajectory_ids(ds.sizes["trajectory"], trajectories)
+        states = np.empty((len(ids), ds.sizes["time"], len(VARIABLES), ds.sizes["y"],
+                           ds.sizes["x"]), np.float32)
+        for slot, trajectory in enumerate(ids):
+            _read_trajectory(ds, trajectory, states[slot])
+    return states
+
+
+def iter_trajectories(path: str | os.PathLike[str], trajectories: slice) -> Iterator[np.ndarray]:
+    """Each chosen trajectory as (time, channel, y, x) float32, streamed. The yielded array
+    is reused for the next trajectory (copy it to keep it), so at most one shard plus one
+    variable of it is in memory."""
+    with open_dataset(path, decode_cf=False) as ds:
+        shard = np.empty((ds.sizes["time"], len(VARIABLES), ds.sizes["y"], ds.sizes["x"]),
+                         np.float32)
+        for trajectory in _trajectory_ids(ds.sizes["trajectory"], trajectories):
+            _read_trajectory(ds, trajectory, shard)
+            yield shard
+
+
+# Times read per call: readers (netCDF4, xarray) hold up to two copies of what they read,
+# so reading an eighth of a variable at a time keeps the overhead near a tenth of a shard.
+_TIME_PIECES = 8
+
+
+def _read_trajectory(ds, trajectory: int, out: np.ndarray) -> None:
+    step = max(1, -(-out.shape[0] // _TIME_PIECES))
+    for channel, name in enumerate(VARIABLES):
+        for first in range(0, out.shape[0], step):
+            out[first:first + step, channel] = ds[name][trajectory, first:first + step].values
+
+
+def normalisation_from_dataset(path: str | os.PathLike[str], trajectories: slice
+                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``normalisation`` of the chosen trajectories, from the stored per-(trajectory, time)
+    sums: no field is read. Sums are combined with math.fsum, so the result does not depend
+    on the order of trajectories."""
+    with open_dataset(path, decode_cf=False) as ds:
+        ids = list(_trajectory_ids(ds.sizes["trajectory"], trajectories))
+        times, cells = ds.sizes["time"], ds.sizes["y"] * ds.sizes["x"]
+
+        def total(name: str) -> float:
+            return math.fsum(ds[name].values[ids].ravel().tolist())
+
+        mean, std, increment_std = [], [], []
+        for name in VARIABLES:
+            count = len(ids) * times * cells
+            m = total(f"{name}_sum") / count
+            s = math.sqrt(max(total(f"{name}_sum_sq") / count - m * m, 0.0))
+            s = s if s > 0 else 1.0
+            increments = len(ids) * (times - 1) * cells
+            i = math.sqrt(total(f"{name}_increment_sum_sq") / increments) / s if increments else 0.0
+            mean.append(m)
+            std.append(s)
+            increment_std.append(i if i > 0 else 1.0)
+    return tuple(torch.tensor(a, dtype=torch.float32) for a in (mean, std, increment_std))
+
+
+def climatology(path: str | os.PathLike[str], trajectories: slice) -> np.ndarray:
+    """Mean state (channel, y, x) float32 over the chosen trajectories and every time, from
+    the stored time sums (one field per trajectory, not the trajectories themselves)."""
+    with open_dataset(path, decode_cf=False) as ds:
+        ids = _trajectory_ids(ds.sizes["trajectory"], trajectories)
+        out = np.zeros((len(VARIABLES), ds.sizes["y"], ds.sizes["x"]))
+        for trajectory in ids:
+            for channel, name in enumerate(VARIABLES):
+                out[channel] += ds[f"{name}_time_sum"][trajectory].values
+        return (out / (len(ids) * ds.sizes["time"])).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,10 @@ def simulate(config: SimulationConfig, out_path: str | os.PathLike[str], *,
              nranks: int | None = None, code_version: str = "unknown",
              timeout: float | None = None,
              on_progress: ProgressCallback | None = None) -> str:
-    """Run the ensemble on ``nranks`` MPI ranks (default ``config.ranks``), write the NetCDF
-    file at ``out_path`` atomically, and return its content hash.
+    """Run the ensemble on ``nranks`` MPI ranks (default ``config.ranks``), each writing its
+    blocks of the Zarr store at ``out_path`` (renamed into place when complete), and return
+    its content hash. A store left partial by a killed run of the same parameters and rank
+    count is resumed from its last checkpoint.
 
     The rank count is checked against the grid here, before anything is launched.
     """

@@ -1,45 +1,69 @@
-"""Integrate the seeded ensemble on one block; communication is injected, never imported.
+"""Integrate the seeded ensemble on one block; communication and output are injected.
 
-``run_ensemble`` is the same code on one rank (local periodic halo, identity gather) and on
-many (MPI halo exchange, gather to rank 0), which is what makes the rank-count identity
-tests meaningful.
+``run_ensemble`` is the same code on one rank (periodic halo, in-memory sink) and on many
+(MPI halo exchange, each rank writing its own blocks of a Zarr store), which is what makes
+the rank-count identity tests meaningful. A sink may hand back a checkpoint, from which the
+time loop resumes instead of starting from the initial condition.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from reference_workloads.climate.simulation.config import SimulationConfig
-from reference_workloads.climate.simulation.initial import block_state, initial_fields
+from reference_workloads.climate.simulation.initial import initial_fields
 from reference_workloads.climate.simulation.physics import (
-    H,
+    HALO,
     HaloFill,
-    U,
-    V,
     allocate_state,
     fill_periodic_halo,
     interior,
-    rk3_step,
-    to_cell_centres,
-    total_energy,
-    total_mass,
 )
+from reference_workloads.climate.simulation.snapshot import (
+    SERIES,
+    Snapshot,
+    exact_total,
+    take_snapshot,
+)
+from reference_workloads.climate.simulation.stepping import FusedStepper, Halo, as_halo
 
-# Trajectories integrated together as one array batch: amortises NumPy call overhead while
-# the temporaries stay cache-sized (8 members of a 32x64 block ran 2.8x faster per member
-# than 32). Every operation is element-wise, so the batch size cannot change a single bit.
+# Trajectories integrated together as one array batch: amortises per-call overhead while
+# the three padded arrays stay cache-sized. Every operation is element-wise, so the batch
+# size cannot change a single bit.
 TRAJECTORY_BATCH = 8
 
-Gather = Callable[[np.ndarray], "np.ndarray | None"]
 Progress = Callable[[int, int], None]
 
 
 @dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
+class Checkpoint:
+    """Where a batch resumes: the float64 state after ``save`` and what that save wrote."""
+
+    save: int
+    state: np.ndarray
+    """Interior (3, batch, local_ny, local_nx) float64."""
+    time_sum: np.ndarray
+    """Running sum over saves of the float32 fields, (3, batch, local_ny, local_nx) float64."""
+    fields: np.ndarray
+    """The snapshot fields of ``save``, needed for the next increment statistics."""
+
+
+class Sink(Protocol):
+    def checkpoint(self, members: slice) -> Checkpoint | None: ...
+
+    def write(self, members: slice, save: int, snapshot: Snapshot, state: np.ndarray,
+              time_sum: np.ndarray) -> None: ...
+
+    def write_time_sum(self, members: slice, time_sum: np.ndarray) -> None: ...
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
 class Ensemble:
-    """Saved snapshots of every trajectory, on cell centres, as held by rank 0."""
+    """Saved snapshots of every trajectory on cell centres, held in memory (one process)."""
 
     h: np.ndarray
     """Fluid depth (trajectory, time, y, x), float32, metres."""
@@ -47,75 +71,114 @@ class Ensemble:
     """x velocity interpolated to cell centres, float32, m/s."""
     v: np.ndarray
     """y velocity interpolated to cell centres, float32, m/s."""
-    mass: np.ndarray
-    """Domain-integrated volume (trajectory, time), float64 from the float64 state, m^3."""
-    energy: np.ndarray
-    """Domain-integrated energy per unit density (trajectory, time), float64, m^5/s^2."""
+    series: dict[str, np.ndarray]
+    """Per (trajectory, time) float64: every name in snapshot.SERIES."""
+    time_sum: np.ndarray
+    """(3, trajectory, y, x) float64 sum over saves of h, u, v (the climatology's numerator)."""
+
+    @property
+    def mass(self) -> np.ndarray:
+        return self.series["total_mass"]
+
+    @property
+    def energy(self) -> np.ndarray:
+        return self.series["total_energy"]
 
 
-def run_ensemble(config: SimulationConfig, *, block: tuple[slice, slice], fill_halo: HaloFill,
-                 gather: Gather, progress: Progress | None = None) -> Ensemble | None:
-    """Integrate all trajectories on ``block``; return the ensemble where ``gather`` returns
-    global fields (rank 0), None elsewhere.
+def padded_initial_state(config: SimulationConfig, members: range,
+                         block: tuple[slice, slice]) -> np.ndarray:
+    """The block's initial state with its halo taken from the global fields (no exchange)."""
+    rows, cols = block
+    fields = np.stack(initial_fields(config, members))
+    wrapped = np.pad(fields, ((0, 0), (0, 0), (HALO, HALO), (HALO, HALO)), mode="wrap")
+    return np.ascontiguousarray(
+        wrapped[..., rows.start:rows.stop + 2 * HALO, cols.start:cols.stop + 2 * HALO])
 
-    ``gather`` takes the interior ``(3, batch, local_ny, local_nx)`` and returns the global
-    ``(3, batch, ny, nx)`` float64 fields on the root, None on other ranks; it is collective,
-    so every rank calls it at every save.
+
+def run_ensemble(config: SimulationConfig, *, block: tuple[slice, slice],
+                 fill_halo: Halo | HaloFill, sink: Sink, progress: Progress | None = None,
+                 stop_after: int | None = None) -> bool:
+    """Integrate all trajectories on ``block``, handing every save to ``sink``.
+
+    Returns False if it stopped after ``stop_after`` saves written in this call (a stand-in
+    for a killed job, for restart tests), True once every trajectory is complete.
     """
     rows, cols = block
     local_ny, local_nx = rows.stop - rows.start, cols.stop - cols.start
     n, saves = config.n_trajectories, config.n_saves
-    out: dict[str, np.ndarray] | None = None
-    done = 0
+    halo = as_halo(fill_halo)
+    stepper = FusedStepper(config, halo)
+    written = 0
     for first in range(0, n, TRAJECTORY_BATCH):
-        members = list(range(first, min(first + TRAJECTORY_BATCH, n)))
-        state = allocate_state(len(members), local_ny, local_nx)
-        block_state(initial_fields(config, members), block, state)
-        scratch = np.empty_like(state)
-        for save in range(saves):
+        members = slice(first, min(first + TRAJECTORY_BATCH, n))
+        resumed = sink.checkpoint(members)
+        if resumed is not None and resumed.save == saves - 1:
+            continue  # batch complete
+        if resumed is None:
+            state = padded_initial_state(config, range(members.start, members.stop), block)
+            time_sum = np.zeros((3, members.stop - first, local_ny, local_nx))
+            previous, begin = None, 0
+        else:
+            state = allocate_state(members.stop - first, local_ny, local_nx)
+            interior(state)[...] = resumed.state
+            time_sum = resumed.time_sum.copy()
+            previous, begin = resumed.fields, resumed.save + 1
+        for save in range(begin, saves):
             if save > 0:
                 for _ in range(config.save_every):
-                    rk3_step(state, scratch, config, fill_halo)
-            fields = gather(np.ascontiguousarray(interior(state)))
-            if fields is None:
-                continue
-            if not np.isfinite(fields).all():
+                    stepper.step(state)
+                halo.start(state)  # the centre velocities read the west and south faces
+                halo.finish(state)
+            if not np.isfinite(interior(state)).all():
                 raise FloatingPointError(
                     f"simulation diverged by step {save * config.save_every} in trajectories "
-                    f"{members[0]}-{members[-1]}: non-finite state; lower dt={config.dt} or "
+                    f"{first}-{members.stop - 1}: non-finite state; lower dt={config.dt} or "
                     f"raise viscosity={config.viscosity}"
                 )
-            if out is None:
-                out = _allocate_output(config)
-            _store(out, fields, config, slice(first, first + len(members)), save)
-            done += len(members)
+            snapshot = take_snapshot(state, previous, config)
+            time_sum += snapshot.fields
+            sink.write(members, save, snapshot, interior(state), time_sum)
+            previous = snapshot.fields
+            written += 1
             if progress is not None:
-                progress(done, n * saves)
-    return None if out is None else Ensemble(**out)
+                progress(first * saves + (members.stop - first) * (save + 1), n * saves)
+            if stop_after is not None and written >= stop_after and save < saves - 1:
+                return False
+        sink.write_time_sum(members, time_sum)
+    return True
 
 
-def _allocate_output(config: SimulationConfig) -> dict[str, np.ndarray]:
-    grid = (config.n_trajectories, config.n_saves, config.ny, config.nx)
-    series = (config.n_trajectories, config.n_saves)
-    return {"h": np.empty(grid, np.float32), "u": np.empty(grid, np.float32),
-            "v": np.empty(grid, np.float32), "mass": np.empty(series), "energy": np.empty(series)}
+class MemorySink:
+    """Keeps the whole ensemble in memory: the one-process path and the tests' reference."""
+
+    def __init__(self, config: SimulationConfig) -> None:
+        grid = (config.n_trajectories, config.n_saves, config.ny, config.nx)
+        self.fields = np.empty((3, *grid), np.float32)
+        self.series = {name: np.empty(grid[:2]) for name in SERIES}
+        self.time_sum = np.empty((3, config.n_trajectories, config.ny, config.nx))
+
+    def checkpoint(self, members: slice) -> Checkpoint | None:
+        return None
+
+    def write(self, members: slice, save: int, snapshot: Snapshot, state: np.ndarray,
+              time_sum: np.ndarray) -> None:
+        self.fields[:, members, save] = snapshot.fields
+        for offset, partials in enumerate(snapshot.partials):
+            for name in SERIES:
+                self.series[name][members.start + offset, save] = exact_total([partials[name]])
+
+    def write_time_sum(self, members: slice, time_sum: np.ndarray) -> None:
+        self.time_sum[:, members] = time_sum
+
+    def ensemble(self) -> Ensemble:
+        return Ensemble(h=self.fields[0], u=self.fields[1], v=self.fields[2],
+                        series=self.series, time_sum=self.time_sum)
 
 
-def _store(out: dict[str, np.ndarray], fields: np.ndarray, config: SimulationConfig,
-           members: slice, save: int) -> None:
-    h, u, v = fields[H], fields[U], fields[V]
-    out["mass"][members, save] = total_mass(h, config)
-    out["energy"][members, save] = total_energy(h, u, v, config)
-    u_centre, v_centre = to_cell_centres(u, v)
-    out["h"][members, save] = h
-    out["u"][members, save] = u_centre
-    out["v"][members, save] = v_centre
-
-
-def serial_ensemble(config: SimulationConfig, progress: Progress | None = None) -> Ensemble:
+def serial_ensemble(config: SimulationConfig, progress: Progress | None = None, *,
+                    fill_halo: Halo | HaloFill = fill_periodic_halo) -> Ensemble:
     """The whole ensemble on one process without MPI (the reference for rank-count tests)."""
-    ensemble = run_ensemble(config, block=(slice(0, config.ny), slice(0, config.nx)),
-                            fill_halo=fill_periodic_halo, gather=lambda fields: fields,
-                            progress=progress)
-    assert ensemble is not None
-    return ensemble
+    sink = MemorySink(config)
+    run_ensemble(config, block=(slice(0, config.ny), slice(0, config.nx)),
+                 fill_halo=fill_halo, sink=sink, progress=progress)
+    return sink.ensemble()

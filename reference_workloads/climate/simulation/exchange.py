@@ -1,5 +1,10 @@
 """Halo exchange over a periodic Cartesian communicator; the only physics-side MPI code.
 
+Non-blocking: ``start`` posts one receive and one send per neighbour (the four sides and
+the four diagonal corners), ``finish`` waits and unpacks, so a stage can update the cells
+that need no halo in between. Corner cells come straight from the diagonal neighbour, so
+the halo equals the two-pass (columns, then rows) exchange bit for bit, in one round.
+
 mpi4py is imported inside the constructor, so importing this module never initialises MPI
 and nothing MPI lives at module level.
 """
@@ -11,20 +16,30 @@ from typing import Any
 import numpy as np
 
 from reference_workloads.climate.simulation.decomposition import Decomposition
-from reference_workloads.climate.simulation.physics import wrap_x, wrap_y
 
-# Message tags, one per direction of travel, so a rank that is its own neighbour on both
-# sides (two ranks along an axis) still matches each receive to the right send.
-_TAG_WEST, _TAG_EAST, _TAG_SOUTH, _TAG_NORTH = 11, 12, 13, 14
+# (rows, columns) offset of each neighbour; its index is the tag of a message travelling
+# that way, so a rank that is its neighbour's neighbour twice still matches every receive.
+DIRECTIONS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+_TAG_BASE = 20
+
+
+def _owned_edge(offset: int, n: int) -> slice:
+    """Padded indices of the owned cells next to side ``offset`` (-1 low, 0 all, 1 high)."""
+    return {-1: slice(1, 2), 0: slice(1, n + 1), 1: slice(n, n + 1)}[offset]
+
+
+def _halo_edge(offset: int, n: int) -> slice:
+    return {-1: slice(0, 1), 0: slice(1, n + 1), 1: slice(n + 1, n + 2)}[offset]
 
 
 class HaloExchange:
     """Fill the one-cell halo of padded states ``(..., ny + 2, nx + 2)`` of this rank's block.
 
-    Columns travel first, then full rows including the fresh column halo, so corner cells
-    receive the diagonal neighbour's values without diagonal messages. Along an axis with
-    one rank the halo is a local periodic copy and no message is sent.
+    A neighbour that is this rank itself (one rank along an axis) is a local periodic copy,
+    no message.
     """
+
+    overlapped = True
 
     def __init__(self, comm: Any, decomposition: Decomposition) -> None:
         from mpi4py import MPI
@@ -39,42 +54,63 @@ class HaloExchange:
         self.cart = comm.Create_cart(dims=[decomposition.py, decomposition.px],
                                      periods=[True, True], reorder=False)
         self.rank = self.cart.Get_rank()
-        if tuple(self.cart.Get_coords(self.rank)) != decomposition.coords(self.rank):
+        row, col = decomposition.coords(self.rank)
+        if tuple(self.cart.Get_coords(self.rank)) != (row, col):
             raise RuntimeError("MPI Cartesian coordinates disagree with the decomposition")
-        self.south, self.north = self.cart.Shift(0, 1)
-        self.west, self.east = self.cart.Shift(1, 1)
+        self.neighbours = [
+            self.cart.Get_cart_rank([(row + dj) % decomposition.py, (col + di) % decomposition.px])
+            for dj, di in DIRECTIONS
+        ]
+        self._buffers: dict[tuple[int, ...], list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._pending: list[Any] = []
 
     def __call__(self, state: np.ndarray) -> None:
-        if self.decomposition.px == 1:
-            wrap_x(state)
-        else:
-            self._swap(state, axis=-1, low=self.west, high=self.east,
-                       tags=(_TAG_WEST, _TAG_EAST))
-        if self.decomposition.py == 1:
-            wrap_y(state)
-        else:
-            self._swap(state, axis=-2, low=self.south, high=self.north,
-                       tags=(_TAG_SOUTH, _TAG_NORTH))
+        self.start(state)
+        self.finish(state)
 
-    def _swap(self, state: np.ndarray, *, axis: int, low: int, high: int,
-              tags: tuple[int, int]) -> None:
-        """Send the first/last owned slab to the low/high neighbour, receive the halos."""
-        first, last = np.take(state, 1, axis=axis), np.take(state, -2, axis=axis)
-        incoming = np.empty_like(first)  # np.take returns contiguous copies
-        dtype = self._mpi.DOUBLE
-        self.cart.Sendrecv([first, dtype], dest=low, sendtag=tags[0],
-                           recvbuf=[incoming, dtype], source=high, recvtag=tags[0])
-        _set_slab(state, axis, -1, incoming)
-        self.cart.Sendrecv([last, dtype], dest=high, sendtag=tags[1],
-                           recvbuf=[incoming, dtype], source=low, recvtag=tags[1])
-        _set_slab(state, axis, 0, incoming)
+    def start(self, state: np.ndarray) -> None:
+        """Post every receive and send of ``state``'s halo; local copies happen here."""
+        if self._pending:
+            raise RuntimeError("start called twice without finish: one exchange at a time")
+        ny, nx = state.shape[-2] - 2, state.shape[-1] - 2
+        buffers = self._buffers_for(state.shape)
+        for index, ((dj, di), neighbour) in enumerate(zip(DIRECTIONS, self.neighbours, strict=True)):
+            outgoing, incoming = buffers[index]
+            edge = state[..., _owned_edge(dj, ny), _owned_edge(di, nx)]
+            if neighbour == self.rank:
+                # Periodic wrap onto ourselves: the opposite halo receives our own edge.
+                state[..., _halo_edge(-dj, ny), _halo_edge(-di, nx)] = edge
+                continue
+            np.copyto(outgoing, edge)
+            opposite = DIRECTIONS.index((-dj, -di))
+            self._pending.append(self.cart.Irecv(incoming, source=neighbour,
+                                                 tag=_TAG_BASE + opposite))
+            self._pending.append(self.cart.Isend(outgoing, dest=neighbour,
+                                                 tag=_TAG_BASE + index))
+
+    def finish(self, state: np.ndarray) -> None:
+        """Wait for the messages posted by ``start`` and write them into the halo."""
+        if not self._pending:
+            return
+        self._mpi.Request.Waitall(self._pending)
+        self._pending = []
+        ny, nx = state.shape[-2] - 2, state.shape[-1] - 2
+        buffers = self._buffers_for(state.shape)
+        for index, ((dj, di), neighbour) in enumerate(zip(DIRECTIONS, self.neighbours, strict=True)):
+            if neighbour != self.rank:
+                state[..., _halo_edge(dj, ny), _halo_edge(di, nx)] = buffers[index][1]
+
+    def _buffers_for(self, shape: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Contiguous send and receive buffers per direction, allocated once per shape."""
+        if shape not in self._buffers:
+            ny, nx = shape[-2] - 2, shape[-1] - 2
+            self._buffers[shape] = [
+                tuple(np.empty((*shape[:-2], _owned_edge(dj, ny).stop - _owned_edge(dj, ny).start,
+                                _owned_edge(di, nx).stop - _owned_edge(di, nx).start))
+                      for _ in range(2))
+                for dj, di in DIRECTIONS
+            ]
+        return self._buffers[shape]
 
     def free(self) -> None:
         self.cart.Free()
-
-
-def _set_slab(state: np.ndarray, axis: int, index: int, values: np.ndarray) -> None:
-    if axis == -1:
-        state[..., index] = values
-    else:
-        state[..., index, :] = values

@@ -31,6 +31,7 @@ from reference_workloads.climate.simulation.config import SimulationConfig
 
 HALO = 1
 H, U, V = 0, 1, 2
+VARIABLES = ("h", "u", "v")  # names of the channels H, U, V as the dataset stores them
 
 HaloFill = Callable[[np.ndarray], None]
 

@@ -1,7 +1,10 @@
-"""MPI entrypoint: every rank integrates its block, rank 0 gathers and writes the dataset.
+"""MPI entrypoint: every rank integrates its block and writes it into one Zarr store.
 
     mpiexec -n 2 python -m mpi4py -m reference_workloads.climate.simulation.run \\
-        --config cfg.json --out data.nc [--code-version X]
+        --config cfg.json --out ensemble.zarr [--code-version X]
+
+A rerun after a crash or kill resumes from the store's last checkpoint (same parameters
+and rank count); ``--stop-after N`` ends the run after N saves, as a kill would.
 
 Run under ``python -m mpi4py`` so an exception on any rank aborts the whole job instead of
 leaving the others blocked in a collective.
@@ -13,9 +16,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
 
 from reference_workloads.climate.simulation.config import SimulationConfig
 from reference_workloads.climate.simulation.decomposition import Decomposition
@@ -30,34 +30,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="reference_workloads.climate.simulation.run",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="SimulationConfig as JSON")
-    parser.add_argument("--out", required=True, help="NetCDF file to write (atomically)")
+    parser.add_argument("--out", required=True,
+                        help="Zarr store to write (renamed into place when complete)")
     parser.add_argument("--code-version", default="unknown",
                         help="code version recorded in the dataset (e.g. git commit)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop after this many saves without publishing (restart tests)")
     return parser.parse_args(argv)
 
 
 def load_config(path: str) -> SimulationConfig:
     with open(path, encoding="utf-8") as handle:
         return SimulationConfig.from_dict(json.load(handle))
-
-
-def make_gather(comm: Any, decomposition: Decomposition):
-    """Collective: rank 0 receives every block with one upper-case Gather and assembles."""
-    from mpi4py import MPI
-
-    def gather(local: np.ndarray) -> np.ndarray | None:
-        if comm.Get_rank() != ROOT:
-            comm.Gather([local, MPI.DOUBLE], None, root=ROOT)
-            return None
-        received = np.empty((decomposition.nranks, *local.shape), dtype=np.float64)
-        comm.Gather([local, MPI.DOUBLE], [received, MPI.DOUBLE], root=ROOT)
-        fields = np.empty((*local.shape[:-2], decomposition.ny, decomposition.nx))
-        for rank in range(decomposition.nranks):
-            rows, cols = decomposition.block(rank)
-            fields[..., rows, cols] = received[rank]
-        return fields
-
-    return gather
 
 
 def print_progress(done: int, total: int) -> None:
@@ -80,24 +64,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         # printed so the abort cannot swallow the message.
         comm.Barrier()
         return 2
+    from reference_workloads.climate.simulation.store import (
+        BlockWriter,
+        prepare_store,
+        publish_store,
+    )
+
     decomposition = Decomposition.for_ranks(config.nx, config.ny, comm.Get_size())
     exchange = HaloExchange(comm, decomposition)
     # No try/finally: an exception here makes `python -m mpi4py` abort every rank, while a
     # collective clean-up in a finally block could wait forever for the failed rank.
     rank = exchange.cart.Get_rank()
-    ensemble = run_ensemble(
-        config, block=decomposition.block(rank), fill_halo=exchange,
-        gather=make_gather(exchange.cart, decomposition),
-        progress=print_progress if rank == ROOT else None,
-    )
     if rank == ROOT:
-        from reference_workloads.climate.simulation.dataset import build_dataset, write_dataset
-
-        assert ensemble is not None
-        dataset = build_dataset(config, ensemble, code_version=args.code_version,
-                                nranks=decomposition.nranks)
-        write_dataset(dataset, args.out)
-    # Nobody returns before the file is in place.
+        resumed = prepare_store(args.out, config, decomposition, code_version=args.code_version)
+        if resumed:
+            print("resuming from the last checkpoint", flush=True)
+    exchange.cart.Barrier()
+    writer = BlockWriter(args.out, config, decomposition, exchange.cart)
+    complete = run_ensemble(
+        config, block=decomposition.block(rank), fill_halo=exchange, sink=writer,
+        progress=print_progress if rank == ROOT else None, stop_after=args.stop_after,
+    )
+    # Nobody returns before every block is written and the store is in place.
+    exchange.cart.Barrier()
+    if complete and rank == ROOT:
+        publish_store(args.out)
     exchange.cart.Barrier()
     exchange.free()
     return 0
