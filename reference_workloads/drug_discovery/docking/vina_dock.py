@@ -3,7 +3,8 @@
 Vina runs on one CPU with the run's seed (one process per core is how the stage scales),
 so a molecule's score and pose depend on the molecule, the receptor and the settings only:
 bitwise the same in any process and for any number of ranks. Conformers are embedded with a
-per-molecule seed derived from the run seed and the SMILES (``physics.molecule_seed``).
+per-molecule seed derived from the run seed and the parent molecule's canonical SMILES
+(``physics.molecule_seed``).
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ class Docker:
         try:
             mol = parent_molecule(smiles, self.settings.max_heavy_atoms)
             heavy = mol.GetNumHeavyAtoms()
-            built = embedded_conformers(mol, self.settings.n_conformers, molecule_seed(self.seed, smiles))
+            # Seeded by the parent's canonical SMILES: a salt or another spelling docks as its parent.
+            seed = molecule_seed(self.seed, Chem.MolToSmiles(mol))
+            built = embedded_conformers(mol, self.settings.n_conformers, seed)
             ligands = pdbqt_strings(built)
         except LigandRejected as rejection:
             return _rejected(rejection.reason)
