@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard-size", type=int, default=8, help="Molecules per shard file")
     parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
     parser.add_argument("--code-version", default="", help="Part of the shard key")
+    parser.add_argument("--receptor", default=None, help="Prepared receptor folder [default: OUT/receptor]")
     options = parser.parse_args(argv)
 
     from mpi4py import MPI
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
     plan = None
     if rank == 0:
-        receptor = prepare_receptor(out / "receptor", settings.padding)
+        receptor = prepare_receptor(Path(options.receptor) if options.receptor else out / "receptor", settings.padding)
         key = shard_key(settings, options.seed, receptor.sha256, options.code_version)
         shard_dir = Path(options.shards) if options.shards else out / "shards" / key
         shard_dir.mkdir(parents=True, exist_ok=True)
