@@ -29,17 +29,19 @@ def test_charmm_names_become_meeko_template_names():
     assert [line[30:54] for line in lines] == [line[30:54] for line in CAPPED.splitlines()]
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("network use in a test that must run offline")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+def _refuse_network(*args, **kwargs):
+    raise ConnectionRefusedError("network use in a test that must run offline")
+
+
+def _offline(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(socket, "getaddrinfo", _refuse_network)
+    patch.setattr(socket.socket, "connect", _refuse_network)
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("offline")))
+        _offline(patch)
         return R.prepare_receptor(tmp_path_factory.mktemp("receptor"))
 
 
@@ -55,8 +57,10 @@ def test_receptor_prepares_offline_and_records_its_origin(prepared):
     assert len(atoms) > 2500  # both chains, polar hydrogens kept
 
 
-def test_the_unrenamed_receptor_does_not_prepare_offline(no_network):
-    with pytest.raises(Exception):  # noqa: B017 - meeko reaches for the network or leaves residues unmatched
+def test_the_unrenamed_receptor_does_not_prepare_offline(monkeypatch):
+    _offline(monkeypatch)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # meeko's download retries back off
+    with pytest.raises(Exception, match="Could not download CIF file for HSD"):
         R.receptor_pdbqt((R._package_root() / R.RECEPTOR_PATH).read_text())
 
 

@@ -5,9 +5,9 @@ Symmetry-aware RMSD in the receptor's frame (RDKit ``CalcRMS``: no realignment, 
 symmetry-equivalent atom mapping tried). Nothing of the given pose reaches the docking: the
 conformers are embedded from ``REFERENCE_SMILES``; the pose only defines the pocket box.
 Bitwise reproducible (fixed seed, one CPU). Sized for the CI budget: one conformer at
-exhaustiveness 1 (about 20 s on a free core). Measured on this machine at exhaustiveness 1,
-2 of 9 built conformers redocked within 2 A (this seed's first lands at 1.31 A); best-of-4
-by score did not pick them (a wrong pose at -11.9 outscored the near-native -11.6 kcal/mol),
+exhaustiveness 1 (31 s with the affinity maps on this 2-core machine under load 8). Measured
+here at exhaustiveness 1, 2 of 8 ETKDG conformers redocked within 2 A (this seed's first at
+1.31 A, score -11.6; 0 of 6 MMFF-minimised conformers did); best-of-4 by score did not pick them (a wrong pose at -11.9 outscored the near-native -11.6 kcal/mol),
 so a screen that wants redocking to hold for any seed needs more exhaustiveness and K.
 """
 
