@@ -1,0 +1,180 @@
+"""The docking stage under MPI: a rank-0 work queue, resumable shards, one table.
+
+Layers: ``work_queue`` (the claim order and the claim loop, pure Python), this module (the
+only code that touches MPI: a fetch-and-add counter in a one-sided window on rank 0, a
+broadcast plan, gathered timings) and ``vina_dock`` (one molecule's science). Every rank
+docks; there is no idle master, because claiming is one atomic operation on rank 0's window.
+
+Shards mirror ``physics_mpi``: each row carries the SMILES it was computed from and the shard
+key (the kit's stage-key hash of the settings, the seed, the prepared receptor's sha256 and
+the code version); a rerun docks only the molecules no row under its key holds, matched by
+SMILES, and the table is assembled in record order: identical for any number of ranks.
+
+Run: ``mpiexec -n 2 python -m mpi4py -m reference_workloads.drug_discovery.docking.mpi
+--library library.parquet --out docking/ --settings '{"exhaustiveness": 4}' --seed 0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reference_workloads.core.atomic import atomic_path, atomic_write, write_json
+from reference_workloads.core.stages import inputs_hash
+
+from ..physics_mpi import read_shards, reusable, write_shard
+from .ligand import quiet_rdkit
+from .receptor import Pocket, prepare_receptor
+from .vina_dock import OK, Docker, DockingSettings
+from .work_queue import claims, dispatch_order, docking_cost
+
+TABLE = "docking.parquet"
+SDF = "poses.sdf"
+STATS = "docking_stats.json"
+
+
+def shard_key(settings: DockingSettings, seed: int, receptor_sha256: str, code_version: str = "") -> str:
+    """Shards are reused only under the same settings, seed, receptor and code."""
+    return inputs_hash({"stage": "docking", "settings": asdict(settings), "seed": seed,
+                        "receptor": receptor_sha256, "code": code_version})[:16]
+
+
+class WindowCounter:
+    """The work queue's head: one int64 on rank 0, advanced by MPI fetch-and-add from any rank."""
+
+    def __init__(self, comm) -> None:
+        from mpi4py import MPI
+
+        self._mpi = MPI
+        size = MPI.INT64_T.Get_size()
+        self.window = MPI.Win.Allocate(size if comm.Get_rank() == 0 else 0, size, comm=comm)
+        if comm.Get_rank() == 0:
+            self.window.Lock(0, MPI.LOCK_EXCLUSIVE)
+            np.frombuffer(self.window.tomemory(), dtype=np.int64)[:] = 0
+            self.window.Unlock(0)
+        comm.Barrier()
+
+    def fetch_add(self, increment: int) -> int:
+        before = np.zeros(1, dtype=np.int64)
+        self.window.Lock(0, self._mpi.LOCK_SHARED)  # accumulate operations are atomic under a shared lock
+        self.window.Fetch_and_op(np.array([increment], dtype=np.int64), before, 0, 0, self._mpi.SUM)
+        self.window.Unlock(0)
+        return int(before[0])
+
+    def free(self) -> None:
+        self.window.Free()
+
+
+def assemble(library: pd.DataFrame, shards: pd.DataFrame | None, out: Path, key: str) -> pd.DataFrame:
+    """Join shard rows to the library by SMILES in record order; write the table and the SDF."""
+    if shards is None or "shard_key" not in shards:
+        rows = reusable(shards, key)
+    else:
+        rows = shards[shards["shard_key"] == key]
+    doubled = rows["smiles"][rows["smiles"].duplicated()].tolist()
+    if doubled:
+        raise RuntimeError(f"docking shards under key {key} hold {len(doubled)} molecules twice, e.g. {doubled[:2]}: "
+                           "expected the work queue to hand each molecule out once")
+    rows = rows.drop(columns=["record", "shard_key"]).set_index("smiles")
+    missing = sorted(set(library["smiles"]) - set(rows.index))
+    if missing:
+        raise RuntimeError(f"docking shards under key {key} lack {len(missing)} molecules, e.g. {missing[:3]}")
+    table = library.set_index("record").join(rows, on="smiles", how="left")
+    table = table.reset_index().sort_values("record", kind="stable").reset_index(drop=True)
+    with atomic_write(out / SDF) as handle:
+        for row in table.itertuples():
+            if row.status == OK:
+                handle.write(row.molblock)
+                handle.write(f">  <record>\n{row.record}\n\n>  <score>\n{row.score!r}\n\n$$$$\n")
+    table = table.drop(columns=["molblock"])
+    with atomic_path(out / TABLE) as tmp:
+        table.to_parquet(tmp, index=False)
+    return table
+
+
+def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str], counter, batch: int,
+                 shard_dir: Path, shard_size: int, key: str) -> list[int]:
+    done: list[int] = []
+    pending: list[dict] = []
+    for claim in claims(order, batch, counter):
+        for record in claim:
+            pending.append({"record": record, "smiles": smiles[record], "shard_key": key, **docker.dock(smiles[record])})
+            done.append(record)
+        if len(pending) >= shard_size:
+            write_shard(shard_dir, pending)
+            pending = []
+    if pending:
+        write_shard(shard_dir, pending)
+    return done
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="MPI docking stage")
+    parser.add_argument("--library", required=True, help="Parquet with record and smiles")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--settings", default="{}", help="DockingSettings as JSON")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=1, help="Molecules per claim from the queue")
+    parser.add_argument("--shard-size", type=int, default=8, help="Molecules per shard file")
+    parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
+    parser.add_argument("--code-version", default="", help="Part of the shard key")
+    parser.add_argument("--receptor", default=None, help="Prepared receptor folder [default: OUT/receptor]")
+    options = parser.parse_args(argv)
+
+    from mpi4py import MPI
+
+    quiet_rdkit()
+    comm = MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    settings = DockingSettings(**json.loads(options.settings))
+    out = Path(options.out)
+    library = pd.read_parquet(options.library)
+    smiles = dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
+
+    plan = None
+    if rank == 0:
+        receptor = prepare_receptor(Path(options.receptor) if options.receptor else out / "receptor", settings.padding)
+        key = shard_key(settings, options.seed, receptor.sha256, options.code_version)
+        shard_dir = Path(options.shards) if options.shards else out / "shards" / key
+        shard_dir.mkdir(parents=True, exist_ok=True)
+        done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
+        first_record = {}
+        for record, text in sorted(smiles.items()):
+            if text not in done:
+                first_record.setdefault(text, record)  # a SMILES listed twice is docked once
+        order = dispatch_order({r: docking_cost(s) for s, r in first_record.items()})
+        plan = {"pdbqt": str(receptor.pdbqt), "pocket": asdict(receptor.pocket), "key": key,
+                "shard_dir": str(shard_dir), "order": order, "reused": sum(text in done for text in smiles.values()),
+                "origin": receptor.origin}
+    plan = comm.bcast(plan, root=0)
+    docker = Docker(Path(plan["pdbqt"]), Pocket(**plan["pocket"]), settings, seed=options.seed)
+    counter = WindowCounter(comm)
+
+    comm.Barrier()  # timed section starts together on every rank
+    started = time.perf_counter()
+    mine = _dock_claims(docker, plan["order"], smiles, counter, options.batch, Path(plan["shard_dir"]),
+                        options.shard_size, plan["key"])
+    seconds = time.perf_counter() - started
+    timings = comm.gather({"rank": rank, "molecules": len(mine), "records": mine, "seconds": seconds}, root=0)
+    comm.Barrier()
+    wall = time.perf_counter() - started
+    counter.free()
+
+    if rank == 0:
+        table = assemble(library, read_shards(Path(plan["shard_dir"])), out, plan["key"])
+        write_json(out / STATS, {
+            "ranks": size, "molecules": len(table), "shard_key": plan["key"],
+            "computed": sum(t["molecules"] for t in timings), "reused_from_shards": plan["reused"],
+            "wall_seconds": wall, "per_rank": timings, "receptor": plan["origin"],
+            "status_counts": {k: int(v) for k, v in table["status"].value_counts().sort_index().items()},
+        })
+
+
+if __name__ == "__main__":
+    main()
