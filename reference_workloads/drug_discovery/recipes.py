@@ -197,7 +197,7 @@ def laptop() -> DrugRecipe:
         baseline=BaselineConfig(n_estimators=100, max_features=0.33),
         screen=ScreenConfig(batch_size=256),
         repeats=RepeatConfig(seeds=5, margin=0.0),
-        resources=Resources(),  # 2,500 molecules: the default sizes, a core per rank
+        resources=Resources(device="cpu"),  # 2,500 molecules: the default sizes, a core per rank; CPU reproducibility recipe
     )
 
 
