@@ -172,7 +172,9 @@ class StageRunner:
         if self.storage.remote:
             # what it wrote, and its declared outputs even if it found them already in place
             written = set(written_since(before, folder)) if folder is not None else set()
-            written |= {Path(p) for p in outputs if Path(p).exists()}
+            for output in map(Path, outputs):  # a declared output may be a folder (a Zarr store)
+                written |= {Path(f) for f in files_under(output)} if output.is_dir() else (
+                    {output} if output.exists() else set())
             record["files"] = file_record(self.run_dir, sorted(written))
         write_json(self._marker(name), record)
         self.storage.publish(name, record, self.run_dir)

@@ -43,16 +43,21 @@ class StorageError(RuntimeError):
     """The data layer refused or could not be reached; the message says what to fix."""
 
 
+# Zarr (format 2) keeps a store's metadata in dot-named files: they are the dataset, not scratch.
+_ZARR_METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
+
+
 def files_under(folder: Path) -> dict[str, tuple[int, int, int]]:
     """Every published-looking file below ``folder`` with (inode, size, mtime_ns); dot-named
-    entries (markers, scratch, temporary files of atomic writes) are never published."""
+    entries (markers, scratch, temporary files of atomic writes) are never published, except
+    a Zarr store's metadata files."""
     found: dict[str, tuple[int, int, int]] = {}
     if not folder.is_dir():
         return found
     for root, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in names:
-            if name.startswith("."):
+            if name.startswith(".") and name not in _ZARR_METADATA:
                 continue
             path = Path(root) / name
             stat = path.stat()

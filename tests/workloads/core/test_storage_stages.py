@@ -226,3 +226,31 @@ def test_a_declared_output_the_stage_found_in_place_is_published_too(tmp_path, s
     marker = json.loads((tmp_path / "run" / ".stages" / "keep.json").read_text())
     assert marker["files"] == {"kept/kept.txt": hashlib.sha256(b"kept").hexdigest()}
     assert f"objects/{marker['inputs_hash']}/kept/kept.txt" in _keys(storage)
+
+
+def _store(call: StageCall) -> dict:
+    CALLS.append("store")
+    store = call.folder / "ensemble.zarr"
+    if not store.exists():  # found in place (a resumed run): left as it is
+        (store / "u").mkdir(parents=True)
+        (store / ".zgroup").write_text('{"zarr_format": 2}')
+        (store / "u" / ".zarray").write_text('{"shape": [2]}')
+        (store / "u" / "0").write_bytes(b"\x00\x01")
+    return {"store": call.relative(store)}
+
+
+def test_a_folder_output_travels_whole_with_its_zarr_metadata(tmp_path, storage):
+    # The simulation writes a Zarr store (a folder whose metadata files are dot-named), and
+    # on a second run in the same folder the stage finds the store already in place.
+    stage = Stage("store", _store, reads=("n",), folder="sim", outputs=("ensemble.zarr",))
+    log = EventLog(tmp_path / "a" / "events.log", fresh=True)
+    StageRunner(tmp_path / "a", log, "code-1").run_stage(stage, Tiny(n=1))
+    StageRunner(tmp_path / "a", log, "code-1", storage).run_stage(stage, Tiny(n=2))
+    log.close()
+    published = {k.split("/", 2)[2] for k in _keys(storage) if k.startswith("objects/")}
+    assert published == {"sim/ensemble.zarr/.zgroup", "sim/ensemble.zarr/u/.zarray", "sim/ensemble.zarr/u/0"}
+    log = EventLog(tmp_path / "b" / "events.log", fresh=True)
+    StageRunner(tmp_path / "b", log, "code-1", storage).run_stage(stage, Tiny(n=2))
+    log.close()
+    assert CALLS == ["store", "store"], "the second machine recomputed the store the bucket holds"
+    assert (tmp_path / "b" / "sim" / "ensemble.zarr" / "u" / ".zarray").read_text() == '{"shape": [2]}'
