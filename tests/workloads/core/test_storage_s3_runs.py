@@ -64,6 +64,11 @@ def test_the_bucket_run_has_the_filesystem_runs_dataset_and_model_hashes(climate
     assert [r["model_hash"] for r in remote["repeats"]] == [r["model_hash"] for r in local["repeats"]]
 
 
+def _store_files(run_dir: Path) -> dict[str, str]:
+    store = run_dir / "simulation" / "ensemble.zarr"
+    return {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in sorted(store.rglob("*")) if p.is_file()}
+
+
 def test_the_bucket_holds_every_stage_and_the_runs_manifest(climate_runs):
     client, bucket = climate_runs["server"].client(), climate_runs["bucket"]
     prefix = f"{climate_runs['server'].team}/runs/ci_tiny/"
@@ -72,8 +77,10 @@ def test_the_bucket_holds_every_stage_and_the_runs_manifest(climate_runs):
     assert markers == ["evaluate", "simulate", "track", "train"]
     run_dir = climate_runs["root"] / "s3" / "run"
     simulate = json.loads((run_dir / ".stages" / "simulate.json").read_text())
-    assert simulate["files"] == {"simulation/ensemble.nc": sha256_file(run_dir / "simulation" / "ensemble.nc")}
-    assert f"objects/{simulate['inputs_hash']}/simulation/ensemble.nc" in keys
+    # the dataset is a Zarr store: every chunk and its dot-named metadata travel
+    store = _store_files(run_dir)
+    assert simulate["files"] == store and any(name.endswith("/.zarray") for name in store)
+    assert all(f"objects/{simulate['inputs_hash']}/{name}" in keys for name in store)
     manifest = client.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read()
     assert json.loads(manifest) == climate_runs["remote"]
 
@@ -92,10 +99,9 @@ def test_another_machine_resumes_from_the_bucket_and_recomputes_only_the_half_up
     assert {k: again[k] for k in HASHES} == {k: climate_runs["local"][k] for k in HASHES}
     # track reads the evaluation's content hash, which the recomputation reproduces, so it is reused
     assert _stage_events(other) == {STAGE_START: ["evaluate"], STAGE_RESUMED: ["simulate", "train", "track"]}
-    # the fetched dataset is the bucket run's file byte for byte (the NetCDF file records when it
+    # the fetched dataset is the bucket run's store byte for byte (its metadata records when it
     # was written, so two computations agree in content hash, not in file bytes)
-    dataset = "simulation/ensemble.nc"
-    assert sha256_file(other / dataset) == sha256_file(climate_runs["root"] / "s3" / "run" / dataset)
+    assert _store_files(other) == _store_files(climate_runs["root"] / "s3" / "run")
 
 
 def test_wrong_keys_and_a_missing_bucket_stop_the_run_with_one_line_before_any_work(s3_server, tmp_path,
