@@ -42,6 +42,13 @@ def image_exists(image: str) -> bool:
     return subprocess.run(["podman", "image", "exists", image], check=False).returncode == 0
 
 
+def image_id(image: str) -> str | None:
+    """The local image's ID, or None when the store has no such image."""
+    result = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", image],
+                            capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
 def remove_images(images: Sequence[str]) -> None:
     """Remove the images a build or a test made; already-gone ones are fine."""
     for image in images:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 
 import pytest
 
@@ -24,7 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 if podman.available():
     pytest.skip(podman.available(), allow_module_level=True)
 
-TAG = f"localhost/ai4s-kit-test:cpu-{uuid.uuid4().hex[:8]}"
+# One stable tag: the test keeps its last image as the layer cache of the next run (the
+# environment layer is most of the build), and removes the one it replaces.
+TAG = "localhost/ai4s-kit-test:cpu"
 INSIDE = """set -e
 id -u > /out/uid
 for tool in gcc cc c++ make; do command -v "$tool" >> /out/compilers || true; done
@@ -37,9 +38,13 @@ cp -r runs /out/runs
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("image-build")
+    previous = [podman.image_id(TAG), podman.image_id(f"{TAG}-unstamped")]
     record = build("cpu", tag=TAG, out=out)
+    current = {podman.image_id(TAG), podman.image_id(record["content_image"])}
+    podman.remove_images([i for i in previous if i and i not in current])
     yield record, out / "cpu"
-    podman.remove_images([record["image"], record["content_image"]])
+    # the unstamped image stays as the stamped one's parent; only its tag goes
+    subprocess.run(["podman", "untag", record["content_image"]], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="module")
