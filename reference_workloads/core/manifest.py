@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -21,6 +23,10 @@ _PACKAGES = (
     "opentelemetry-sdk",
 )
 _REPO = Path(__file__).resolve().parents[2]
+# Written by the image build (containers/build.py): {"digest": "sha256:...", "revision": ...}.
+IMAGE_FILE = Path("/etc/ai4s/image.json")
+IMAGE_DIGEST_ENV = "AI4S_IMAGE_DIGEST"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 # Published case-study results and the READMEs rendered from them are outputs of the code,
@@ -46,7 +52,9 @@ def code_version(repo: Path = _REPO) -> str:
         untracked = _git(repo, "ls-files", "-z", "--others", "--exclude-standard", "--", ".",
                          *_GENERATED).split("\0")
     except (OSError, subprocess.CalledProcessError):
-        return f"ai4s-kit-{metadata.version('ai4s-kit')}"
+        # an image holds no .git; its build recorded the revision it was built from
+        built = _image_file().get("revision")
+        return built or f"ai4s-kit-{metadata.version('ai4s-kit')}"
     digest = hashlib.sha256(diff.encode())
     new_sources = sorted(name for name in untracked if name.endswith(_SOURCE_SUFFIXES))
     for name in new_sources:
@@ -59,6 +67,31 @@ def code_version(repo: Path = _REPO) -> str:
 
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+def _image_file(path: Path | None = None) -> dict[str, Any]:
+    try:
+        return json.loads((path or IMAGE_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def image_identity(path: Path | None = None, environ: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The container image this run is in, as {"digest", "revision"}; None outside an image.
+
+    ``AI4S_IMAGE_DIGEST`` wins over the image's own file: the platform sets it to the digest
+    the pod was started from (the registry's, which a push can change), while the file
+    holds the digest the local build gave the image.
+    """
+    environ = os.environ if environ is None else environ
+    built = _image_file(path)
+    digest = environ.get(IMAGE_DIGEST_ENV) or built.get("digest")
+    if not digest:
+        return None
+    if not _DIGEST.fullmatch(digest):
+        source = IMAGE_DIGEST_ENV if environ.get(IMAGE_DIGEST_ENV) else str(path or IMAGE_FILE)
+        raise ValueError(f"image digest {digest!r} from {source} is invalid: expected sha256: and 64 hex digits")
+    return {"digest": digest, "revision": built.get("revision")}
 
 
 def package_versions() -> dict[str, str]:
@@ -129,6 +162,7 @@ def build_manifest(
         "packages": package_versions(),
         "hardware": hardware(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"image": image} if (image := image_identity()) else {}),
         **(extra or {}),
     }
 
