@@ -22,8 +22,10 @@ import hashlib
 import heapq
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -101,21 +103,30 @@ def write_shard(folder: Path, rows: list[dict]) -> None:
 
 def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path, key: str) -> pd.DataFrame:
     """Join shards to the library by SMILES, in record order; write the table and the SDF atomically."""
-    rows = reusable(shards, key).drop(columns=["record", "shard_key"]).set_index("smiles")
+    return join_to_library(library, reusable(shards, key), out, key=key, stage="physics", table=TABLE, sdf=SDF,
+                           tags=lambda row: {"record": row.record, "name": row.name})
+
+
+def join_to_library(library: pd.DataFrame, rows: pd.DataFrame, out: Path, *, key: str, stage: str,
+                    table: str, sdf: str, tags: Callable[[Any], dict[str, Any]]) -> pd.DataFrame:
+    """The library's rows joined to per-molecule results by SMILES (a library that shares
+    molecules with an old run reuses exactly those), in record order; written atomically as a
+    Parquet table and an SDF of the successful molecules with ``tags`` as SD properties."""
+    rows = rows.drop(columns=["record", "shard_key"]).set_index("smiles")
     missing = sorted(set(library["smiles"]) - set(rows.index))
     if missing:
-        raise RuntimeError(f"physics shards under key {key} lack {len(missing)} molecules, e.g. {missing[:3]}")
-    table = library.set_index("record").join(rows, on="smiles", how="left")
-    table = table.reset_index().sort_values("record", kind="stable").reset_index(drop=True)
-    with atomic_write(out / SDF) as handle:
-        for row in table.itertuples():
+        raise RuntimeError(f"{stage} shards under key {key} lack {len(missing)} molecules, e.g. {missing[:3]}")
+    joined = library.set_index("record").join(rows, on="smiles", how="left")
+    joined = joined.reset_index().sort_values("record", kind="stable").reset_index(drop=True)
+    with atomic_write(out / sdf) as handle:
+        for row in joined.itertuples():
             if row.status == OK:
                 handle.write(row.molblock)
-                handle.write(f">  <record>\n{row.record}\n\n>  <name>\n{row.name}\n\n$$$$\n")
-    table = table.drop(columns=["molblock"])
-    with atomic_path(out / TABLE) as tmp:
-        table.to_parquet(tmp, index=False)
-    return table
+                handle.write("".join(f">  <{name}>\n{value}\n\n" for name, value in tags(row).items()) + "$$$$\n")
+    joined = joined.drop(columns=["molblock"])
+    with atomic_path(out / table) as tmp:
+        joined.to_parquet(tmp, index=False)
+    return joined
 
 
 def _compute(records: list[int], smiles: dict[int, str], settings: PhysicsSettings, seed: int,

@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reference_workloads.core.atomic import atomic_path, atomic_write, write_json
+from reference_workloads.core.atomic import write_json
 from reference_workloads.core.stages import inputs_hash
 
-from ..physics_mpi import read_shards, reusable, write_shard
+from ..physics_mpi import join_to_library, read_shards, reusable, write_shard
 from .ligand import quiet_rdkit
 from .receptor import Pocket, prepare_receptor
-from .vina_dock import OK, Docker, DockingSettings
+from .vina_dock import Docker, DockingSettings
 from .work_queue import claims, dispatch_order, docking_cost
 
 TABLE = "docking.parquet"
@@ -81,21 +81,9 @@ def assemble(library: pd.DataFrame, shards: pd.DataFrame | None, out: Path, key:
     if doubled:
         raise RuntimeError(f"docking shards under key {key} hold {len(doubled)} molecules twice, e.g. {doubled[:2]}: "
                            "expected the work queue to hand each molecule out once")
-    rows = rows.drop(columns=["record", "shard_key"]).set_index("smiles")
-    missing = sorted(set(library["smiles"]) - set(rows.index))
-    if missing:
-        raise RuntimeError(f"docking shards under key {key} lack {len(missing)} molecules, e.g. {missing[:3]}")
-    table = library.set_index("record").join(rows, on="smiles", how="left")
-    table = table.reset_index().sort_values("record", kind="stable").reset_index(drop=True)
-    with atomic_write(out / SDF) as handle:
-        for row in table.itertuples():
-            if row.status == OK:
-                handle.write(row.molblock)
-                handle.write(f">  <record>\n{row.record}\n\n>  <score>\n{row.score!r}\n\n$$$$\n")
-    table = table.drop(columns=["molblock"])
-    with atomic_path(out / TABLE) as tmp:
-        table.to_parquet(tmp, index=False)
-    return table
+    # OK is the docking stage's status (the same word as physics'), so the shared join applies
+    return join_to_library(library, rows, out, key=key, stage="docking", table=TABLE, sdf=SDF,
+                           tags=lambda row: {"record": row.record, "score": repr(row.score)})
 
 
 def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str], counter, batch: int,
