@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,19 @@ def read_bench(path: Path) -> dict[str, Any] | None:
 
 
 def perf_verdict(requirement: Requirement, doc: dict[str, Any] | None, *, code_version: str,
-                 host: str, source: str = "bench/results.json") -> Result:
-    """The decision for one requirement over one bench document (pure: tested with fixtures)."""
+                 host: str, source: str = "bench/results.json",
+                 same_code: Callable[[str], bool] | None = None) -> Result:
+    """The decision for one requirement over one bench document (pure: tested with fixtures).
+
+    ``same_code`` says whether the bench's recorded code version is this code; by default only
+    an equal version is (the live check also accepts a commit from which only outputs changed)."""
     target = requirement.target
     if doc is None:
         return unknown(f"not assessed: no bench result at {source}; run `{BENCH_COMMAND}` on this "
                        "machine and code version", target=str(target))
     machine = doc.get("machine") or {}
-    if doc.get("code_version") != code_version:
+    recorded = str(doc.get("code_version"))
+    if not (same_code(recorded) if same_code else recorded == code_version):
         return unknown(f"not assessed: the bench result is of code {doc.get('code_version')}, this run is "
                        f"{code_version}; rerun `{BENCH_COMMAND}`", target=str(target))
     if machine.get("host") != host:
@@ -64,11 +70,11 @@ def perf_verdict(requirement: Requirement, doc: dict[str, Any] | None, *, code_v
 
 
 def performance(context: Context, requirement_id: str) -> Result:
-    from reference_workloads.core.manifest import code_version
+    from reference_workloads.core.manifest import code_version, source_unchanged_since
 
     doc = read_bench(context.bench_results)
     return perf_verdict(load().get(requirement_id), doc, code_version=code_version(), host=platform.node(),
-                        source=str(context.bench_results))
+                        source=str(context.bench_results), same_code=source_unchanged_since)
 
 
 def _register(requirement_id: str) -> None:

@@ -29,10 +29,12 @@ IMAGE_DIGEST_ENV = "AI4S_IMAGE_DIGEST"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-# Published case-study results and the READMEs rendered from them are outputs of the code,
-# not part of it: regenerating rewrites them in the checkout, and that must not change the
-# version the next study records.
-_GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md")
+# Published case-study results, the READMEs rendered from them and the bench's results and
+# plots are outputs of the code, not part of it: regenerating rewrites them in the checkout,
+# and that must not change the version the next study or conformance run records.
+_GENERATED = (":(exclude,glob)casestudies/*/results/**", ":(exclude,glob)casestudies/*/README.md",
+              ":(exclude)bench/results.json", ":(exclude,glob)bench/*.png")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 # Untracked files that can change what a run computes; data and outputs stay out (large, and
 # already identified by their content hashes where a stage reads them).
 _SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".toml", ".cfg", ".md")
@@ -49,20 +51,38 @@ def code_version(repo: Path = _REPO) -> str:
     try:
         commit = _git(repo, "rev-parse", "HEAD").strip()
         diff = _git(repo, "diff", "HEAD", "--binary", "--", ".", *_GENERATED)
-        untracked = _git(repo, "ls-files", "-z", "--others", "--exclude-standard", "--", ".",
-                         *_GENERATED).split("\0")
+        new_sources = _new_sources(repo)
     except (OSError, subprocess.CalledProcessError):
         # an image holds no .git; its build recorded the revision it was built from
         built = _image_file().get("revision")
         return built or f"ai4s-kit-{metadata.version('ai4s-kit')}"
     digest = hashlib.sha256(diff.encode())
-    new_sources = sorted(name for name in untracked if name.endswith(_SOURCE_SUFFIXES))
     for name in new_sources:
         digest.update(b"\0new\0" + name.encode() + b"\0")
         digest.update((repo / name).read_bytes())
     if not diff and not new_sources:
         return commit
     return f"{commit}+dirty.{digest.hexdigest()[:12]}"
+
+
+def _new_sources(repo: Path) -> list[str]:
+    untracked = _git(repo, "ls-files", "-z", "--others", "--exclude-standard", "--", ".", *_GENERATED)
+    return sorted(name for name in untracked.split("\0") if name.endswith(_SOURCE_SUFFIXES))
+
+
+def source_unchanged_since(recorded: str, repo: Path = _REPO) -> bool:
+    """Whether the code now is the code ``recorded`` (a code version) names: the same version,
+    or a clean commit after which only generated outputs changed, so that committing a bench's
+    results or a regenerated case study does not orphan the numbers it holds."""
+    if recorded == code_version(repo):
+        return True
+    if not _COMMIT.fullmatch(recorded):  # a dirty version is only ever equal to itself
+        return False
+    try:
+        changed = _git(repo, "diff", recorded, "--binary", "--", ".", *_GENERATED)
+        return not changed and not _new_sources(repo)
+    except (OSError, subprocess.CalledProcessError):  # unknown commit, no git
+        return False
 
 
 def _git(repo: Path, *args: str) -> str:

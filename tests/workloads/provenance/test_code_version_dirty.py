@@ -57,3 +57,26 @@ def test_a_new_untracked_source_file_marks_it_dirty_and_its_content_counts(tmp_p
     (repo / "new_stage.py").unlink()
     (repo / "casestudies" / "climate" / "results" / "new_figure.md").write_text("generated\n")
     assert "+dirty" not in code_version(repo)
+
+
+def test_committing_bench_results_or_a_study_keeps_the_code_they_were_measured_on(tmp_path):
+    # The bench records the code version it measured; committing its results.json makes a new
+    # commit, and that must still count as the same code, while any source change must not.
+    from reference_workloads.core.manifest import source_unchanged_since
+
+    repo = _repo(tmp_path)
+    measured = code_version(repo)
+    (repo / "bench").mkdir()
+    (repo / "bench" / "results.json").write_text('{"value": 1}\n')
+    (repo / "bench" / "ddp.png").write_bytes(b"png")
+    assert code_version(repo) == measured, "writing the bench's outputs dirtied the version"
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "bench results")
+    assert code_version(repo) != measured and source_unchanged_since(measured, repo)
+    (repo / "pipeline.py").write_text("x = 2\n")
+    assert not source_unchanged_since(measured, repo)
+    (repo / "pipeline.py").write_text("x = 1\n")
+    (repo / "bench" / "new_module.py").write_text("y = 1\n")
+    assert not source_unchanged_since(measured, repo), "a new source file is a code change"
+    assert not source_unchanged_since(f"{measured}+dirty.0123456789ab", repo)
+    assert not source_unchanged_since("0" * 40, repo)
