@@ -98,7 +98,7 @@ def test_the_crate_describes_files_stages_times_agent_and_software(published):
     assert graph["workflow.json"]["version"] == manifest["code_version"]
     summary = json.loads((folder / "summary.json").read_text())
     assert graph["./"]["identifier"] == summary["identifier"].strip() and summary["identifier"].startswith("ai4s:")
-    assert "#container-image" not in graph  # nothing builds images yet: no digest in the manifest
+    assert "#container-image" not in graph  # run on the host, not in the image: no digest in the manifest
 
 
 def test_the_container_image_digest_is_recorded_when_one_was_used(published, tmp_path):
