@@ -1,9 +1,13 @@
 """Training pairs from a simulated ensemble: state(t) and the next ``unroll`` states.
 
-Memory. A shard is one trajectory, (time, channel, y, x) float32. Reading goes one
-trajectory, one variable and an eighth of its times at a time into the destination, so
-loading adds about a tenth of a shard to what it returns, and ``iter_trajectories`` streams
-with a peak of about 1.1 shards (tests bound both at 1.5). Normalisation and the climatology come from statistics stored with the dataset
+Memory. A trajectory is (time, channel, y, x) float32. Reading goes one trajectory, one
+variable and an eighth of its times at a time into the destination, so loading adds about a
+tenth of a trajectory to what it returns, and ``iter_trajectories`` streams with a peak of
+about 1.1 trajectories (tests bound both at 1.5). The trainer reads through
+``ShardedPairs``: a shard is a group of trajectories sized by
+``simulation.memory.trajectories_per_shard`` so that a batch is at most a quarter of it,
+and an epoch holds one shard, the reader's tenth and a batch: at most 1.5 shards (tested).
+Normalisation and the climatology come from statistics stored with the dataset
 (``simulation.snapshot.STATISTICS`` and the time sums), never from the fields.
 """
 
