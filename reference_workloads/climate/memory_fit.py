@@ -23,13 +23,15 @@ def simulate_need_bytes(recipe: ClimateRecipe) -> int:
 
 
 def train_need_bytes(recipe: ClimateRecipe) -> int:
-    """Peak bytes of the training pod: each of its ``nproc`` processes holds the training and
-    validation trajectories, once more when they are copied into pinned memory for a device,
-    plus the process itself."""
+    """Peak bytes of the training pod: each of its ``nproc`` processes streams its data a
+    shard at a time (the larger of the training and validation shards; on CUDA with
+    ``data_on_device`` the set is read into device memory a trajectory at a time, which the
+    shard bounds too) plus the process itself. Batches are pinned as they are copied, so
+    there is no second, pinned copy of the set."""
     train = recipe.train
-    data = memory.training_data_bytes(recipe.simulation, train.train_trajectories + train.val_trajectories)
-    pinned_copy = data if train.device != "cpu" else 0
-    return train.nproc * (data + pinned_copy + TRAIN_PROCESS_BYTES)
+    data = max(memory.training_data_bytes(recipe.simulation, n, train.global_batch_size, train.unroll)
+               for n in (train.train_trajectories, train.val_trajectories))
+    return train.nproc * (data + TRAIN_PROCESS_BYTES)
 
 
 def memory_shortfalls(recipe: ClimateRecipe) -> list[str]:

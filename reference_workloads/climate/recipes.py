@@ -64,8 +64,9 @@ class TrainConfig:
     deterministic: bool = True
     """Deterministic kernels: on for the bitwise reproducibility checks; off lets cuDNN autotune."""
     data_on_device: bool = True
-    """Keep the training ensemble in device memory (batches gathered there); off: pinned host
-    memory and a non-blocking copy per batch, for ensembles larger than the device."""
+    """On CUDA, keep the training ensemble in device memory (read there a trajectory at a
+    time; batches gathered there); off, or on the CPU: streamed from the store a shard at a
+    time, each batch pinned and copied without a host sync, for ensembles larger than the device."""
 
     def __post_init__(self) -> None:
         require(self.device in DEVICE_SETTINGS, "train.device", "auto, cpu or cuda", self.device)

@@ -69,5 +69,5 @@ def test_the_training_data_estimate_bounds_a_measured_load(tmp_path: Path) -> No
         measured = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    estimate = memory.training_data_bytes(config, 2)
+    estimate = memory.loaded_data_bytes(config, 2)
     assert measured <= estimate <= 1.5 * measured, (measured, estimate)

@@ -1,9 +1,13 @@
 """Training pairs from a simulated ensemble: state(t) and the next ``unroll`` states.
 
-Memory. A shard is one trajectory, (time, channel, y, x) float32. Reading goes one
-trajectory, one variable and an eighth of its times at a time into the destination, so
-loading adds about a tenth of a shard to what it returns, and ``iter_trajectories`` streams
-with a peak of about 1.1 shards (tests bound both at 1.5). Normalisation and the climatology come from statistics stored with the dataset
+Memory. A trajectory is (time, channel, y, x) float32. Reading goes one trajectory, one
+variable and an eighth of its times at a time into the destination, so loading adds about a
+tenth of a trajectory to what it returns, and ``iter_trajectories`` streams with a peak of
+about 1.1 trajectories (tests bound both at 1.5). The trainer reads through
+``ShardedPairs``: a shard is a group of trajectories sized by
+``simulation.memory.trajectories_per_shard`` so that a batch is at most a quarter of it,
+and an epoch holds one shard, the reader's tenth and a batch: at most 1.5 shards (tested).
+Normalisation and the climatology come from statistics stored with the dataset
 (``simulation.snapshot.STATISTICS`` and the time sums), never from the fields.
 """
 
@@ -18,6 +22,7 @@ import numpy as np
 import torch
 
 from reference_workloads.climate.simulation.dataset import open_dataset
+from reference_workloads.climate.simulation.memory import trajectories_per_shard
 from reference_workloads.climate.simulation.physics import VARIABLES
 
 
@@ -138,3 +143,82 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of an epoch: a function of seed and epoch only (resumable)."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
     return torch.randperm(n, generator=generator)
+
+
+class ShardedPairs:
+    """Training pairs read shard by shard: a shard is ``trajectories_per_shard`` consecutive
+    trajectories, read into one reused buffer, so the host holds one shard (plus the reader's
+    tenth of a trajectory and one batch) however large the set is.
+
+    ``resident_on`` keeps the whole set in that device's memory instead (read there a
+    trajectory at a time, so the host still holds one trajectory): the trainer asks for it
+    on CUDA with ``data_on_device``. The order of pairs is the same either way.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], trajectories: slice, global_batch: int,
+                 unroll: int, resident_on: torch.device | None = None) -> None:
+        self.path, self.unroll, self.global_batch = path, unroll, global_batch
+        with open_dataset(path, decode_cf=False) as ds:
+            ids = _trajectory_ids(ds.sizes["trajectory"], trajectories)
+            self.shape = (ds.sizes["time"], len(VARIABLES), ds.sizes["y"], ds.sizes["x"])
+        per = min(len(ids), trajectories_per_shard(self.shape[0], global_batch, unroll))
+        self.shards = [ids[i:i + per] for i in range(0, len(ids), per)]
+        self.first = ids.start
+        self.resident: torch.Tensor | None = None
+        self._buffer: np.ndarray | None = None  # the one host shard, reused for every shard
+        if resident_on is not None:
+            self.resident = torch.empty((len(ids), *self.shape), device=resident_on)
+            for slot, trajectory in enumerate(iter_trajectories(path, trajectories)):
+                self.resident[slot].copy_(torch.from_numpy(trajectory))
+
+    @property
+    def pairs_per_trajectory(self) -> int:
+        return self.shape[0] - self.unroll
+
+    def __len__(self) -> int:
+        """Pairs in the set."""
+        return sum(len(s) for s in self.shards) * self.pairs_per_trajectory
+
+    def steps(self) -> int:
+        """Full batches per epoch: each shard's pairs in whole batches (a shard's remainder is
+        left out that epoch; which pairs are left out changes with the shuffle)."""
+        return sum(len(s) * self.pairs_per_trajectory // self.global_batch for s in self.shards)
+
+    def epoch(self, seed: int, epoch: int, rank: int, world_size: int
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """This rank's (inputs, targets) batches of one epoch. The shard order and each
+        shard's pair order come from one generator seeded by (seed, epoch), drawn alike on
+        every rank, so ranks take disjoint slices of the same global batches and a resumed
+        run sees the order an uninterrupted one saw."""
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(len(self.shards), generator=generator).tolist()
+        pair_orders = {n: torch.randperm(len(self.shards[n]) * self.pairs_per_trajectory, generator=generator)
+                       for n in order}
+        for number in order:
+            states = self._shard(number)
+            index = PairIndex(states.shape[0], states.shape[1], self.unroll)
+            pairs = pair_orders[number].to(states.device)
+            for step in range(len(index) // self.global_batch):
+                ids = pairs[step * self.global_batch:(step + 1) * self.global_batch][rank::world_size]
+                yield batch(states, index, ids)
+
+    def _shard(self, number: int) -> torch.Tensor:
+        shard = self.shards[number]
+        if self.resident is not None:
+            return self.resident[shard.start - self.first:shard.stop - self.first]
+        if self._buffer is None:
+            self._buffer = np.empty((len(self.shards[0]), *self.shape), np.float32)
+        with open_dataset(self.path, decode_cf=False) as ds:
+            for slot, trajectory in enumerate(shard):
+                _read_trajectory(ds, trajectory, self._buffer[slot])
+        return torch.from_numpy(self._buffer[:len(shard)])
+
+    def scored(self, rank: int, world_size: int, chunk: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every pair once, in stored order, this rank taking every world_size-th pair of each
+        shard, in batches of at most ``chunk``: for validation."""
+        for number in range(len(self.shards)):
+            states = self._shard(number)
+            index = PairIndex(states.shape[0], states.shape[1], self.unroll)
+            mine = torch.arange(len(index), device=states.device)[rank::world_size]
+            for ids in mine.split(chunk):
+                yield batch(states, index, ids)

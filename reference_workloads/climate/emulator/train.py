@@ -27,7 +27,7 @@ from ...core.eventlog import EVAL_ERROR, EventLog, constants
 from ...core.hashing import hash_state_dict
 from ...core.metrics import TrainingMetrics
 from ...core.progress import report
-from .data import PairIndex, batch, epoch_order, load_states, normalisation
+from .data import ShardedPairs, normalisation_from_dataset
 from .model import FourierNeuralOperator
 
 KILL_AFTER_EPOCH = "AI4S_KILL_AFTER_EPOCH"  # fault injection for the resume test
@@ -60,33 +60,33 @@ def unrolled_loss(model: torch.nn.Module, core: FourierNeuralOperator, inputs: t
     return torch.mean((predictions - expected) ** 2)
 
 
-def _validation_loss(ctx: ddp.DistContext, core: FourierNeuralOperator, states: torch.Tensor, unroll: int,
+def _validation_loss(ctx: ddp.DistContext, core: FourierNeuralOperator, pairs: ShardedPairs,
                      precision: str, chunk: int = 64) -> torch.Tensor:
     """Mean validation loss, each rank scoring its share of the pairs; the same value on every rank.
 
     Sums stay on the device and are all-reduced once, so validation costs no host sync
     beyond the one the caller makes to log the number.
     """
-    index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=unroll)
-    mine = torch.arange(len(index), device=states.device)[ctx.rank :: ctx.world_size]
     step = _Unroll(core)
     totals = torch.zeros(2, dtype=torch.float64, device=ctx.device)  # sum of losses x pairs, pairs
     with torch.no_grad(), autocast(ctx.device, precision):
-        for ids in mine.split(chunk):
-            inputs, targets = batch(states, index, ids)
-            loss = unrolled_loss(step, core, inputs.to(ctx.device), targets.to(ctx.device))
-            totals[0] += loss.double() * len(ids)
-            totals[1] += len(ids)
+        for inputs, targets in pairs.scored(ctx.rank, ctx.world_size, chunk):
+            loss = unrolled_loss(step, core, to_device(inputs, ctx.device), to_device(targets, ctx.device))
+            totals[0] += loss.double() * len(inputs)
+            totals[1] += len(inputs)
     if ctx.world_size > 1:
         torch.distributed.all_reduce(totals)
     return totals[0] / totals[1]
 
 
-def _place(states: torch.Tensor, device: torch.device, on_device: bool) -> torch.Tensor:
-    """Device-resident states, or pinned host memory so each batch copies without a sync."""
-    if on_device or device.type != "cuda":
-        return states.to(device)
-    return states.pin_memory()
+def _resident_device(device: torch.device, on_device: bool) -> torch.device | None:
+    """Where the whole set is kept, or None to stream it from the store shard by shard.
+
+    Only CUDA with ``data_on_device`` keeps it resident (the recipe asks for it when the set
+    fits the GPU); on the CPU "resident" would mean the whole set in host memory, which is
+    what streaming exists to avoid, so the CPU always streams.
+    """
+    return device if on_device and device.type == "cuda" else None
 
 
 def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
@@ -100,13 +100,12 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
                     deterministic=cfg.get("deterministic", True))
     configure_precision(ctx.device, precision)
     n_train, n_val = cfg["train_trajectories"], cfg["val_trajectories"]
-    train_states = load_states(data, slice(0, n_train))
-    mean, std, increment_std = normalisation(train_states)
-    on_device = cfg.get("data_on_device", True)
-    states = _place(torch.from_numpy(train_states), ctx.device, on_device)
-    del train_states  # the host copy is no longer needed once the states are placed
-    val_states = _place(torch.from_numpy(load_states(data, slice(n_train, n_train + n_val))), ctx.device, on_device)
-    index = PairIndex(n_trajectories=states.shape[0], n_times=states.shape[1], unroll=cfg["unroll"])
+    # Streamed with the stored statistics: the host never holds the whole set (issue 11).
+    mean, std, increment_std = normalisation_from_dataset(data, slice(0, n_train))
+    resident = _resident_device(ctx.device, cfg.get("data_on_device", True))
+    pairs = ShardedPairs(data, slice(0, n_train), cfg["global_batch_size"], cfg["unroll"], resident)
+    val_pairs = ShardedPairs(data, slice(n_train, n_train + n_val), cfg["global_batch_size"], cfg["unroll"],
+                             resident)
 
     core = build_model(config["emulator"]).to(ctx.device)
     core.set_normalisation(mean, std, increment_std)
@@ -123,22 +122,18 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
     model = maybe_compile(model, cfg.get("compile", False))
 
     global_batch = cfg["global_batch_size"]
-    steps_per_epoch = len(index) // global_batch
+    steps_per_epoch = pairs.steps()
     log.event(constants.OPT_BASE_LR, cfg["learning_rate"])
-    log.event(constants.TRAIN_SAMPLES, len(index))
-    log.event(constants.EVAL_SAMPLES, len(PairIndex(n_trajectories=val_states.shape[0], n_times=val_states.shape[1],
-                                                    unroll=cfg["unroll"])))
+    log.event(constants.TRAIN_SAMPLES, len(pairs))
+    log.event(constants.EVAL_SAMPLES, len(val_pairs))
     if start:
         log.event("resume", start, checkpoint_epoch=start - 1)
     for epoch in range(start, epochs):
         ctx.barrier()
         log.start(constants.EPOCH_START, epoch_num=epoch)
         started = time.perf_counter()
-        order = epoch_order(len(index), cfg["seed"], epoch).to(states.device)
         total = torch.zeros((), device=ctx.device)  # summed on the device: no host sync per step
-        for step in range(steps_per_epoch):
-            ids = order[step * global_batch : (step + 1) * global_batch][ctx.rank :: ctx.world_size]
-            inputs, targets = batch(states, index, ids)
+        for inputs, targets in pairs.epoch(cfg["seed"], epoch, ctx.rank, ctx.world_size):
             optimizer.zero_grad(set_to_none=True)
             with autocast(ctx.device, precision):
                 loss = unrolled_loss(model, core, to_device(inputs, ctx.device), to_device(targets, ctx.device))
@@ -149,7 +144,7 @@ def train(config: dict[str, Any], data: Path, out: Path, eventlog: Path, *,
         if ctx.world_size > 1:
             torch.distributed.all_reduce(total)
         log.start(constants.EVAL_START, epoch_num=epoch)
-        val_loss = float(_validation_loss(ctx, core, val_states, cfg["unroll"], precision))
+        val_loss = float(_validation_loss(ctx, core, val_pairs, precision, global_batch))
         train_loss = float(total) / (steps_per_epoch * ctx.world_size)  # the epoch's one host sync
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                         "seconds": time.perf_counter() - started, "samples": steps_per_epoch * global_batch})

@@ -56,10 +56,40 @@ def shard_bytes(config: SimulationConfig) -> int:
 _READER_FIXED_BYTES = 128 * 2**10
 
 
-def training_data_bytes(config: SimulationConfig, n_trajectories: int) -> int:
+def loaded_data_bytes(config: SimulationConfig, n_trajectories: int) -> int:
     """Peak bytes of ``emulator.data.load_states`` for ``n_trajectories``: what it returns
     plus the reader's copies of an eighth of one variable at a time (measured 0.14 of a
     shard on a 64x64 grid; a sixth allowed) and its fixed cost. Normalisation from the
     stored statistics adds nothing field-sized."""
     return (n_trajectories * shard_bytes(config) + shard_bytes(config) // 6
             + _READER_FIXED_BYTES)
+
+
+# A batch (inputs and stacked targets, and the targets' list before stacking) is at most
+# this fraction of the shard it is gathered from, so shard + reader + batch stays under 1.5.
+_BATCH_SHARE_OF_SHARD = 4
+
+
+def batch_states(global_batch: int, unroll: int) -> int:
+    """States alive while one batch is gathered: inputs, targets and their unstacked list."""
+    return global_batch * (1 + 2 * unroll)
+
+
+def trajectories_per_shard(n_times: int, global_batch: int, unroll: int) -> int:
+    """Trajectories the trainer reads as one shard: enough for one full batch of pairs, and
+    enough that a batch is at most a quarter of the shard (the 1.5x bound holds by size)."""
+    pairs = max(1, n_times - unroll)
+    for_a_batch = -(-global_batch // pairs)
+    for_the_bound = -(-_BATCH_SHARE_OF_SHARD * batch_states(global_batch, unroll) // n_times)
+    return max(1, for_a_batch, for_the_bound)
+
+
+def training_data_bytes(config: SimulationConfig, n_trajectories: int, global_batch: int,
+                        unroll: int) -> int:
+    """Peak host bytes of the trainer's streamed data: one shard (``trajectories_per_shard``,
+    at most ``n_trajectories``), the reader's copies of a sixth of a trajectory, one batch
+    and the reader's fixed cost. The whole set is never on the host at once."""
+    per_shard = min(n_trajectories, trajectories_per_shard(config.n_saves, global_batch, unroll))
+    state = 3 * config.ny * config.nx * _FLOAT32
+    return (per_shard * shard_bytes(config) + shard_bytes(config) // 6
+            + batch_states(global_batch, unroll) * state + _READER_FIXED_BYTES)

@@ -47,8 +47,11 @@ def _ensemble(path, members: int, times: int, ny: int, nx: int) -> None:
     rng = np.random.default_rng(0)
     dims = ("trajectory", "time", "y", "x")
     shape = (members, times, ny, nx)
-    xr.Dataset({name: (dims, rng.standard_normal(shape, dtype=np.float32)) for name in ("h", "u", "v")}
-               ).to_netcdf(path)
+    fields = {name: (dims, rng.standard_normal(shape, dtype=np.float32)) for name in ("h", "u", "v")}
+    # the stored statistics the trainer normalises with (any positive sums will do here)
+    sums = {f"{name}_{kind}": (("trajectory", "time"), np.ones((members, times)))
+            for name in ("h", "u", "v") for kind in ("sum", "sum_sq", "increment_sum_sq")}
+    xr.Dataset({**fields, **sums}).to_netcdf(path)
 
 
 def _probe_climate(tmp_path, recipe) -> DeviceProbe:
