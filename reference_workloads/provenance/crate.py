@@ -64,9 +64,11 @@ def _container_image(image: dict[str, Any]) -> dict[str, Any]:
     digest = image.get("digest")
     if not digest:
         return {}
-    name = image.get("name") or "ai4s-kit"
+    # The kit's own build names its images localhost/ai4s-kit (podman's prefix for images that
+    # were never pushed); a name without a registry part is such a local image, not Docker Hub's.
+    name = image.get("name") or "localhost/ai4s-kit"
     first = name.split("/", 1)[0]
-    registry = first if "/" in name and ("." in first or ":" in first) else "docker.io"
+    registry = first if "/" in name and ("." in first or ":" in first or first == "localhost") else "localhost"
     return {"@id": "#container-image", "@type": "ContainerImage", "name": name,
             "additionalType": {"@id": "https://w3id.org/ro/terms/workflow-run#DockerImage"},
             "registry": registry, "sha256": digest.removeprefix("sha256:"),

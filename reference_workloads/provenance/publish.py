@@ -49,13 +49,31 @@ def result_identifier(folder: Path, workload: str, manifest: dict[str, Any]) -> 
     return f"ai4s:{workload}:{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 
-def contributors() -> dict[str, str]:
-    """The kit's authors as CITATION.cff names them: the agent of every published run."""
-    citation = yaml.safe_load(CONTRIBUTORS_FILE.read_text(encoding="utf-8"))
+def contributors(citation_file: Path = CONTRIBUTORS_FILE) -> dict[str, str]:
+    """The kit's authors as CITATION.cff names them: the agent of every published run.
+
+    An installed kit has no source tree, hence no CITATION.cff: the package metadata, which
+    pyproject.toml fills with the same author, answers instead.
+    """
+    if not citation_file.is_file():
+        return _installed_author()
+    citation = yaml.safe_load(citation_file.read_text(encoding="utf-8"))
     author = citation["authors"][0]
     name = author.get("name") or " ".join(filter(None, (author.get("given-names"), author.get("family-names"))))
     url = author.get("website") or (f"mailto:{author['email']}" if author.get("email") else citation.get("url"))
     return {"name": name, "url": url or "https://citation-file-format.github.io/"}
+
+
+def _installed_author() -> dict[str, str]:
+    from email.utils import getaddresses
+    from importlib import metadata
+
+    addresses = getaddresses(metadata.metadata("ai4s-kit").get_all("Author-email") or [])
+    if not addresses:
+        raise RuntimeError("no CITATION.cff next to the kit and no Author-email in its package metadata: "
+                           "reinstall ai4s-kit from its pyproject.toml")
+    name, email = addresses[0]
+    return {"name": name, "url": f"mailto:{email}"}
 
 
 def _copy(source: Path, destination: Path, run_dir: Path) -> None:

@@ -64,3 +64,10 @@ def test_the_manifest_and_crate_carry_the_image_digest(image_json):
 
 def test_without_git_the_code_version_is_the_revision_the_image_was_built_from(image_json, tmp_path):
     assert code_version(tmp_path / "not-a-repo") == "abc123"
+
+
+@pytest.mark.parametrize(("name", "registry"), [(None, "localhost"), ("localhost/ai4s-kit", "localhost"),
+                                                ("ghcr.io/org/ai4s-kit", "ghcr.io"), ("ai4s-kit", "localhost")])
+def test_the_crate_names_a_local_image_localhost_never_docker_hub(name, registry):
+    image = {"digest": BUILT, "revision": "abc123", **({"name": name} if name else {})}
+    assert _container_image(image)["registry"] == registry

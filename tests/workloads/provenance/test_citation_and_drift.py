@@ -144,3 +144,11 @@ def test_an_interval_drifts_element_by_element_under_its_tolerance():
     assert not within([40.0, 88.0], [47.0, 200.0], band)
     assert not within([40.0, 88.0], [40.0], band)
     assert not within([40.0, 88.0], [40.0, 88.1], {"kind": "bitwise"})
+
+
+def test_an_installed_kit_without_citation_cff_names_the_same_author(tmp_path):
+    # publishing from a wheel install has no source tree: the package metadata must answer,
+    # and say what CITATION.cff says
+    from reference_workloads.provenance.publish import contributors
+
+    assert contributors(tmp_path / "CITATION.cff") == contributors()
