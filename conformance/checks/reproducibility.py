@@ -107,7 +107,7 @@ def simulation_rank_independent(context: Context) -> Any:
     hashes = {}
     for ranks in (1, 2):
         context.log(f"  simulation on {ranks} rank(s)")
-        hashes[ranks] = _launching(lambda r=ranks: simulate(config, folder / f"ranks{r}.nc", nranks=r,
+        hashes[ranks] = _launching(lambda r=ranks: simulate(config, folder / f"ranks{r}.zarr", nranks=r,
                                                             timeout=900))
     return verdict(hashes[1] == hashes[2], "1 and 2 MPI ranks write the same dataset hash",
                    "dataset hash depends on the rank count",
