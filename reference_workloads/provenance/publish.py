@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import re
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -40,13 +41,35 @@ def summary_module(workload: str) -> ModuleType:
 
 def result_identifier(folder: Path, workload: str, manifest: dict[str, Any]) -> str:
     """A stable name for the result set: a hash over the config, dataset and model hashes and
-    the sorted (file, sha256) of the result files; regenerating the same bytes gives the same name."""
-    files = sorted((p.name, sha256_file(p)) for p in folder.iterdir()
+    the sorted (file, content sha256) of the result files; recomputing the same result gives the
+    same name, whatever the clock read meanwhile (clock readings are left out of JSON files)."""
+    files = sorted((p.name, _content_sha256(p)) for p in folder.iterdir()
                    if p.is_file() and p.name not in _NOT_IDENTIFYING)
     blob = json.dumps({"workload": workload, "files": files,
                        **{k: manifest[k] for k in ("config_hash", "dataset_hash", "model_hash")}},
                       sort_keys=True, separators=(",", ":"))
     return f"ai4s:{workload}:{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
+
+
+# Clock readings inside result files (an epoch's seconds, a stage's throughput): they differ on
+# every recompute of the same result, so the identifier hashes JSON files without them.
+_CLOCK_KEY = re.compile(r"(^|_)seconds$|_per_second$")
+
+
+def _without_clock(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_clock(v) for k, v in value.items() if not _CLOCK_KEY.search(k)}
+    if isinstance(value, list):
+        return [_without_clock(v) for v in value]
+    return value
+
+
+def _content_sha256(path: Path) -> str:
+    """sha256 of a result file's content; for JSON, of its canonical form without clock readings."""
+    if path.suffix != ".json":
+        return sha256_file(path)
+    content = _without_clock(json.loads(path.read_text(encoding="utf-8")))
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def contributors(citation_file: Path = CONTRIBUTORS_FILE) -> dict[str, str]:
