@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from rdkit import Chem
@@ -23,7 +24,8 @@ from sklearn.model_selection import KFold
 
 from reference_workloads.core.recipes import require
 
-FEATURE_SETS = ("counts+descriptors", "counts", "bits")
+FeatureSet = Literal["counts+descriptors", "counts", "bits"]
+FEATURE_SETS: tuple[str, ...] = get_args(FeatureSet)
 """Folded count fingerprints with descriptors (the default), count fingerprints alone, or the
 old bit vectors alone (kept to measure what the new features are worth)."""
 
@@ -65,7 +67,7 @@ class BaselineConfig:
     """Morgan radius (2 is ECFP4)."""
     n_bits: int = 2048
     """Fingerprint length (counts are folded into this many columns)."""
-    features: str = "counts+descriptors"
+    features: FeatureSet = "counts+descriptors"
     """One of FEATURE_SETS."""
     search_max_features: tuple[float, ...] = (0.1, 0.33, 1.0)
     """Fractions of the features tried at each split, searched: 1.0 is scikit-learn's regression
