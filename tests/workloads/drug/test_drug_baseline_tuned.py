@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ from reference_workloads.drug_discovery.baseline import (
     morgan_fingerprints,
     physchem_descriptors,
     predict_forest,
-    search_hyperparameters,
+    search_forest,
 )
 from reference_workloads.drug_discovery.recipes import ci_tiny
 
@@ -59,8 +61,8 @@ def test_search_picks_the_better_grid_point():
     features = rng.normal(size=(90, 200))
     targets = 3.0 * features[:, 17] + 0.1 * rng.normal(size=90)
     config = BaselineConfig(n_estimators=20, search_max_features=(0.1, 1.0), search_min_samples_leaf=(1,))
-    chosen = search_hyperparameters(features, targets, config, seed=0)
-    assert chosen["max_features"] == 1.0 and chosen["cv_r2"] > 0.8
+    chosen = search_forest(features, targets, config, seed=0).search_result_
+    assert chosen["max_features"] == 1.0 and chosen["oob_r2"] > 0.8
     assert chosen["n_estimators"] in (10, 20)
 
 
@@ -77,10 +79,24 @@ def test_tuned_forest_is_deterministic_and_within_budget():
     assert chosen["n_estimators"] in (6, 12) and len(first.estimators_) == chosen["n_estimators"]
 
 
-def test_too_few_rows_skip_the_search():
-    config = BaselineConfig(n_estimators=5, n_bits=64, search_folds=3)
-    forest = fit_forest(SMILES[:5], np.arange(5.0), config, seed=0)
-    assert forest.search_result_ == {"max_features": 0.1, "min_samples_leaf": 1, "n_estimators": 5}
+def test_fewer_trees_chosen_are_the_forest_a_smaller_fit_gives():
+    one_point = BaselineConfig(n_estimators=12, n_bits=256, search_max_features=(0.33,),
+                               search_min_samples_leaf=(1,), search_trees=(0.5,))
+    targets = np.array([len(s) for s in SMILES], dtype=float)
+    truncated = fit_forest(SMILES, targets, one_point, seed=3)
+    small = fit_forest(SMILES, targets, dataclasses.replace(one_point, n_estimators=6, search_trees=(1.0,)), seed=3)
+    assert truncated.search_result_["n_estimators"] == len(truncated.estimators_) == 6
+    assert np.array_equal(predict_forest(truncated, SMILES, one_point), predict_forest(small, SMILES, one_point))
+
+
+def test_out_of_bag_scores_only_rows_a_tree_did_not_see():
+    # A target no feature explains: in-bag predictions would fit it, out-of-bag ones cannot.
+    rng = np.random.default_rng(1)
+    features, targets = rng.normal(size=(60, 5)), rng.normal(size=60)
+    config = BaselineConfig(n_estimators=30, search_max_features=(1.0,), search_min_samples_leaf=(1,),
+                            search_trees=(1.0,))
+    forest = search_forest(features, targets, config, seed=0)
+    assert forest.search_result_["oob_r2"] < 0.1 < forest.score(features, targets)
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
@@ -90,7 +106,6 @@ def test_too_few_rows_skip_the_search():
     ({"search_min_samples_leaf": (0,)}, "baseline.search_min_samples_leaf"),
     ({"search_min_samples_leaf": (1.5,)}, "baseline.search_min_samples_leaf"),
     ({"search_trees": (1.5,)}, "baseline.search_trees"),
-    ({"search_folds": 1}, "baseline.search_folds"),
 ])
 def test_bad_search_settings_name_the_field(overrides, field):
     with pytest.raises(ValueError, match=f"^{field}=") as error:
