@@ -69,6 +69,9 @@ def scaffold_split(
 
     Large groups go to training first (the usual deterministic scaffold split); groups of
     equal size are ordered by a seeded shuffle, so ``seed`` still picks among valid splits.
+    A group is never divided to fill a quota, so the fractions hold approximately: test and
+    validation each hold at most their quota unless they hold a single group (neither is left
+    empty), and miss it by less than the smallest group that went to a later part.
     """
     _check_fractions(val_fraction, test_fraction)
     groups: dict[str, list[int]] = {}
