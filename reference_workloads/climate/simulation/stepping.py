@@ -61,9 +61,13 @@ def as_halo(fill: Halo | Callable[[np.ndarray], None]) -> Halo:
 class FusedStepper:
     """Advances padded states ``(3, batch, ny + 2, nx + 2)`` in place, one RK3 step a call."""
 
-    def __init__(self, config: SimulationConfig, halo: Halo) -> None:
+    def __init__(self, config: SimulationConfig, halo: Halo,
+                 forcing: np.ndarray | None = None) -> None:
+        """``forcing``: the block's steady momentum forcing ``(2, ny + 2, nx + 2)`` (m/s^2 at
+        the u and v points, see ``kernel.rk3_stage``); None for none (zeros)."""
         self.config = config
         self.halo = halo
+        self.forcing = forcing
         self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def step(self, state: np.ndarray) -> None:
@@ -76,7 +80,10 @@ class FusedStepper:
                weight: float) -> None:
         c = self.config
         ny, nx = source.shape[-2] - 2, source.shape[-1] - 2
-        args = (c.f0, c.g, c.viscosity, c.dx, c.dy)
+        if self.forcing is None:
+            self.forcing = np.zeros((2, *source.shape[-2:]))
+        # Drag 0: SimulationConfig has no drag coefficient yet (issue 13 adds one).
+        args = (c.f0, c.g, c.viscosity, c.dx, c.dy, 0.0, self.forcing)
         self.halo.start(source)
         if not self.halo.overlapped:  # one pass; the same bits as interior + frame (tested)
             rk3_stage(start, source, dest, weight, c.dt, 1, ny + 1, 1, nx + 1, *args)
