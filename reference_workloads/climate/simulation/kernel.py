@@ -7,8 +7,10 @@ output straight into its destination. Nothing the size of the block is allocated
 array is copied per step; the only block-sized traffic is reading the stage's inputs and
 writing its output.
 
-How it is written so that LLVM vectorises every row loop (measured 2.9x faster than the
-first version, which had the same arithmetic; ``tests/mpi/test_kernel_vectorised.py``):
+How it is written so that LLVM vectorises every row loop (``tests/mpi/test_kernel_vectorised.py``
+checks the assembly). The first version had the same arithmetic in scalar and gather code;
+this one takes 3.6x less CPU time per step (median of 18 paired runs on one h100x1 rank
+block, 2-core AVX-512 Xeon at load 7: 125 -> 35 ns per cell-step, best 95 -> 25):
 
 - Indices are unsigned (``np.uint64``, with ``_ONE`` for the stencil offsets). numba wraps a
   negative signed index around, and a loop from ``i_lo`` cannot be proved non-negative, so
