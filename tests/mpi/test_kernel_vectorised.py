@@ -19,6 +19,7 @@ from reference_workloads.climate.simulation import kernel
 from reference_workloads.climate.simulation.config import SimulationConfig
 from reference_workloads.climate.simulation.ensemble import padded_initial_state
 from reference_workloads.climate.simulation.physics import fill_periodic_halo, interior
+from reference_workloads.climate.simulation.stepping import PERIODIC, FusedStepper
 
 CONFIG = SimulationConfig(nx=16, ny=12, n_trajectories=2)
 
@@ -87,3 +88,13 @@ def test_the_row_loops_compile_to_contiguous_vector_code() -> None:
               if line.split() and line.split()[0] in ("vmulpd", "vaddpd", "vsubpd", "vdivpd")
               and ("ymm" in line or "zmm" in line)]
     assert len(packed) >= 40, len(packed)  # every row loop has packed arithmetic
+
+
+def test_the_stepper_adds_its_forcing_and_rejects_one_of_another_block_shape() -> None:
+    forced, free = _state(), _state()
+    FusedStepper(CONFIG, PERIODIC, forcing=_forcing()).step(forced)
+    FusedStepper(CONFIG, PERIODIC).step(free)
+    assert not np.array_equal(interior(forced[1]), interior(free[1]))
+    wrong = np.zeros((2, CONFIG.ny + 2, CONFIG.nx + 1))
+    with pytest.raises(ValueError, match=r"^forcing: expected a float64 array of shape"):
+        FusedStepper(CONFIG, PERIODIC, forcing=wrong).step(_state())
