@@ -69,6 +69,7 @@ class FusedStepper:
         self.halo = halo
         self.forcing = forcing
         self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._zero_forcing: dict[tuple[int, ...], np.ndarray] = {}
 
     def step(self, state: np.ndarray) -> None:
         a, b = self._stage_buffers(state.shape)
@@ -81,8 +82,10 @@ class FusedStepper:
         # The kernel runs without bounds checks: a forcing of another block's shape would
         # read past its end instead of failing.
         block = (2, *shape[-2:])
-        if self.forcing is None:
-            return np.zeros(block)
+        if self.forcing is None:  # allocated once per shape: a step allocates nothing
+            if block not in self._zero_forcing:
+                self._zero_forcing[block] = np.zeros(block)
+            return self._zero_forcing[block]
         if self.forcing.shape != block or self.forcing.dtype != np.float64:
             raise ValueError(f"forcing: expected a float64 array of shape {block} for states "
                              f"of shape {shape}, got {self.forcing.dtype} {self.forcing.shape}")
