@@ -155,9 +155,9 @@ def measure(repeats: int) -> list[dict[str, Any]]:
         judged("AI4S-PERF-001", "kernel_roofline_fraction", roofline, seconds, "1",
                why=(f"fused RK3 step on one h100x1 rank block ({block}), "
                     f"{MIN_BYTES_PER_CELL_STEP} B per cell-step against the in-process "
-                    "triad bandwidth; the step is compute-bound (about 255 flops and 3 "
-                    "divisions per cell-step, the block's arrays in cache), measured on a "
-                    "shared machine")),
+                    "triad bandwidth; the step is compute-bound (about 280 flops and 3 "
+                    "divisions per cell-step in 4-wide vector loops, the block's arrays in "
+                    "cache), measured on a shared machine")),
         judged(None, "kernel_cell_updates_per_s", rates, ones, "cell-updates/s",
                why=f"one core, {block}"),
         judged(None, "triad_bandwidth", [MIN_BYTES_PER_CELL_STEP / r for r in roofline], ones,

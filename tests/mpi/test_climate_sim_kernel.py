@@ -48,7 +48,8 @@ def test_interior_then_frame_gives_the_bits_of_one_whole_block_update() -> None:
     fill_periodic_halo(source)
     start = _initial(config) * (1 + 1e-3)
     whole, split = np.zeros_like(source), np.zeros_like(source)
-    args = (config.f0, config.g, config.viscosity, config.dx, config.dy)
+    no_forcing = np.zeros((2, *source.shape[-2:]))
+    args = (config.f0, config.g, config.viscosity, config.dx, config.dy, 0.0, no_forcing)
     kernel.rk3_stage(start, source, whole, 0.25, config.dt, 1, 13, 1, 17, *args)
     for rows, cols in (((2, 12), (2, 16)), ((1, 2), (1, 17)), ((12, 13), (1, 17)),
                        ((2, 12), (1, 2)), ((2, 12), (16, 17))):

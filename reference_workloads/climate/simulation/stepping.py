@@ -61,22 +61,42 @@ def as_halo(fill: Halo | Callable[[np.ndarray], None]) -> Halo:
 class FusedStepper:
     """Advances padded states ``(3, batch, ny + 2, nx + 2)`` in place, one RK3 step a call."""
 
-    def __init__(self, config: SimulationConfig, halo: Halo) -> None:
+    def __init__(self, config: SimulationConfig, halo: Halo,
+                 forcing: np.ndarray | None = None) -> None:
+        """``forcing``: the block's steady momentum forcing ``(2, ny + 2, nx + 2)`` (m/s^2 at
+        the u and v points, see ``kernel.rk3_stage``); None for none (zeros)."""
         self.config = config
         self.halo = halo
+        self.forcing = forcing
         self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._zero_forcing: dict[tuple[int, ...], np.ndarray] = {}
 
     def step(self, state: np.ndarray) -> None:
         a, b = self._stage_buffers(state.shape)
+        forcing = self._block_forcing(state.shape)
         for source, dest, weight in ((state, a, STAGE_WEIGHTS[0]), (a, b, STAGE_WEIGHTS[1]),
                                      (b, state, STAGE_WEIGHTS[2])):
-            self._stage(state, source, dest, weight)
+            self._stage(state, source, dest, weight, forcing)
+
+    def _block_forcing(self, shape: tuple[int, ...]) -> np.ndarray:
+        # The kernel runs without bounds checks: a forcing of another block's shape would
+        # read past its end instead of failing.
+        block = (2, *shape[-2:])
+        if self.forcing is None:  # allocated once per shape: a step allocates nothing
+            if block not in self._zero_forcing:
+                self._zero_forcing[block] = np.zeros(block)
+            return self._zero_forcing[block]
+        if self.forcing.shape != block or self.forcing.dtype != np.float64:
+            raise ValueError(f"forcing: expected a float64 array of shape {block} for states "
+                             f"of shape {shape}, got {self.forcing.dtype} {self.forcing.shape}")
+        return self.forcing
 
     def _stage(self, start: np.ndarray, source: np.ndarray, dest: np.ndarray,
-               weight: float) -> None:
+               weight: float, forcing: np.ndarray) -> None:
         c = self.config
         ny, nx = source.shape[-2] - 2, source.shape[-1] - 2
-        args = (c.f0, c.g, c.viscosity, c.dx, c.dy)
+        # Drag 0: SimulationConfig has no drag coefficient yet (issue 13 adds one).
+        args = (c.f0, c.g, c.viscosity, c.dx, c.dy, 0.0, forcing)
         self.halo.start(source)
         if not self.halo.overlapped:  # one pass; the same bits as interior + frame (tested)
             rk3_stage(start, source, dest, weight, c.dt, 1, ny + 1, 1, nx + 1, *args)
