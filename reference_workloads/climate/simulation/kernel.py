@@ -63,8 +63,9 @@ def _bernoulli_row(h, u, v, j, i_lo, i_hi, g, out):
 
 
 @_row
-def _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, tu, tv):
-    """Terms beyond the inviscid dynamics; today Laplacian momentum viscosity only."""
+def _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, drag, forcing, tu, tv):
+    """Terms beyond the inviscid dynamics: Laplacian viscosity, then forcing minus drag
+    (as one added term, the order of ``physics.tendency``, so both give the same bits)."""
     if nu > 0:
         for i in range(i_lo, i_hi):
             lap_u = ((u[j, i + 1] - 2.0 * u[j, i] + u[j, i - 1]) * inv_dx2
@@ -73,17 +74,21 @@ def _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, tu, tv):
                      + (v[j + 1, i] - 2.0 * v[j, i] + v[j - 1, i]) * inv_dy2)
             tu[i] += nu * lap_u
             tv[i] += nu * lap_v
+    for i in range(i_lo, i_hi):
+        tu[i] += forcing[0, j, i] - drag * u[j, i]
+        tv[i] += forcing[1, j, i] - drag * v[j, i]
 
 
 @_jit
 def rk3_stage(start, source, dest, weight, dt, j_lo, j_hi, i_lo, i_hi,
-              f0, g, nu, dx, dy):
+              f0, g, nu, dx, dy, drag, forcing):
     """dest = start + weight * ((source - start) + dt * L(source)) on rows [j_lo, j_hi) and
     columns [i_lo, i_hi) (padded indices) of every trajectory.
 
     Stage 1 is weight 1 with source = start (the increment vanishes); ``dest`` may be
     ``start`` itself in the last stage, because a point only reads ``start`` at itself.
-    ``source`` must have its halo filled wherever the rectangle touches it.
+    ``source`` must have its halo filled wherever the rectangle touches it. ``drag`` is the
+    Rayleigh drag (1/s); ``forcing`` the block's padded momentum forcing (2, ny + 2, nx + 2).
     """
     inv_dx, inv_dy = 1.0 / dx, 1.0 / dy
     inv_dx2, inv_dy2 = 1.0 / dx**2, 1.0 / dy**2
@@ -113,7 +118,7 @@ def rk3_stage(start, source, dest, weight, dt, j_lo, j_hi, i_lo, i_hi,
             # were written in the previous iteration (or the priming) before being replaced.
             _tendency_row(fx[here], fx[above], fy[here], fy[below], q[here], q[below],
                           bern[here], bern[above], i_lo, i_hi, inv_dx, inv_dy, th, tu, tv)
-            _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, tu, tv)
+            _add_terms_row(u, v, j, i_lo, i_hi, nu, inv_dx2, inv_dy2, drag, forcing, tu, tv)
             for c, tend in ((0, th), (1, tu), (2, tv)):
                 s, x, y = start[c, b], source[c, b], dest[c, b]
                 for i in range(i_lo, i_hi):

@@ -61,9 +61,11 @@ def as_halo(fill: Halo | Callable[[np.ndarray], None]) -> Halo:
 class FusedStepper:
     """Advances padded states ``(3, batch, ny + 2, nx + 2)`` in place, one RK3 step a call."""
 
-    def __init__(self, config: SimulationConfig, halo: Halo) -> None:
+    def __init__(self, config: SimulationConfig, halo: Halo, forcing: np.ndarray) -> None:
+        """``forcing``: the block's padded momentum forcing, ``physics.block_forcing``."""
         self.config = config
         self.halo = halo
+        self.forcing = np.ascontiguousarray(forcing, dtype=np.float64)
         self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def step(self, state: np.ndarray) -> None:
@@ -76,7 +78,7 @@ class FusedStepper:
                weight: float) -> None:
         c = self.config
         ny, nx = source.shape[-2] - 2, source.shape[-1] - 2
-        args = (c.f0, c.g, c.viscosity, c.dx, c.dy)
+        args = (c.f0, c.g, c.viscosity, c.dx, c.dy, c.drag, self.forcing)
         self.halo.start(source)
         if not self.halo.overlapped:  # one pass; the same bits as interior + frame (tested)
             rk3_stage(start, source, dest, weight, c.dt, 1, ny + 1, 1, nx + 1, *args)
@@ -98,6 +100,9 @@ class FusedStepper:
 
     def _stage_buffers(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         if shape not in self._buffers:
+            if self.forcing.shape != (2, *shape[-2:]):  # the kernel reads it unchecked
+                raise ValueError(f"forcing has shape {self.forcing.shape}: expected "
+                                 f"(2, {shape[-2]}, {shape[-1]}) for states of shape {shape}")
             # Zeroed once: the halo of a stage buffer is always filled before it is read.
             self._buffers[shape] = (np.zeros(shape), np.zeros(shape))
         return self._buffers[shape]
