@@ -17,7 +17,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from reference_workloads.climate.simulation import timescales
 from reference_workloads.climate.simulation.config import SimulationConfig
+from reference_workloads.climate.simulation.dataset import build_dataset
 from reference_workloads.climate.simulation.ensemble import Ensemble, serial_ensemble
 
 # Ratio of second-half to first-half means: wide enough for the measured sampling spread of
@@ -64,3 +66,19 @@ def test_without_forcing_the_same_run_decays_out_of_the_band() -> None:
     ratios = half_ratios(dataclasses.replace(FORCED, forcing_amplitude=0.0))
     assert not in_band(ratios["kinetic_energy"]), ratios
     assert ratios["kinetic_energy"] < STATIONARY_BAND[0]
+
+
+def test_turnover_time_is_the_forcing_scale_over_the_rms_speed_of_the_stored_fields() -> None:
+    """timescales reads U_rms from the stored u_sum_sq, v_sum_sq; checked against the fields."""
+    config = dataclasses.replace(FORCED, nx=16, ny=16, n_steps=40, save_every=10,
+                                 n_trajectories=2, spinup_steps=0)
+    dataset = build_dataset(config, serial_ensemble(config), code_version="test", nranks=1)
+    u, v = dataset["u"].values.astype(np.float64), dataset["v"].values.astype(np.float64)
+    speed = float(np.sqrt((u**2 + v**2).mean()))
+    assert timescales.rms_speed(dataset) == pytest.approx(speed, rel=1e-12)
+    assert timescales.eddy_turnover_time(dataset) == pytest.approx(
+        config.ly / (2 * np.pi * config.forcing_wavenumber) / speed, rel=1e-12)
+    assert timescales.turnover_times_per_save(dataset) == pytest.approx(
+        config.save_every * config.dt / timescales.eddy_turnover_time(dataset))
+    unforced = dataclasses.replace(config, forcing_amplitude=0.0)
+    assert timescales.eddy_length_scale(unforced) == pytest.approx(config.ly / (2 * np.pi))
