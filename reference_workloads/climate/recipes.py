@@ -176,11 +176,12 @@ def ci_tiny() -> ClimateRecipe:
         # The forced climate of FORCED_CLIMATE, spun up 8.3 days; a save every 6000 s is
         # about 0.75 eddy turnover times, so the horizon of 10 spans about 7.
         simulation=SimulationConfig(nx=32, ny=32, dt=300.0, n_steps=400, save_every=20,
-                                    n_trajectories=8, seed=7, ranks=2, spinup_steps=2400,
+                                    n_trajectories=6, seed=7, ranks=2, spinup_steps=2400,
                                     **FORCED_CLIMATE),
         emulator=EmulatorConfig(width=12, modes=6, layers=2),
+        # 3 members train, 1 validates, 2 are held out (was 4, 1, 1).
         train=TrainConfig(epochs=3, global_batch_size=16, learning_rate=3e-3, unroll=1, nproc=2,
-                          train_trajectories=4, val_trajectories=1, timeout_s=600, device="cpu"),
+                          train_trajectories=3, val_trajectories=1, timeout_s=600, device="cpu"),
         eval=EvalConfig(horizon=10, starts_per_trajectory=2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
         # 32x32 members of a few MB each: a fraction of a core per rank suffices; training
