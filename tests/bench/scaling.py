@@ -38,12 +38,13 @@ def _timer(config, comm, decomposition):
 
     from reference_workloads.climate.simulation.ensemble import padded_initial_state
     from reference_workloads.climate.simulation.exchange import HaloExchange
+    from reference_workloads.climate.simulation.physics import block_forcing
     from reference_workloads.climate.simulation.stepping import FusedStepper
 
     exchange = HaloExchange(comm, decomposition)
     block = decomposition.block(exchange.cart.Get_rank())
     state = padded_initial_state(config, range(config.n_trajectories), block)
-    stepper = FusedStepper(config, exchange)
+    stepper = FusedStepper(config, exchange, block_forcing(config, block))
     stepper.step(state)
 
     def run() -> float:

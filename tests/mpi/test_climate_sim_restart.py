@@ -30,7 +30,9 @@ pytestmark = pytest.mark.timeout(300)
 # Two batches of trajectories, 21 saves each: stopping after 21 + 12 saves leaves the first
 # batch complete and the second checkpointed at save 8, with saves 9-12 written but lost.
 CONFIG = SimulationConfig(nx=16, ny=16, dt=300.0, n_steps=100, save_every=5,
-                          n_trajectories=TRAJECTORY_BATCH + 2, seed=3, ranks=2)
+                          n_trajectories=TRAJECTORY_BATCH + 2, seed=3, ranks=2,
+                          forcing_amplitude=3e-4, forcing_wavenumber=2, drag=3e-6,
+                          spinup_steps=15)  # a resumed batch must not spin up again
 STOP_AFTER = CONFIG.n_saves + 12
 TIMEOUT = 120
 

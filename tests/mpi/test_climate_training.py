@@ -18,7 +18,10 @@ MODULE = "reference_workloads.climate.emulator.train"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    recipe = book.get("ci_tiny", ["simulation.n_steps=100", "train.epochs=3", "train.global_batch_size=8"])
+    # 11 saves (the recipe's horizon of 10 must fit); no spin-up: training needs data, not a climate
+    recipe = book.get("ci_tiny", ["simulation.save_every=10", "simulation.n_steps=100",
+                                  "simulation.spinup_steps=0", "train.epochs=3",
+                                  "train.global_batch_size=8"])
     folder = tmp_path_factory.mktemp("training")
     data = folder / "ensemble.nc"
     dataset = build_dataset(recipe.simulation, serial_ensemble(recipe.simulation), code_version="test", nranks=1)

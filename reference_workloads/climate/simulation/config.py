@@ -16,6 +16,9 @@ INITIAL_CONDITIONS = ("vortices", "jet", "gravity_wave")
 MAX_GRAVITY_COURANT = 0.7 * math.sqrt(3.0) / 2.0
 # Forward-Euler-like diffusive limit nu dt (1/dx^2 + 1/dy^2) <= 1/2, with the same margin.
 MAX_DIFFUSION_NUMBER = 0.35
+# Drag is meant to act over many steps (days); drag * dt above 0.1 means a damping time of
+# under ten steps, which is a typo in the units rather than a climate.
+MAX_DRAG_NUMBER = 0.1
 
 
 @dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
@@ -60,6 +63,14 @@ class SimulationConfig:
     """Zonal wave number of the gravity_wave initial condition (waves per domain length)."""
     viscosity: float = 5.0e3
     """Laplacian momentum viscosity, m^2/s; damps grid-scale noise, never touches mass."""
+    forcing_amplitude: float = 0.0
+    """Steady Kolmogorov momentum forcing F sin(2 pi n y / ly) on u, m/s^2 (>= 0; 0 = none)."""
+    forcing_wavenumber: int = 1
+    """n of the forcing: whole sine waves across ly (1 <= n <= ny/4, so a wave spans >= 4 cells)."""
+    drag: float = 0.0
+    """Linear (Rayleigh) drag on momentum, 1/s (>= 0, with drag * dt <= 0.1)."""
+    spinup_steps: int = 0
+    """Steps run from the initial condition before the first saved snapshot (>= 0)."""
     ranks: int = 1
     """MPI ranks the recipe is sized for; must factor into blocks that divide the grid."""
 
@@ -102,6 +113,16 @@ class SimulationConfig:
         require(self.diffusion_number <= MAX_DIFFUSION_NUMBER, "viscosity",
                 f"a value giving nu*dt*(1/dx^2+1/dy^2) <= {MAX_DIFFUSION_NUMBER} "
                 f"(got {self.diffusion_number:.3f})", self.viscosity)
+        require(_is_real(self.forcing_amplitude) and self.forcing_amplitude >= 0,
+                "forcing_amplitude", "a finite number >= 0 (m/s^2)", self.forcing_amplitude)
+        require(_is_int(self.forcing_wavenumber)
+                and 1 <= self.forcing_wavenumber <= self.ny // 4, "forcing_wavenumber",
+                f"an integer in [1, ny/4 = {self.ny // 4}]", self.forcing_wavenumber)
+        require(_is_real(self.drag) and 0 <= self.drag * self.dt <= MAX_DRAG_NUMBER, "drag",
+                f"a number in [0, {MAX_DRAG_NUMBER}/dt = {MAX_DRAG_NUMBER / self.dt:.3g}] (1/s)",
+                self.drag)
+        require(_is_int(self.spinup_steps) and self.spinup_steps >= 0, "spinup_steps",
+                "an integer >= 0", self.spinup_steps)
         require(_is_int(self.ranks) and self.ranks >= 1, "ranks", "an integer >= 1", self.ranks)
         self.validate_for_ranks(self.ranks)
 
@@ -129,6 +150,11 @@ class SimulationConfig:
     @property
     def max_stable_dt(self) -> float:
         return MAX_GRAVITY_COURANT / (self.gravity_wave_speed * math.hypot(1 / self.dx, 1 / self.dy))
+
+    @property
+    def forcing_k(self) -> float:
+        """Forcing wavenumber in 1/m: 2 pi n / ly."""
+        return 2 * math.pi * self.forcing_wavenumber / self.ly
 
     @property
     def diffusion_number(self) -> float:

@@ -57,7 +57,7 @@ def coordinates(config: SimulationConfig) -> dict[str, tuple[str, np.ndarray, di
                         "comment": "member k is seeded with numpy.random.default_rng((seed, k))"}),
         "time": ("time", time, {"standard_name": "time", "units": TIME_UNITS,
                                 "calendar": "proleptic_gregorian", "axis": "T",
-                                "long_name": "model time since the initial condition"}),
+                                "long_name": "model time since the end of the spin-up"}),
         "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m", "axis": "Y",
                        "long_name": "y of cell centre (periodic)"}),
         "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m", "axis": "X",
@@ -109,6 +109,12 @@ def global_attributes(config: SimulationConfig, *, code_version: str,
                       "Phys. 77, 439",
         "comment": ("doubly periodic f-plane; model state float64, fields stored float32 "
                     "on cell centres"),
+        "forcing": (f"steady Kolmogorov momentum forcing F sin(2 pi n y / ly) on u with "
+                    f"F = {config.forcing_amplitude:g} m s-2, n = {config.forcing_wavenumber}; "
+                    f"linear drag {config.drag:g} s-1 on u and v; Laplacian viscosity "
+                    f"{config.viscosity:g} m2 s-1"),
+        "spinup": (f"{config.spinup_steps} steps ({config.spinup_steps * config.dt:g} s) from "
+                   "the seeded initial condition before time 0"),
         "code_version": code_version,
         "seed": config.seed,
         "seeds": "trajectory k uses numpy.random.default_rng((seed, k))",

@@ -20,6 +20,7 @@ from reference_workloads.climate.simulation.physics import (
     HALO,
     HaloFill,
     allocate_state,
+    block_forcing,
     fill_periodic_halo,
     interior,
 )
@@ -107,7 +108,7 @@ def run_ensemble(config: SimulationConfig, *, block: tuple[slice, slice],
     local_ny, local_nx = rows.stop - rows.start, cols.stop - cols.start
     n, saves = config.n_trajectories, config.n_saves
     halo = as_halo(fill_halo)
-    stepper = FusedStepper(config, halo)
+    stepper = FusedStepper(config, halo, block_forcing(config, block))
     written = 0
     for first in range(0, n, TRAJECTORY_BATCH):
         members = slice(first, min(first + TRAJECTORY_BATCH, n))
@@ -116,6 +117,13 @@ def run_ensemble(config: SimulationConfig, *, block: tuple[slice, slice],
             continue  # batch complete
         if resumed is None:
             state = padded_initial_state(config, range(members.start, members.stop), block)
+            # Spin-up: the saved record starts on the forced climate, not on the seeded
+            # initial condition, so members are independent samples of the same climate.
+            for _ in range(config.spinup_steps):
+                stepper.step(state)
+            if config.spinup_steps:
+                halo.start(state)  # the first snapshot's centre velocities read the halo
+                halo.finish(state)
             time_sum = np.zeros((3, members.stop - first, local_ny, local_nx))
             previous, begin = None, 0
         else:

@@ -25,8 +25,10 @@ def simulate_array_bytes(config: SimulationConfig, nranks: int) -> int:
     ly, lx = decomposition.local_ny, decomposition.local_nx
     block = batch * ly * lx * _FLOAT64  # one float64 field of the batch on the block
     padded = 3 * batch * (ly + 2) * (lx + 2) * _FLOAT64
+    # the block's padded momentum forcing, held by the stepper for the whole run
+    forcing = 2 * (ly + 2) * (lx + 2) * _FLOAT64
     # state and the two stage buffers; the running time sums; the previous float32 fields
-    persistent = 3 * padded + 3 * block + 3 * block // 2
+    persistent = 3 * padded + 3 * block + 3 * block // 2 + forcing
     # the snapshot's float64 temporaries (centre velocities, stacked fields, kinetic and
     # energy densities) and its float32 fields
     snapshot = 11 * block

@@ -2,11 +2,15 @@
 
 Equations (vector-invariant momentum, flux-form mass, f-plane)::
 
-    du/dt =  q * (h v) - d/dx (g h + K) + nu lap(u)
-    dv/dt = -q * (h u) - d/dy (g h + K) + nu lap(v)
+    du/dt =  q * (h v) - d/dx (g h + K) + nu lap(u) + F sin(k_f y) - r u
+    dv/dt = -q * (h u) - d/dy (g h + K) + nu lap(v)                - r v
     dh/dt = -d/dx (h u) - d/dy (h v)
 
-with potential vorticity q = (f0 + zeta) / h and kinetic energy K = (u^2 + v^2) / 2.
+with potential vorticity q = (f0 + zeta) / h, kinetic energy K = (u^2 + v^2) / 2, a steady
+Kolmogorov forcing F sin(k_f y) (k_f = 2 pi n / ly) and linear Rayleigh drag r: the forced
+2-D turbulence benchmark (Kochkov et al. 2021, PNAS 118, e2101784118), whose forcing injects
+energy at one scale and whose drag removes what the inverse cascade brings to large scales,
+so the flow reaches a statistically stationary state.
 The Coriolis/vorticity term uses Sadourny's (1975) energy-conserving average; time stepping
 is SSP-RK3 (Shu & Osher 1988).
 
@@ -68,8 +72,31 @@ def wrap_y(state: np.ndarray) -> None:
     state[..., -1, :] = state[..., 1, :]
 
 
-def tendency(state: np.ndarray, config: SimulationConfig) -> np.ndarray:
-    """d(h, u, v)/dt on the owned cells of a padded state whose halo is filled."""
+def forcing_field(config: SimulationConfig) -> np.ndarray:
+    """The steady momentum forcing (m/s^2) on the global grid, (2, ny, nx): u points, v points.
+
+    u[j, i] sits at y_j = (j + 1/2) dy, so the u forcing is F sin(k_f y_j); v is unforced.
+    Built globally and sliced per block, so no rank count can change a bit of it.
+    """
+    y_u = (np.arange(config.ny) + 0.5) * config.dy
+    field = np.zeros((2, config.ny, config.nx))
+    field[0] = (config.forcing_amplitude * np.sin(config.forcing_k * y_u))[:, None]
+    return field
+
+
+def block_forcing(config: SimulationConfig, block: tuple[slice, slice]) -> np.ndarray:
+    """The forcing of one block, padded like a state: (2, local_ny + 2, local_nx + 2)."""
+    rows, cols = block
+    wrapped = np.pad(forcing_field(config), ((0, 0), (HALO, HALO), (HALO, HALO)), mode="wrap")
+    return np.ascontiguousarray(
+        wrapped[:, rows.start:rows.stop + 2 * HALO, cols.start:cols.stop + 2 * HALO])
+
+
+def tendency(state: np.ndarray, config: SimulationConfig, forcing: np.ndarray) -> np.ndarray:
+    """d(h, u, v)/dt on the owned cells of a padded state whose halo is filled.
+
+    ``forcing`` is the block's padded forcing (``block_forcing``), shared by every trajectory.
+    """
     h, u, v = state[H], state[U], state[V]
     dx, dy, g, nu = config.dx, config.dy, config.g, config.viscosity
 
@@ -106,6 +133,10 @@ def tendency(state: np.ndarray, config: SimulationConfig) -> np.ndarray:
     if nu > 0:
         out[U] += nu * _laplacian(u, dx, dy)
         out[V] += nu * _laplacian(v, dx, dy)
+    # After the viscous terms and as one added term, the order the kernel uses (same bits).
+    drag = config.drag
+    out[U] += interior(forcing[0]) - drag * interior(u)
+    out[V] += interior(forcing[1]) - drag * interior(v)
     return out
 
 
@@ -116,7 +147,7 @@ def _laplacian(a: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
 
 def rk3_step(state: np.ndarray, scratch: np.ndarray, config: SimulationConfig,
-             fill_halo: HaloFill) -> None:
+             fill_halo: HaloFill, forcing: np.ndarray) -> None:
     """Advance ``state`` one SSP-RK3 step in place; ``scratch`` is a same-shape work array.
 
     ``fill_halo`` refreshes a padded array's halo (a local copy on one rank, an MPI
@@ -126,7 +157,7 @@ def rk3_step(state: np.ndarray, scratch: np.ndarray, config: SimulationConfig,
     start = interior(state).copy()
 
     fill_halo(state)
-    interior(scratch)[...] = start + dt * tendency(state, config)
+    interior(scratch)[...] = start + dt * tendency(state, config, forcing)
 
     # Stages 2 and 3 in increment form, u_n + c * ((u_s - u_n) + dt L(u_s)): equal to the
     # textbook (1 - c) u_n + c (u_s + dt L(u_s)) in exact arithmetic, but the rounding acts on
@@ -134,11 +165,11 @@ def rk3_step(state: np.ndarray, scratch: np.ndarray, config: SimulationConfig,
     # fl(1/3) + fl(2/3) = 1 - 2**-54.
     fill_halo(scratch)
     stage = interior(scratch)
-    stage[...] = start + 0.25 * ((stage - start) + dt * tendency(scratch, config))
+    stage[...] = start + 0.25 * ((stage - start) + dt * tendency(scratch, config, forcing))
 
     fill_halo(scratch)
     interior(state)[...] = start + (2.0 / 3.0) * (
-        (stage - start) + dt * tendency(scratch, config))
+        (stage - start) + dt * tendency(scratch, config, forcing))
 
 
 def to_cell_centres(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -95,8 +95,7 @@ class FusedStepper:
                weight: float, forcing: np.ndarray) -> None:
         c = self.config
         ny, nx = source.shape[-2] - 2, source.shape[-1] - 2
-        # Drag 0: SimulationConfig has no drag coefficient yet (issue 13 adds one).
-        args = (c.f0, c.g, c.viscosity, c.dx, c.dy, 0.0, forcing)
+        args = (c.f0, c.g, c.viscosity, c.dx, c.dy, c.drag, forcing)
         self.halo.start(source)
         if not self.halo.overlapped:  # one pass; the same bits as interior + frame (tested)
             rk3_stage(start, source, dest, weight, c.dt, 1, ny + 1, 1, nx + 1, *args)

@@ -57,3 +57,18 @@ def test_a_diverging_run_stops_with_a_one_line_error() -> None:
     message = str(caught.value)
     assert message.startswith("simulation diverged by step 10 in trajectories 0-4")
     assert "\n" not in message
+
+
+def test_spin_up_shifts_the_record_without_changing_its_length() -> None:
+    """With spinup_steps = 2 save intervals, the saved record starts where the unspun run's
+    third save is (same bits), differs from the raw initial condition, and keeps n_saves."""
+    forced = dict(forcing_amplitude=3e-4, forcing_wavenumber=3, drag=3e-6)
+    plain = SimulationConfig(nx=16, ny=12, n_trajectories=2, n_steps=40, save_every=10, **forced)
+    spun = SimulationConfig(**{**plain.to_dict(), "spinup_steps": 20})
+    unspun, result = serial_ensemble(plain), serial_ensemble(spun)
+    assert result.h.shape == unspun.h.shape == (2, plain.n_saves, 12, 16)
+    h, _, _ = initial_fields(spun, range(2))
+    assert np.abs(result.h[:, 0] - h.astype(np.float32)).max() > 0.01
+    for name in ("h", "u", "v"):
+        assert np.array_equal(getattr(result, name)[:, 0], getattr(unspun, name)[:, 2]), name
+        assert np.array_equal(getattr(result, name)[:, 2], getattr(unspun, name)[:, 4]), name

@@ -20,6 +20,7 @@ from reference_workloads.climate.simulation.physics import (
     U,
     V,
     allocate_state,
+    block_forcing,
     fill_periodic_halo,
     interior,
     rk3_step,
@@ -31,6 +32,10 @@ from reference_workloads.climate.simulation.physics import (
 WHOLE = (slice(None), slice(None))
 
 
+def whole_forcing(config: SimulationConfig) -> np.ndarray:
+    return block_forcing(config, (slice(0, config.ny), slice(0, config.nx)))
+
+
 def initial_state(config: SimulationConfig, members: list[int]) -> np.ndarray:
     state = allocate_state(len(members), config.ny, config.nx)
     block_state(initial_fields(config, members), WHOLE, state)
@@ -40,7 +45,7 @@ def initial_state(config: SimulationConfig, members: list[int]) -> np.ndarray:
 def advance(state: np.ndarray, config: SimulationConfig, steps: int) -> None:
     scratch = np.empty_like(state)
     for _ in range(steps):
-        rk3_step(state, scratch, config, fill_periodic_halo)
+        rk3_step(state, scratch, config, fill_periodic_halo, whole_forcing(config))
 
 
 @pytest.mark.parametrize("kind", ["vortices", "jet"])
@@ -108,7 +113,7 @@ def test_linear_standing_wave_matches_the_discrete_dispersion_relation(
     projection = [1.0]
     scratch = np.empty_like(state)
     for _ in range(config.n_steps):
-        rk3_step(state, scratch, config, fill_periodic_halo)
+        rk3_step(state, scratch, config, fill_periodic_halo, whole_forcing(config))
         projection.append(float(((interior(state)[H, 0] - config.h0) * eta0).sum()
                                 / (eta0 * eta0).sum()))
     measured = np.array(projection)
@@ -171,7 +176,7 @@ def test_travelling_wave_in_a_uniform_current_has_the_discrete_doppler_shift() -
         measured = []
         for step in range(config.n_steps + 1):
             if step:
-                rk3_step(state, scratch, config, fill_periodic_halo)
+                rk3_step(state, scratch, config, fill_periodic_halo, whole_forcing(config))
             eta = interior(state)[H, 0] - config.h0
             measured.append((eta * np.exp(-1j * k * x_centre)).mean() * 2 / amplitude)
         half = k * config.dx / 2
@@ -249,22 +254,25 @@ def test_state_at_rest_stays_at_rest_bitwise() -> None:
     state = allocate_state(2, config.ny, config.nx)
     interior(state)[H] = config.h0
     fill_periodic_halo(state)
-    assert not np.any(tendency(state, config))
+    assert not np.any(tendency(state, config, whole_forcing(config)))
 
 
 def test_a_step_on_blocks_equals_the_undivided_step_bitwise() -> None:
     """What makes rank counts interchangeable: a block whose halo holds its neighbours'
     values computes exactly the bits of the same cells in the whole grid."""
-    config = SimulationConfig(nx=24, ny=16, initial_condition="vortices", n_trajectories=2)
+    # Forced and damped, so the per-block slice of the global forcing is checked too.
+    config = SimulationConfig(nx=24, ny=16, initial_condition="vortices", n_trajectories=2,
+                              forcing_amplitude=3e-4, forcing_wavenumber=3, drag=3e-6)
     whole = initial_state(config, [0, 1])
     fill_periodic_halo(whole)
-    reference = tendency(whole, config)
+    reference = tendency(whole, config, whole_forcing(config))
     decomposition = Decomposition(nx=24, ny=16, px=3, py=2)
     padded = np.pad(interior(whole), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="wrap")
     for rank in range(decomposition.nranks):
         rows, cols = decomposition.block(rank)
         block = padded[..., rows.start:rows.stop + 2, cols.start:cols.stop + 2].copy()
-        assert np.array_equal(tendency(block, config), reference[..., rows, cols])
+        assert np.array_equal(tendency(block, config, block_forcing(config, (rows, cols))),
+                              reference[..., rows, cols])
 
 
 def test_halo_fill_wraps_rows_and_columns_including_corners() -> None:

@@ -40,6 +40,21 @@ def test_defaults_are_valid_and_stable() -> None:
         ({"perturbation": -1.0}, "perturbation=-1.0 is invalid"),
         ({"wave_number": 17}, "wave_number=17 is invalid: expected an integer in [1, nx/2 = 16]"),
         ({"viscosity": 1.0e9}, "viscosity=1000000000.0 is invalid"),
+        ({"forcing_amplitude": -1e-4},
+         "forcing_amplitude=-0.0001 is invalid: expected a finite number >= 0 (m/s^2)"),
+        ({"forcing_amplitude": float("inf")}, "forcing_amplitude=inf is invalid"),
+        ({"forcing_wavenumber": 0},
+         "forcing_wavenumber=0 is invalid: expected an integer in [1, ny/4 = 8]"),
+        ({"forcing_wavenumber": 9},
+         "forcing_wavenumber=9 is invalid: expected an integer in [1, ny/4 = 8]"),
+        ({"forcing_wavenumber": 2.0}, "forcing_wavenumber=2.0 is invalid"),
+        ({"drag": -1e-6}, "drag=-1e-06 is invalid: expected a number in [0, 0.1/dt = 0.000333] (1/s)"),
+        ({"drag": 1e-3}, "drag=0.001 is invalid: expected a number in [0, 0.1/dt"),
+        ({"drag": float("nan")}, "drag=nan is invalid"),
+        ({"spinup_steps": -1}, "spinup_steps=-1 is invalid: expected an integer >= 0"),
+        ({"spinup_steps": 10.0}, "spinup_steps=10.0 is invalid: expected an integer >= 0"),
+        ({"forcing_amplitude": 3e-4, "forcing_wavenumber": 8, "drag": 3e-6,
+          "spinup_steps": 100}, "valid"),
         ({"ranks": 0}, "ranks=0 is invalid: expected an integer >= 1"),
         ({"ranks": 3}, "ranks=3 is invalid: expected a count that splits the 32x32 grid"),
         ({"nx": 30, "ny": 30, "ranks": 4, "wave_number": 1}, None),
@@ -48,6 +63,9 @@ def test_defaults_are_valid_and_stable() -> None:
 def test_bad_values_fail_with_one_line_naming_the_field(changes: dict, message: str | None) -> None:
     if message is None:  # a valid neighbour of the bad cases: 4 ranks as 2x2 blocks of 15
         assert SimulationConfig(**changes).ranks == 4
+        return
+    if message == "valid":  # the forced neighbour of the bad forcing values
+        assert SimulationConfig(**changes).forcing_k > 0
         return
     with pytest.raises(RecipeError) as caught:
         SimulationConfig(**changes)
