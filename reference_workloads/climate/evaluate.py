@@ -131,7 +131,8 @@ def sample_errors(forecasts: Forecasts, anomaly_std: np.ndarray) -> dict[str, An
     """
     grid = (3, 4)
     truth = forecasts.truth
-    truth_anomaly = truth - forecasts.climatology
+    climatology = np.broadcast_to(forecasts.climatology, truth.shape)
+    truth_anomaly = truth - climatology
     present = [name for name in PREDICTORS if getattr(forecasts, name) is not None]
     errors: dict[str, Any] = {
         "variables": list(VARIABLES),
@@ -143,8 +144,8 @@ def sample_errors(forecasts: Forecasts, anomaly_std: np.ndarray) -> dict[str, An
         "truth_spread": np.std(truth, axis=(0, 1, 3, 4), dtype=np.float64),
     }
     for name in present:
-        prediction = getattr(forecasts, name)
-        anomaly = prediction - forecasts.climatology
+        prediction = np.broadcast_to(getattr(forecasts, name), truth.shape)
+        anomaly = prediction - climatology
         errors[f"{name}_sse"] = np.sum((prediction - truth) ** 2, axis=grid, dtype=np.float64)
         errors[f"{name}_cross"] = np.sum(anomaly * truth_anomaly, axis=grid, dtype=np.float64)
         errors[f"{name}_anomaly_sq"] = np.sum(anomaly**2, axis=grid, dtype=np.float64)

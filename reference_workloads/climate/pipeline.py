@@ -94,10 +94,22 @@ def _coarse_simulator(recipe: ClimateRecipe, truth: np.ndarray, model: Any, anom
                                            "error_metric": "anomaly-normalised RMSE at the horizon, mean of h, u, v"}
 
 
-def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
+def fit_on_training(recipe: ClimateRecipe, data: Path) -> Any:
+    """Climatology, anomaly scales, damped persistence's lag correlations and the reference
+    energy, from the training members only (``baselines.TrainingStatistics``)."""
     from .baselines import training_statistics
+    from .emulator.data import climatology, iter_trajectories
+
+    training = slice(0, recipe.train.train_trajectories)
+    # from the time sums stored with the dataset: the training set is not read again for it
+    mean_state = climatology(data, training)
+    sim = recipe.simulation
+    return training_statistics(iter_trajectories(data, training), mean_state, recipe.eval.horizon, sim.g, sim.h0)
+
+
+def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path) -> dict[str, Any]:
     from .climate_stats import rollout_statistics
-    from .emulator.data import VARIABLES, climatology, iter_trajectories, load_states
+    from .emulator.data import VARIABLES, load_states
     from .emulator.train import load_trained
     from .evaluate import (
         beats_persistence,
@@ -111,11 +123,8 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
     from .plots import plot_energy, plot_skill, plot_snapshots, plot_spectra
 
     train, sim, horizon = recipe.train, recipe.simulation, recipe.eval.horizon
-    training = slice(0, train.train_trajectories)
-    # from the time sums stored with the dataset: the training set is not read again for it
-    mean_state = climatology(data, training)
-    # damped persistence's lag correlations and the anomaly scales: training members only
-    stats = training_statistics(iter_trajectories(data, training), mean_state, horizon, sim.g, sim.h0)
+    stats = fit_on_training(recipe, data)
+    mean_state = stats.climatology
     first_test = train.train_trajectories + train.val_trajectories
     test_states = load_states(data, slice(first_test, sim.n_trajectories))
     model = load_trained(model_path)

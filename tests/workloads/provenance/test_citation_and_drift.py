@@ -125,8 +125,7 @@ def _errors(noise, seed=0):
 
 
 def test_the_paired_skill_test_over_seeds_uses_the_published_per_sample_errors():
-    from reference_workloads.climate.evaluate import score_errors
-    from reference_workloads.climate.evaluate import per_sample_score
+    from reference_workloads.climate.evaluate import per_sample_score, score_errors
     from reference_workloads.climate.summary import beats_baseline
 
     errors = _errors(noise=0.5)
