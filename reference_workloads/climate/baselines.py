@@ -129,8 +129,12 @@ def refine(fields: np.ndarray, factor: int) -> np.ndarray:
 
     if factor == 1:
         return fields
-    zoom = [1] * (fields.ndim - 2) + [factor, factor]
-    return ndimage.zoom(fields, zoom, order=3, mode="grid-wrap", grid_mode=True)
+    *lead, ny, nx = fields.shape
+    flat = fields.reshape(-1, ny, nx)
+    # one 2-D field at a time: zooming the stacked array would spline-filter the stacking
+    # axes too (same values, many times the work)
+    out = np.stack([ndimage.zoom(f, factor, order=3, mode="grid-wrap", grid_mode=True) for f in flat])
+    return out.reshape(*lead, ny * factor, nx * factor)
 
 
 def _faces(centred: np.ndarray, axis: int) -> np.ndarray:

@@ -34,12 +34,16 @@ def kinetic_energy_spectrum(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.bincount(radius[keep], weights=density[keep], minlength=bands)
 
 
+BAND_NAMES = ("large", "intermediate", "small")
+
+
 def spectral_bands(n_wavenumbers: int) -> list[tuple[int, int]]:
     """Three wave-number bands [lo, hi): large (1..3), intermediate, and the smallest scales
     (the upper half of the resolved wave numbers); wave number 0 (the mean flow) is left out."""
-    top = n_wavenumbers
-    middle = max(top // 2, 4)
-    return [(1, min(4, top)), (min(4, top), min(middle, top)), (min(middle, top), top)]
+    top = max(n_wavenumbers, 3)
+    large = min(4, top - 1)
+    middle = max(top // 2, large + 1)
+    return [(1, large), (large, middle), (middle, top)]
 
 
 def rollout_statistics(states: np.ndarray, *, g: float, h0: float, reference_energy: float,
@@ -82,19 +86,20 @@ def climate_distance(emulator: dict[str, Any], truth: dict[str, Any], variables:
     nothing), the variance's relative error per variable, the spectrum's relative error per
     band and the fraction of stable rollouts."""
     stable = emulator["stable"]
+    reference = np.asarray(truth["ke_spectrum"])
+    bands = dict(zip(BAND_NAMES, spectral_bands(len(reference)), strict=True))
     distance: dict[str, Any] = {"stable_fraction": float(np.mean(stable)), "rollouts": len(stable),
-                                "mean_error_in_std": None, "variance_relative_error": None,
-                                "spectrum_relative_error_by_band": None}
-    if emulator["mean"] is None:
+                                "spectral_bands": {name: [lo, hi - 1] for name, (lo, hi) in bands.items()},
+                                "mean_error_in_std": dict.fromkeys(variables),
+                                "variance_relative_error": dict.fromkeys(variables),
+                                "spectrum_relative_error_by_band": dict.fromkeys(bands)}
+    if emulator["mean"] is None:  # no stable rollout: no climate to compare
         return distance
     mean_error = np.abs(np.subtract(emulator["mean"], truth["mean"])) / np.maximum(scale, 1e-30)
     distance["mean_error_in_std"] = dict(zip(variables, mean_error.tolist(), strict=True))
     distance["variance_relative_error"] = dict(zip(variables, relative_error(emulator["variance"], truth["variance"]),
                                                    strict=True))
-    spectrum, reference = np.asarray(emulator["ke_spectrum"]), np.asarray(truth["ke_spectrum"])
-    bands = {}
-    for lo, hi in spectral_bands(len(reference)):
-        if hi > lo:
-            bands[f"k{lo}-{hi - 1}"] = relative_error(float(spectrum[lo:hi].sum()), float(reference[lo:hi].sum()))
-    distance["spectrum_relative_error_by_band"] = bands
+    spectrum = np.asarray(emulator["ke_spectrum"])
+    distance["spectrum_relative_error_by_band"] = {
+        name: relative_error(float(spectrum[lo:hi].sum()), float(reference[lo:hi].sum())) for name, (lo, hi) in bands.items()}
     return distance
