@@ -91,14 +91,16 @@ def test_the_spectrum_of_a_single_mode_sits_in_its_band_with_its_energy():
     ny, nx, amplitude = 16, 32, 2.0
     x = np.arange(nx)
     y = np.arange(ny)
-    u = amplitude * np.cos(2 * np.pi * (3 * x[None, :] / nx + 4 * y[:, None] / ny))  # |k| = 5
-    v = np.zeros_like(u)
+    # (kx, ky) = (2, 3): |k| = 3.6 lies in band 3 (k <= |k| < k + 1, not the nearest integer)
+    u = amplitude * np.cos(2 * np.pi * (2 * x[None, :] / nx + 3 * y[:, None] / ny))
+    v = np.broadcast_to(np.sin(2 * np.pi * x[None, :] / nx), u.shape)  # |k| = 1, unit amplitude
     spectrum = kinetic_energy_spectrum(u, v)
     assert len(spectrum) == 8
-    assert int(np.argmax(spectrum)) == 5
-    # Parseval: the whole energy, 0.5 * mean(u^2) = amplitude^2 / 4, is in band 5
-    assert spectrum[5] == pytest.approx(amplitude**2 / 4)
-    assert spectrum.sum() == pytest.approx(0.5 * np.mean(u**2))
+    assert int(np.argmax(spectrum)) == 3
+    # Parseval: each mode's energy 0.5 * mean(a^2) = a^2 / 4 sits in its band, nothing elsewhere
+    assert spectrum[3] == pytest.approx(amplitude**2 / 4)
+    assert spectrum[1] == pytest.approx(1 / 4)
+    assert spectrum.sum() == pytest.approx(0.5 * np.mean(u**2 + v**2))
 
 
 def test_stability_flags_a_blown_up_and_a_non_finite_rollout():
