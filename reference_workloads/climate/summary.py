@@ -67,6 +67,10 @@ TOLERANCES: dict[str, dict[str, float | str]] = {
     # grid whose cost is closest to the emulator's may flip with them
     "coarse_simulator": {"kind": "rtol", "rtol": 1.0},
     "speedup_at_equal_accuracy": {"kind": "rtol", "rtol": 1.0},
+    # the equal-cost grid is chosen by measured time, so its scores move when the choice does
+    **{f"{key}.coarse_simulator": {"kind": "rtol", "rtol": 1.0}
+       for key in ("score_horizon", "score_horizon_mean", "acc_horizon", "nrmse_horizon", "nrmse_pdebench_all_leads")},
+    "comparisons.emulator_vs_coarse_simulator_at_horizon": {"kind": "rtol", "rtol": 1.0},
 }
 
 
