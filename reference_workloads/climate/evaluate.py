@@ -126,8 +126,7 @@ def sample_errors(forecasts: Forecasts, anomaly_std: np.ndarray) -> dict[str, An
 
     ``<predictor>_sse``: sum over the grid of (prediction - truth)^2; ``truth_sq``: of truth^2;
     ``<predictor>_cross`` / ``<predictor>_anomaly_sq``: of (prediction - clim)(truth - clim) and
-    (prediction - clim)^2; ``truth_anomaly_sq``: of (truth - clim)^2; ``truth_spread``: the
-    standard deviation of the truth per channel; ``grid_points``: ny * nx.
+    (prediction - clim)^2; ``truth_anomaly_sq``: of (truth - clim)^2; ``grid_points``: ny * nx.
     """
     grid = (3, 4)
     truth = forecasts.truth
@@ -141,7 +140,6 @@ def sample_errors(forecasts: Forecasts, anomaly_std: np.ndarray) -> dict[str, An
         "grid_points": int(truth.shape[3] * truth.shape[4]),
         "truth_sq": np.sum(truth**2, axis=grid, dtype=np.float64),
         "truth_anomaly_sq": np.sum(truth_anomaly**2, axis=grid, dtype=np.float64),
-        "truth_spread": np.std(truth, axis=(0, 1, 3, 4), dtype=np.float64),
     }
     for name in present:
         prediction = np.broadcast_to(getattr(forecasts, name), truth.shape)
@@ -200,8 +198,19 @@ def score(forecasts: Forecasts, anomaly_std: np.ndarray) -> dict[str, Any]:
     return score_errors(sample_errors(forecasts, anomaly_std))
 
 
+PUBLISHED_DIGITS = 9
+"""Significant digits of the published per-sample sums: sums of float32 fields carry about
+seven, and the headline is computed from the published (rounded) values, at publication and
+by ``ai4s verify`` alike; the rounding keeps the committed results folder small."""
+
+
+def _rounded(values: np.ndarray) -> Any:
+    flat = [float(f"{x:.{PUBLISHED_DIGITS}g}") for x in np.asarray(values, dtype=np.float64).ravel()]
+    return np.asarray(flat).reshape(np.shape(values)).tolist()
+
+
 def errors_as_json(errors: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in errors.items()}
+    return {k: _rounded(v) if isinstance(v, np.ndarray) else v for k, v in errors.items()}
 
 
 def beats_persistence(results: dict[str, Any], horizon: int) -> list[int]:

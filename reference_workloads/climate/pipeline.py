@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..core import launch
-from ..core.atomic import write_json
+from ..core.atomic import atomic_write, write_json
 from ..core.eventlog import constants
 from ..core.hashing import sha256_file
 from ..core.manifest import build_manifest, code_version, write_manifest
@@ -97,6 +97,13 @@ def _coarse_simulator(recipe: ClimateRecipe, truth: np.ndarray, model: Any, anom
                                            "error_metric": "anomaly-normalised RMSE at the horizon, mean of h, u, v"}
 
 
+def _write_compact(path: Path, obj: Any) -> None:
+    # the per-sample sums are published and committed: no indentation (a third of the bytes)
+    with atomic_write(path) as handle:
+        json.dump(obj, handle, sort_keys=True, separators=(",", ":"))
+        handle.write("\n")
+
+
 def fit_on_training(recipe: ClimateRecipe, data: Path) -> Any:
     """Climatology, anomaly scales, damped persistence's lag correlations and the reference
     energy, from the training members only (``baselines.TrainingStatistics``)."""
@@ -151,7 +158,7 @@ def _evaluate(recipe: ClimateRecipe, run_dir: Path, data: Path, model_path: Path
                "emulator": rollout_statistics(free, **settings),
                "simulator": rollout_statistics(test_states, **settings)}
     out = run_dir / "evaluation"
-    write_json(out / "sample_errors.json", errors)
+    _write_compact(out / "sample_errors.json", errors)
     write_json(out / "results.json", results)
     write_json(out / "long_rollouts.json", climate)
     write_json(out / "coarse_simulator.json", cost)
