@@ -327,9 +327,13 @@ def climate_skill_table(f: Filler) -> str:
                 f"{f.record(src, f'headline.over_seeds.{key}.interval.1', hi)}")
 
     rows = [
-        ["nRMSE, first lead", v("climate", "headline.nrmse_lead1.emulator"),
+        ["anomaly RMSE / climatological std (mean of h, u, v), horizon",
+         v("climate", "headline.score_horizon_mean.emulator"), interval("score_horizon_emulator"),
+         v("climate", "headline.score_horizon_mean.persistence"),
+         v("climate", "headline.score_horizon_mean.climatology")],
+        ["nRMSE (PDEBench), first lead", v("climate", "headline.nrmse_lead1.emulator"),
          interval("nrmse_lead1_emulator"), v("climate", "headline.nrmse_lead1.persistence"), "-"],
-        ["nRMSE, horizon", v("climate", "headline.nrmse_horizon.emulator"),
+        ["nRMSE (PDEBench), horizon", v("climate", "headline.nrmse_horizon.emulator"),
          interval("nrmse_horizon_emulator"), v("climate", "headline.nrmse_horizon.persistence"),
          v("climate", "headline.nrmse_horizon.climatology")],
         ["ACC of height, horizon", v("climate", "headline.acc_h_horizon.emulator"),

@@ -80,24 +80,25 @@ def _seed_results(folder: Path) -> list[dict[str, Any]]:
 
 
 def climate_skill(folder: Path, path: Path) -> Path | None:
-    """nRMSE against lead time per seed, and the emulator/persistence ratio per lead."""
+    """The headline score (anomaly RMSE over the climatological std, mean of h, u, v) against
+    lead time per seed, and the emulator/persistence ratio per lead."""
     runs = [r for r in _seed_results(folder) if "emulator" in r and "persistence" in r]
     if not runs:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 2.5))
     for r in runs:
         hours = [s * r["lead_time_s"] / 3600 for s in r["lead_steps"]]
-        emu, per = r["emulator"]["nrmse"], r["persistence"]["nrmse"]
+        emu, per = r["emulator"]["rmse_normalised"], r["persistence"]["rmse_normalised"]
         left.plot(hours, emu, color="#1f77b4", lw=0.8, alpha=0.7)
         left.plot(hours, per, color="#d62728", lw=0.8, alpha=0.7, ls="--")
         ratio = [(h, e / p) for h, e, p in zip(hours, emu, per, strict=True) if p > 0]
         right.plot([h for h, _ in ratio], [q for _, q in ratio], color="#1f77b4", lw=0.8, alpha=0.7)
     left.plot([], [], color="#1f77b4", label="emulator (one line per seed)")
     left.plot([], [], color="#d62728", ls="--", label="persistence")
-    left.set(xlabel="lead time (h)", ylabel="nRMSE")
+    left.set(xlabel="lead time (h)", ylabel="anomaly RMSE / clim. std")
     left.legend(fontsize=6, frameon=False)
     right.axhline(1.0, color="#d62728", lw=0.6, ls="--")
-    right.set(xlabel="lead time (h)", ylabel="emulator / persistence nRMSE")
+    right.set(xlabel="lead time (h)", ylabel="emulator / persistence score")
     for ax in (left, right):
         ax.tick_params(labelsize=6)
         ax.xaxis.label.set_size(7)

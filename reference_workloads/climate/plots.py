@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ..core.atomic import atomic_path  # noqa: E402
 
-_STYLE = {"emulator": "C0", "persistence": "C1", "climatology": "C2"}
+_STYLE = {"emulator": "C0", "persistence": "C1", "climatology": "C2", "damped_persistence": "C3",
+          "coarse_simulator": "C4"}
 
 
 def _save(figure: Any, path: Path) -> None:
@@ -22,24 +23,57 @@ def _save(figure: Any, path: Path) -> None:
 
 
 def plot_skill(results: dict[str, Any], path: Path) -> None:
-    """nRMSE, RMSE of h and ACC of h against lead time for the emulator and both baselines.
-
-    Errors are drawn on a log scale from lead 1 (lead 0 is the exact initial state), so the
-    emulator and persistence stay apart next to the much larger climatology error.
-    """
+    """Per variable, the anomaly RMSE over the climatological anomaly std (top) and the anomaly
+    correlation (bottom) against lead time, for the emulator and every baseline."""
     hours = [lead * results["lead_time_s"] / 3600 for lead in results["lead_steps"]]
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for name, colour in _STYLE.items():
-        axes[0].plot(hours[1:], results[name]["nrmse"][1:], color=colour, marker=".", label=name)
-        axes[1].plot(hours[1:], results[name]["rmse"]["h"][1:], color=colour, marker=".", label=name)
-        axes[2].plot(hours, results[name]["acc"]["h"], color=colour, marker=".", label=name)
-    for axis, title in zip(axes, ("nRMSE (PDEBench), log", "RMSE of h (m), log", "ACC of h"), strict=True):
-        axis.set_title(title)
-        axis.set_xlabel("lead time (h)")
-        axis.grid(alpha=0.3, which="both")
-    axes[0].set_yscale("log")
-    axes[1].set_yscale("log")
-    axes[0].legend()
+    variables = results["variables"]
+    figure, axes = plt.subplots(2, len(variables), figsize=(4.3 * len(variables), 7), squeeze=False)
+    for name in results["predictors"]:
+        colour = _STYLE.get(name, "k")
+        for column, variable in enumerate(variables):
+            axes[0, column].plot(hours[1:], results[name]["rmse_anomaly_normalised"][variable][1:], color=colour,
+                                 marker=".", label=name.replace("_", " "))
+            axes[1, column].plot(hours, results[name]["acc"][variable], color=colour, marker=".")
+    for column, variable in enumerate(variables):
+        axes[0, column].set_title(f"RMSE of {variable} / climatological std")
+        axes[1, column].set_title(f"anomaly correlation of {variable}")
+        for row in range(2):
+            axes[row, column].set_xlabel("lead time (h)")
+            axes[row, column].grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=8)
+    _save(figure, path)
+
+
+def plot_spectra(climate: dict[str, Any], path: Path) -> None:
+    """Time-mean isotropic kinetic-energy spectra of the free rollouts: simulator and emulator."""
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    for name, colour in (("simulator", "k"), ("emulator", _STYLE["emulator"])):
+        spectrum = climate[name]["ke_spectrum"]
+        if spectrum is not None:
+            axis.loglog(range(1, len(spectrum)), spectrum[1:], color=colour, marker=".", label=name)
+    axis.set_xlabel("wave number (per domain length)")
+    axis.set_ylabel("E(k) (m^2 s^-2)")
+    axis.set_title(f"KE spectrum over {climate['steps']} saved steps")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    _save(figure, path)
+
+
+def plot_energy(climate: dict[str, Any], path: Path) -> None:
+    """Domain energy of every free rollout against time, with the stability band."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    hours = [(step + 1) * climate["lead_time_s"] / 3600 for step in range(climate["steps"])]
+    for name, colour in (("simulator", "k"), ("emulator", _STYLE["emulator"])):
+        for index, series in enumerate(climate[name]["energy"]):
+            values = [float("nan") if e is None else e for e in series]
+            axis.plot(hours, values, color=colour, alpha=0.6, lw=1, label=name if index == 0 else None)
+    reference, factor = climate["reference_energy"], climate["energy_factor"]
+    axis.axhspan(reference / factor, reference * factor, color="0.85", label=f"stable band (x{factor:g})")
+    axis.axhline(reference, color="0.5", ls="--", lw=1, label="training climatology")
+    axis.set_yscale("log")
+    axis.set_xlabel("time (h)")
+    axis.set_ylabel("domain energy (J/kg)")
+    axis.legend(fontsize=8)
     _save(figure, path)
 
 

@@ -104,8 +104,17 @@ class EvalConfig:
     """Emulator steps per rollout (>= 1); each step is one saved interval."""
     starts_per_trajectory: int = 4
     """Forecast start times per held-out member (>= 1)."""
+    stability_energy_factor: float = 2.0
+    """A free rollout is stable while finite and its domain energy stays within this factor
+    (either way) of the training climatology's (> 1)."""
+    coarsest_factor: int = 8
+    """The coarse-simulator baseline tries grids 1, 2, 4, ... up to this many times coarser (>= 1)."""
 
     def __post_init__(self) -> None:
+        require(self.stability_energy_factor > 1, "eval.stability_energy_factor", "a number > 1",
+                self.stability_energy_factor)
+        require(isinstance(self.coarsest_factor, int) and self.coarsest_factor >= 1, "eval.coarsest_factor",
+                "an integer >= 1", self.coarsest_factor)
         require(self.horizon >= 1, "eval.horizon", "an integer >= 1", self.horizon)
         require(self.starts_per_trajectory >= 1, "eval.starts_per_trajectory", "an integer >= 1",
                 self.starts_per_trajectory)

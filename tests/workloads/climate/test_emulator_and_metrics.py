@@ -90,6 +90,8 @@ def test_every_recipe_is_valid_and_states_a_horizon_of_at_least_ten_steps(name):
         ("train.train_trajectories=6", "train.train_trajectories=6 is invalid"),
         ("emulator.modes=40", "emulator.modes=40 is invalid: expected at most min(nx, ny) / 2 = 16"),
         ("simulation.colour=red", "unknown field 'simulation.colour'"),
+        ("eval.stability_energy_factor=1.0", "eval.stability_energy_factor=1.0 is invalid: expected a number > 1"),
+        ("eval.coarsest_factor=0", "eval.coarsest_factor=0 is invalid: expected an integer >= 1"),
     ],
 )
 def test_bad_climate_overrides_fail_before_any_work(override, field):

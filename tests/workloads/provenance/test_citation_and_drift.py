@@ -68,7 +68,8 @@ def test_metrics_from_per_sample_errors_equal_their_direct_definitions():
     emulator = truth + rng.normal(0.0, 0.1, size=truth.shape).astype(np.float32)
     climatology = np.broadcast_to(truth.mean(axis=(0, 1)), truth.shape)
     persistence = np.repeat(truth[:, :1], 3, axis=1)
-    results = score(Forecasts(truth=truth, emulator=emulator, persistence=persistence, climatology=climatology))
+    results = score(Forecasts(truth=truth, emulator=emulator, persistence=persistence, climatology=climatology,
+                              damped_persistence=persistence), np.ones(3))
     np.testing.assert_allclose(results["emulator"]["nrmse"], nrmse(emulator, truth), rtol=1e-12)
     np.testing.assert_allclose(results["emulator"]["rmse"]["h"], rmse(emulator, truth)[:, 0], rtol=1e-12)
     np.testing.assert_allclose(results["emulator"]["acc"]["u"],
@@ -119,15 +120,18 @@ def _errors(noise, seed=0):
     emulator = truth + noise * (persistence - truth)
     climatology = np.broadcast_to(truth.mean(axis=(0, 1)), truth.shape)
     return errors_as_json(sample_errors(Forecasts(truth=truth, emulator=emulator, persistence=persistence,
-                                                  climatology=climatology)))
+                                                  climatology=climatology, damped_persistence=persistence),
+                                        np.ones(3)))
 
 
 def test_the_paired_skill_test_over_seeds_uses_the_published_per_sample_errors():
-    from reference_workloads.climate.evaluate import score_errors
-    from reference_workloads.climate.summary import beats_baseline, per_sample_nrmse
+    from reference_workloads.climate.evaluate import per_sample_score, score_errors
+    from reference_workloads.climate.summary import beats_baseline
 
     errors = _errors(noise=0.5)
-    assert per_sample_nrmse(errors, "emulator", 2).mean() == pytest.approx(score_errors(errors)["emulator"]["nrmse"][2])
+    # unit anomaly scales and one sample: the per-sample score is rmse_normalised
+    one = {**errors, **{k: [v[0]] for k, v in errors.items() if k.endswith(("_sse", "_sq", "_cross"))}}
+    assert per_sample_score(one, "emulator", 2)[0] == pytest.approx(score_errors(one)["emulator"]["rmse_normalised"][2])
     seeds = [_errors(noise=0.5, seed=s) for s in range(3)]
     better = beats_baseline(seeds, lead=2, min_relative_margin=0.2)
     assert better.n == 18 and better.passes and better.relative_improvement == pytest.approx(0.5, rel=0.05)
