@@ -147,10 +147,11 @@ def _faces(centred: np.ndarray, axis: int) -> np.ndarray:
 def _stepper(config: Any) -> Any:
     # The one place that builds the simulator's stepper, so a change of its constructor
     # (forcing, drag) is one edit here.
-    from .simulation.physics import fill_periodic_halo
+    from .simulation.physics import block_forcing, fill_periodic_halo
     from .simulation.stepping import FusedStepper, as_halo
 
-    return FusedStepper(config, as_halo(fill_periodic_halo))
+    whole = (slice(0, config.ny), slice(0, config.nx))
+    return FusedStepper(config, as_halo(fill_periodic_halo), block_forcing(config, whole))
 
 
 def run_from(config: Any, initial: np.ndarray, saves: int) -> tuple[np.ndarray, float]:

@@ -198,3 +198,22 @@ def test_the_headline_recomputes_from_published_files_and_a_tampered_sample_chan
     tampered = headline(tmp_path)
     assert tampered["score_horizon"]["emulator"]["u"] != first["score_horizon"]["emulator"]["u"]
     assert tampered["comparisons"] != first["comparisons"]
+
+
+def test_the_coarse_simulator_steps_with_the_recipes_forcing_and_drag():
+    # the physics baseline must be the simulator itself: from a state at rest, the forced
+    # flow accelerates along x exactly as the forcing profile says (an unforced stepper
+    # leaves the rest state at rest and fails here)
+    import dataclasses
+
+    from reference_workloads.climate.baselines import run_from
+    from reference_workloads.climate.simulation.physics import forcing_field
+
+    config = dataclasses.replace(book.get("ci_tiny", []).simulation, ranks=1)
+    rest = np.zeros((1, 3, config.ny, config.nx), np.float32)
+    rest[:, 0] = config.h0
+    run, _ = run_from(config, rest, 1)
+    u = run[0, 1, 1].astype(np.float64)
+    profile = forcing_field(config)[0][:, 0]
+    assert config.forcing_amplitude > 0
+    assert np.corrcoef(u.mean(axis=1), profile)[0, 1] > 0.99
