@@ -88,9 +88,11 @@ def run_repeat(candidates: pd.DataFrame, oracle: Oracle, choose: Choose | None, 
     """One strategy, one repeat: rows of cumulative calls and hits after the seed batch and each
     round, and the records of the hits it found.
 
-    ``candidates`` carries record and smiles only: a strategy learns scores from the oracle's
-    answers, never from the pool table. ``choose`` None is the random strategy.
+    A strategy sees the candidates' record and smiles only (any other column is dropped): it
+    learns scores from the oracle's answers, never from the pool table. ``choose`` None is the
+    random strategy.
     """
+    candidates = candidates[["record", "smiles"]].reset_index(drop=True)
     if config.calls > len(candidates):
         raise ValueError(f"the loop's {config.calls} docking calls exceed the pool's {len(candidates)} molecules: "
                          "expected seed_batch + rounds * batch <= pool size")
