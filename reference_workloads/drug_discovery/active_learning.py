@@ -309,6 +309,8 @@ def active_learning_headline(folder: Path) -> dict[str, Any]:
         "hit_percent": pool["hit_percent"], "hit_threshold": pool["hit_threshold"],
         "calls": int(final["calls"].max()), "repeats": int(final["repeat"].nunique()),
         "hits_per_call": {name: _describe(values.tolist()) for name, values in per_call.items()},
+        "found_fraction": {name: _describe((frame["hits"] / pool["hits_in_pool"]).tolist())
+                           for name, frame in final.groupby("strategy")},
         "base_rate": base_rate,
     }
     for name in ("gnn", "forest"):
