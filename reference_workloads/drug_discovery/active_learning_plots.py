@@ -27,6 +27,7 @@ def plot_curves(table: pd.DataFrame, path: Path, *, hit_percent: float) -> None:
         axis.fill_between(by_round["calls"], by_round["low"], by_round["high"], color=colour, alpha=0.2)
     axis.set_xlabel("docking calls")
     axis.set_ylabel(f"hits found (best {hit_percent:g} % of the pool)")
+    axis.set_title("mean over repeats; band: min to max", fontsize=9)
     axis.legend()
     axis.grid(alpha=0.3)
     with atomic_path(path) as tmp:
