@@ -41,7 +41,7 @@ def train_surrogate(graphs: CollatedGraphs, positions: Sequence[int], targets: n
 
     On one torch thread: batches of a few hundred atoms gain nothing from more, and on a busy
     2-core machine two threads made a round 2x slower (4.8 s against 10.0 s for 192 molecules,
-    15 epochs), and up to 20x under contention.
+    15 epochs); a niced run at load 11 took 40 to 117 s per round on two threads.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
