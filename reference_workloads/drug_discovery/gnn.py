@@ -7,14 +7,16 @@ run is bitwise reproducible on one device type.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from reference_workloads.core.recipes import require
 
-from .featurize import ATOM_DIM, BOND_DIM, GraphBatch
+from .featurize import ATOM_DIM, BOND_DIM, GraphBatch, collate, smiles_to_graph
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -74,7 +76,8 @@ class MolecularGnn(nn.Module):
             nn.Linear(hidden, 1),
         )
 
-    def forward(self, batch: GraphBatch) -> torch.Tensor:
+    def pooled(self, batch: GraphBatch) -> torch.Tensor:
+        """Sum and mean of the final atom states per molecule, [molecules, 2 * hidden]."""
         state = self.embed(batch.atoms)
         for layer in self.rounds:
             state = layer(state, batch.edges, batch.bonds)
@@ -84,5 +87,25 @@ class MolecularGnn(nn.Module):
         counts.index_add_(0, batch.membership, torch.ones_like(batch.membership, dtype=state.dtype))
         pooled_mean = pooled_sum / counts.clamp(min=1.0).unsqueeze(1)
         # Sum pooling is scaled down so its magnitude stays comparable with the mean.
-        features = torch.cat([pooled_sum / 10.0, pooled_mean], dim=1)
-        return self.readout(features).squeeze(1)
+        return torch.cat([pooled_sum / 10.0, pooled_mean], dim=1)
+
+    def embedding(self, batch: GraphBatch) -> torch.Tensor:
+        """The molecule embedding, [molecules, hidden]: the readout's hidden layer, the last
+        representation before the scalar, so it is shaped by what the model was trained on."""
+        return self.readout[1](self.readout[0](self.pooled(batch)))
+
+    def forward(self, batch: GraphBatch) -> torch.Tensor:
+        # The same modules in the same order as readout(pooled): one path, so scores and embeddings agree.
+        return self.readout[3](self.readout[2](self.embedding(batch))).squeeze(1)
+
+
+@torch.no_grad()
+def molecule_embeddings(model: MolecularGnn, smiles: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    """Pooled embeddings of a trained surrogate for ``smiles``, float32 [n, hidden], in input order."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    chunks = [model.embedding(collate([smiles_to_graph(s) for s in smiles[i : i + batch_size]]).to(device))
+              .float().cpu().numpy() for i in range(0, len(smiles), batch_size)]
+    model.train(was_training)
+    return np.concatenate(chunks) if chunks else np.zeros((0, model.config.hidden), dtype=np.float32)

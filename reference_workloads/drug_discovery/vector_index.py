@@ -1,7 +1,8 @@
 """Molecule embeddings in an embedded vector index, queried around hits (cosine similarity).
 
 faiss (``faiss-cpu``), exact inner-product search on L2-normalised vectors, chosen over
-pgvector because this machine's PostgreSQL has no pgvector extension and a screen's index
+pgvector because this machine's PostgreSQL (15) has no pgvector extension (no ``vector.control``
+in its extension folder), a local run should need no database server, and a screen's index
 (10^5 to 10^6 molecules, 64 to 512 floats each) fits in memory, where exact search is
 deterministic and needs no training; chosen over lancedb because one wheel with no storage
 engine is enough for an index that is rebuilt from the surrogate's embeddings every run.

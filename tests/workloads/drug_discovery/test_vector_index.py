@@ -66,3 +66,31 @@ def test_bad_inputs_name_what_is_accepted(index):
         index.search(np.ones(8), k=7)
     with pytest.raises(KeyError, match="not in the index"):
         index.around(["CCN"], 1)
+
+
+def gnn_embedded_index(smiles: list[str], *, shuffle: bool = False) -> MoleculeIndex:
+    import torch
+
+    from reference_workloads.drug_discovery.gnn import GnnConfig, MolecularGnn, molecule_embeddings
+
+    torch.manual_seed(0)
+    vectors = molecule_embeddings(MolecularGnn(GnnConfig(hidden=32, layers=2)), smiles)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(smiles), 32)
+    index = MoleculeIndex(32)
+    index.add(smiles, vectors[::-1] if shuffle else vectors)
+    return index
+
+
+PARACETAMOL, NEAR_DUPLICATE = "CC(=O)Nc1ccc(O)cc1", "CC(=O)Nc1ccc(OC)cc1"
+UNRELATED = ["ClC(Cl)(Cl)Cl", "CCCCCCCCCCCCCCCC(=O)O", "O=S(=O)(O)O"]
+
+
+def test_gnn_embeddings_put_the_molecule_itself_first_and_a_near_duplicate_before_unrelated_ones():
+    smiles = [*UNRELATED, PARACETAMOL, NEAR_DUPLICATE]
+    index = gnn_embedded_index(smiles)
+    found = [n.smiles for n in index.search(index.vector(PARACETAMOL), k=len(smiles))[0]]
+    assert found[:2] == [PARACETAMOL, NEAR_DUPLICATE], found
+    # vectors stored against the wrong SMILES (the broken input) lose both properties
+    shuffled = gnn_embedded_index(smiles, shuffle=True)
+    embedding = gnn_embedded_index([PARACETAMOL]).vector(PARACETAMOL)
+    assert [n.smiles for n in shuffled.search(embedding, k=2)[0]] != [PARACETAMOL, NEAR_DUPLICATE]
