@@ -180,19 +180,21 @@ book = RecipeBook("drug-discovery")
 
 @book.register
 def ci_tiny() -> DrugRecipe:
-    """80 NCI molecules docked at exhaustiveness 2, 2 MPI ranks, 2 DDP processes: the whole
+    """64 NCI molecules docked at exhaustiveness 1, 2 MPI ranks, 2 DDP processes: the whole
     pipeline in a few minutes on 2 CPU cores."""
     return DrugRecipe(
-        data=DataConfig(library_limit=80, activity_limit=500),
+        data=DataConfig(library_limit=64, activity_limit=500),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
-        # measured here (2 ranks on 2 cores): CI_TINY_DOCKING_NOTE
-        docking=DockingSettings(exhaustiveness=2, n_conformers=2, max_heavy_atoms=40),
+        # Measured on this 2-core machine (CPU seconds, the machine being shared): one conformer
+        # at exhaustiveness 2 took 1.1-7.3 s (mean 3.2 s) for 7 NCI molecules sampled over the
+        # first 700; Vina's cost is linear in exhaustiveness, so ~1.6 s here: ~50 s on 2 ranks.
+        docking=DockingSettings(exhaustiveness=1, n_conformers=1, max_heavy_atoms=40),
         model=GnnConfig(hidden=48, layers=3),
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
         screen=ScreenConfig(batch_size=64, hit_fraction=0.1),
         repeats=RepeatConfig(seeds=2, margin=0.0),
-        # 80 molecules docked: a core per rank for a minute; the GNN is small. The device is
+        # 64 molecules docked: a core per rank for a minute; the GNN is small. The device is
         # pinned: this is the CPU reproducibility recipe, on any host.
         resources=Resources(device="cpu", physics=StageResources(cpu=1, memory_gib=1, ranks=2),
                             train=StageResources(cpu=2, memory_gib=2),
@@ -209,8 +211,10 @@ def laptop() -> DrugRecipe:
         base,
         data=DataConfig(library_limit=400),
         physics=PhysicsSettings(n_conformers=3, mmff_max_iters=200, max_heavy_atoms=70),
-        # Sized from a measured sample: LAPTOP_DOCKING_NOTE
-        docking=DockingSettings(exhaustiveness=2, n_conformers=2, max_heavy_atoms=50),
+        # Sized from the sample measured for ci_tiny (mean 3.2 CPU s per molecule at
+        # exhaustiveness 2, one conformer): 400 x 3.2 s / 2 ranks ~ 11 min of docking, leaving
+        # ~9 min for the MMFF descriptor and 5 seeds x 2 tasks of training and screening.
+        docking=DockingSettings(exhaustiveness=2, n_conformers=1, max_heavy_atoms=50),
         model=GnnConfig(hidden=64, layers=4),
         train=dataclasses.replace(base.train, epochs=30, batch_size=64),
         baseline=BaselineConfig(n_estimators=100, max_features=0.33),
@@ -229,9 +233,10 @@ def h100x1() -> DrugRecipe:
         base,
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=16, mmff_max_iters=1000, max_heavy_atoms=100),
-        # ~4,900 molecules x 4 conformers at exhaustiveness 8 on 16 cores: about an hour and a
-        # half at the per-core rate measured here (scaled linearly in exhaustiveness and K).
-        docking=DockingSettings(exhaustiveness=8, n_conformers=4, max_heavy_atoms=60),
+        # The whole NCI set x 2 conformers at exhaustiveness 8 on 16 ranks: 3.2 CPU s x 4 x 2
+        # ~ 26 s per molecule at the per-core rate measured here (linear in exhaustiveness and
+        # K), so about 2 to 2.5 hours; the stage's timeout allows 6.
+        docking=DockingSettings(exhaustiveness=8, n_conformers=2, max_heavy_atoms=60),
         model=GnnConfig(hidden=256, layers=6, dropout=0.1),
         train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3, deterministic=False,
                                   num_workers=4),

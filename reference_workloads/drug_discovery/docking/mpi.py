@@ -28,7 +28,7 @@ import pandas as pd
 from reference_workloads.core.atomic import write_json
 from reference_workloads.core.stages import inputs_hash
 
-from ..physics_mpi import join_to_library, read_shards, reusable, write_shard
+from ..physics_mpi import add_shard_stage_arguments, join_to_library, read_shards, reusable, write_shard
 from .ligand import quiet_rdkit
 from .receptor import Pocket, prepare_receptor
 from .vina_dock import Docker, DockingSettings
@@ -105,15 +105,11 @@ def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="MPI docking stage")
-    parser.add_argument("--library", required=True, help="Parquet with record and smiles")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--settings", default="{}", help="DockingSettings as JSON")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = add_shard_stage_arguments(argparse.ArgumentParser(description="MPI docking stage"),
+                                       settings="DockingSettings",
+                                       shards="Shard root; shards go under ROOT/<key> [default: OUT/shards]")
     parser.add_argument("--batch", type=int, default=1, help="Molecules per claim from the queue")
     parser.add_argument("--shard-size", type=int, default=8, help="Molecules per shard file")
-    parser.add_argument("--shards", default=None, help="Shard root; shards go under ROOT/<key> [default: OUT/shards]")
-    parser.add_argument("--code-version", default="", help="Part of the shard key")
     parser.add_argument("--receptor", default=None, help="Prepared receptor folder [default: OUT/receptor]")
     options = parser.parse_args(argv)
 
