@@ -28,7 +28,13 @@ import pandas as pd
 from reference_workloads.core.atomic import write_json
 from reference_workloads.core.stages import inputs_hash
 
-from ..physics_mpi import add_shard_stage_arguments, join_to_library, read_shards, reusable, write_shard
+from ..physics_mpi import (
+    add_shard_stage_arguments,
+    join_to_library,
+    read_shards,
+    reusable,
+    write_shard,
+)
 from .ligand import quiet_rdkit
 from .receptor import Pocket, prepare_receptor
 from .vina_dock import Docker, DockingSettings
