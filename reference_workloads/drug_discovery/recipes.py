@@ -185,9 +185,9 @@ def ci_tiny() -> DrugRecipe:
     return DrugRecipe(
         data=DataConfig(library_limit=64, activity_limit=500),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
-        # Measured on this 2-core machine (CPU seconds, the machine being shared): one conformer
-        # at exhaustiveness 2 took 1.1-7.3 s (mean 3.2 s) for 7 NCI molecules sampled over the
-        # first 700; Vina's cost is linear in exhaustiveness, so ~1.6 s here: ~50 s on 2 ranks.
+        # Measured on this 2-core machine: ci_tiny's 64 molecules at exhaustiveness 1, one
+        # conformer, took 170 CPU s on 2 ranks (2.7 s per molecule; 476 s of wall clock with the
+        # machine shared at load 8, ~90 s on idle cores).
         docking=DockingSettings(exhaustiveness=1, n_conformers=1, max_heavy_atoms=40),
         model=GnnConfig(hidden=48, layers=3),
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
@@ -205,15 +205,15 @@ def ci_tiny() -> DrugRecipe:
 
 @book.register
 def laptop() -> DrugRecipe:
-    """400 NCI molecules docked, the ChEMBL set, 5 training seeds: ~20 min on 2 cores."""
+    """256 NCI molecules docked, the ChEMBL set, 5 training seeds: ~20 min on 2 cores."""
     base = ci_tiny()
     return dataclasses.replace(
         base,
-        data=DataConfig(library_limit=400),
+        data=DataConfig(library_limit=256),
         physics=PhysicsSettings(n_conformers=3, mmff_max_iters=200, max_heavy_atoms=70),
-        # Sized from the sample measured for ci_tiny (mean 3.2 CPU s per molecule at
-        # exhaustiveness 2, one conformer): 400 x 3.2 s / 2 ranks ~ 11 min of docking, leaving
-        # ~9 min for the MMFF descriptor and 5 seeds x 2 tasks of training and screening.
+        # Sized from ci_tiny's measured 2.7 CPU s per molecule at exhaustiveness 1 (Vina's cost
+        # is linear in exhaustiveness and K): 256 x 5.4 s / 2 ranks ~ 11.5 min of docking, the
+        # rest of the ~20 min for the MMFF descriptor and 5 seeds x 2 tasks of training.
         docking=DockingSettings(exhaustiveness=2, n_conformers=1, max_heavy_atoms=50),
         model=GnnConfig(hidden=64, layers=4),
         train=dataclasses.replace(base.train, epochs=30, batch_size=64),
@@ -233,9 +233,9 @@ def h100x1() -> DrugRecipe:
         base,
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=16, mmff_max_iters=1000, max_heavy_atoms=100),
-        # The whole NCI set x 2 conformers at exhaustiveness 8 on 16 ranks: 3.2 CPU s x 4 x 2
-        # ~ 26 s per molecule at the per-core rate measured here (linear in exhaustiveness and
-        # K), so about 2 to 2.5 hours; the stage's timeout allows 6.
+        # The whole NCI set (~5,000) x 2 conformers at exhaustiveness 8 on 16 ranks: 2.7 CPU s
+        # x 8 x 2 ~ 43 s per molecule at the per-core rate measured here, so ~3.7 h (less on
+        # faster cores); the launch timeout allows 8.
         docking=DockingSettings(exhaustiveness=8, n_conformers=2, max_heavy_atoms=60),
         model=GnnConfig(hidden=256, layers=6, dropout=0.1),
         train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3, deterministic=False,
@@ -245,7 +245,7 @@ def h100x1() -> DrugRecipe:
         # 16 CPU ranks dock; the GNN trains on one whole H100; one screening replica fits
         # a MIG slice (--set resources.serve.gpus=0 --set resources.serve.mig_profile=1g.10gb).
         resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4,
-                            timeout_s=6 * 3600,
+                            timeout_s=8 * 3600,
                             physics=StageResources(cpu=2, memory_gib=4, ranks=16),
                             train=StageResources(cpu=8, memory_gib=64, gpus=1),
                             evaluate=StageResources(cpu=4, memory_gib=16),
