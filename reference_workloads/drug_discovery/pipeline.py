@@ -377,7 +377,8 @@ SCREEN = Stage("screen", _screen, reads=("screen", "train.physics_target", "reso
                after=("physics", "tasks_physics", "train_physics"), provides=("screen_sha256",), folder="screen",
                outputs=("screen.json",))
 EVALUATE = Stage("evaluate", _evaluate_stage,
-                 reads=("train.physics_target", "train.physics_split", "train.activity_split"),
+                 reads=("train.physics_target", "train.physics_split", "train.activity_split",
+                        "screen.hit_fraction", "screen.higher_is_better"),
                  after=("tasks_physics", *(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
                  provides=("results_sha256",), folder="evaluation",
                  outputs=("results.json", "test_predictions.parquet", "screen_predictions.parquet"))

@@ -162,6 +162,15 @@ def _screen(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
     }
 
 
+def _spread(values: list[float]) -> dict[str, Any]:
+    """``over_seeds``, or NaNs in its shape when a value is undefined (a test split without a
+    docking hit has no recall): the headline says so instead of failing."""
+    if all(np.isfinite(values)):
+        return over_seeds(values)
+    return {"n": len(values), "mean": float("nan"), "std": None, "olympic_mean": None,
+            "interval": [float("nan"), float("nan")], "confidence": None}
+
+
 def _mean_tree(trees: list[Any]) -> Any:
     """The element-wise mean of equally shaped metric trees; strings and booleans must agree."""
     head = trees[0]
@@ -194,7 +203,7 @@ def headline(folder: Path) -> dict[str, Any]:
     spread["screen"] = {key: over_seeds([s[key] for s in screens])
                         for key in ("recall_at_top_fraction", "speedup", "surrogate_molecules_per_second")}
     hits = [_hits(folder, recipe, s, t) for s, t in zip(seeds, tests, strict=True)]
-    spread["hits"] = {model: {fraction: {name: over_seeds([h[model][fraction][name] for h in hits])
+    spread["hits"] = {model: {fraction: {name: _spread([h[model][fraction][name] for h in hits])
                                          for name in ("recall", "enrichment_factor")}
                               for fraction in ENRICHMENT_FRACTIONS}
                       for model in hits[0] if isinstance(hits[0][model], dict) and model != "random"}

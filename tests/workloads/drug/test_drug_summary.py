@@ -1,6 +1,7 @@
 """The drug-discovery headline is recomputed from the published predictions alone."""
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -100,3 +101,15 @@ def test_a_tampered_pool_or_prediction_changes_the_hit_headline(tmp_path):
     assert headline(tmp_path)["hits"]["threshold"] == 0.5 != before["threshold"]
     _publish(tmp_path, gnn_physics=(4.0, 2.0, 3.0, 1.0))  # the GNN now ranks the hit last
     assert headline(tmp_path)["hits"]["gnn"]["top_1pct"]["recall"] == 0.0
+
+
+def test_a_test_split_without_docking_hits_reads_nan_not_a_failure(tmp_path):
+    _publish(tmp_path, seeds=(0, 7))
+    for seed in (0, 7):  # the pool's best quarter (0.5) is not in the test split
+        pool = tmp_path / f"seed-{seed}-screen_predictions.parquet"
+        pd.read_parquet(pool).assign(physics=[1.0, 2.0, 3.0, 0.5]).to_parquet(pool, index=False)
+    head = headline(tmp_path)
+    assert head["hits"]["gnn"]["top_1pct"]["hits"] == 0
+    assert math.isnan(head["hits"]["gnn"]["top_1pct"]["recall"])
+    spread = head["over_seeds"]["hits"]["gnn"]["top_5pct"]["recall"]
+    assert spread["n"] == 2 and math.isnan(spread["mean"]) and len(spread["interval"]) == 2
