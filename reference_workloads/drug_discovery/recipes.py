@@ -192,7 +192,8 @@ def ci_tiny() -> DrugRecipe:
         model=GnnConfig(hidden=48, layers=3),
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
-        screen=ScreenConfig(batch_size=64, hit_fraction=0.1),
+        # a 64-molecule library leaves ~13 test molecules: a hit is the best 20 % so some fall there
+        screen=ScreenConfig(batch_size=64, hit_fraction=0.2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
         # 64 molecules docked: a core per rank for a minute; the GNN is small. The device is
         # pinned: this is the CPU reproducibility recipe, on any host.

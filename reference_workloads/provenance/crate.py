@@ -81,17 +81,19 @@ def _software(packages: dict[str, str]) -> list[dict[str, Any]]:
 
 def stage_datasets(stage: dict[str, Any]) -> list[dict[str, Any]]:
     """The Dataset entities a stage's result declares under ``datasets`` (an external input
-    such as the docking receptor: where it came from, its hashes, how it was prepared)."""
+    such as the docking receptor: where it came from, its hashes, how it was prepared), each
+    followed by its PropertyValues (flat entities, as RO-Crate requires)."""
     summary = stage.get("summary") if isinstance(stage.get("summary"), dict) else {}
     entities = []
     for name, dataset in sorted((summary.get("datasets") or {}).items()):
         entity_id = f"#dataset-{name}"
-        properties = [{"@type": "PropertyValue", "name": key,
+        properties = [{"@id": f"{entity_id}-{key}", "@type": "PropertyValue", "name": key,
                        "value": value if isinstance(value, str | int | float) else json.dumps(value)}
                       for key, value in sorted(dataset.get("properties", {}).items())]
         entities.append({"@id": entity_id, "@type": "Dataset",
                          **{k: v for k, v in dataset.items() if k != "properties"},
-                         **({"additionalProperty": properties} if properties else {})})
+                         **({"additionalProperty": _ref([p["@id"] for p in properties])} if properties else {})})
+        entities += properties
     return entities
 
 
@@ -106,7 +108,7 @@ def _actions(run: dict[str, Any], inputs: list[dict], results: list[str], common
             "description": f"stage {stage['name']} of {run['workflow_name']}; its cache key (inputs hash) "
                            f"is {stage['inputs_hash']}, it ran {stage['seconds']:.3f} s",
             "instrument": {"@id": WORKFLOW_FILE}, "startTime": stage["start"], "endTime": stage["end"],
-            "object": _ref([*stage["object"], *(d["@id"] for d in stage_datasets(stage))]),
+            "object": _ref([*stage["object"], *(d["@id"] for d in stage_datasets(stage) if d["@type"] == "Dataset")]),
             "result": _ref(stage["result"] or [f"#result-{stage['name']}"]),
             **common,
         })

@@ -24,10 +24,12 @@ def _stage(name, summary):
 def test_the_receptor_is_a_dataset_entity_with_its_hashes_linked_from_the_physics_action():
     physics = _stage("physics", {"table": "physics/physics.parquet",
                                  "datasets": {"receptor": receptor_dataset(ORIGIN)}})
-    [entity] = stage_datasets(physics)
+    entity, *values = stage_datasets(physics)
     assert entity["@id"] == "#dataset-receptor" and entity["@type"] == "Dataset"
     assert entity["sha256"] == "a" * 64 and entity["url"] == "https://pypi.org/project/prolif/2.0.3/"
-    properties = {p["name"]: p["value"] for p in entity["additionalProperty"]}
+    # flat entities referenced by @id (RO-Crate 1.1 forbids nested ones)
+    assert entity["additionalProperty"] == [{"@id": v["@id"]} for v in values]
+    properties = {p["name"]: p["value"] for p in values}
     assert properties["pdbqt_sha256"] == "c" * 64 and properties["source_path"] == "data/vina/rec.pdb"
     assert "HSD->HID" in properties["preparation_steps"] and "[20.0, 21.0, 22.0]" == properties["pocket_size"]
     run = {"command": "ai4s run", "description": "d", "start": "s", "end": "e", "workflow_name": "w",

@@ -59,7 +59,7 @@ def test_the_physics_table_holds_docking_scores_and_the_crate_names_the_receptor
     graph = {e["@id"]: e for e in json.loads((folder / CRATE_FILE).read_text())["@graph"]}
     receptor = graph["#dataset-receptor"]
     assert receptor["@type"] == "Dataset" and receptor["sha256"] == sha256_file(_package_root() / RECEPTOR_PATH)
-    properties = {p["name"]: p["value"] for p in receptor["additionalProperty"]}
+    properties = {graph[p["@id"]]["name"]: graph[p["@id"]]["value"] for p in receptor["additionalProperty"]}
     assert properties["pdbqt_sha256"] == sha256_file(run_dir / "physics" / "receptor" / "receptor.pdbqt")
     assert properties["source_path"] == RECEPTOR_PATH and "HSD->HID" in properties["preparation_steps"]
     objects = graph["#stage-physics"]["object"]
