@@ -102,7 +102,6 @@ def test_the_same_seed_gives_bitwise_the_same_pose_in_another_process_and_order(
 def test_run_seed_zero_docks_the_same_twice(receptor):
     # Vina reads seed 0 as "random": every recipe's default seed must still be reproducible
     # (before the fix, ci_tiny's docking scores moved by up to 0.3 kcal/mol from run to run)
-    rows = [Docker(receptor.pdbqt, receptor.pocket, FAST, seed=0).dock(PARACETAMOL) for _ in range(3)]
+    rows = [Docker(receptor.pdbqt, receptor.pocket, FAST, seed=0).dock(PARACETAMOL) for _ in range(2)]
     assert rows[0]["status"] == vina_dock.OK
-    assert rows[0]["score"] == rows[1]["score"] == rows[2]["score"]
-    assert rows[0]["molblock"] == rows[1]["molblock"] == rows[2]["molblock"]
+    assert rows[0]["score"] == rows[1]["score"] and rows[0]["molblock"] == rows[1]["molblock"]
