@@ -67,3 +67,43 @@ def enrichment_curve(
     found = np.cumsum(hits[order]) / hits.sum()
     screened = np.arange(1, truth.size + 1) / truth.size
     return np.concatenate([[0.0], screened]), np.concatenate([[0.0], found])
+
+
+# Shares of a ranking at which docking-hit enrichment is reported (top 1 % and top 5 %).
+ENRICHMENT_FRACTIONS = {"top_1pct": 0.01, "top_5pct": 0.05}
+
+
+def hit_threshold(pool: np.ndarray, hit_fraction: float, *, higher_is_better: bool) -> float:
+    """The worst score still a hit: the best ``hit_fraction`` (at least one) of the docked pool."""
+    pool = np.asarray(pool, dtype=np.float64)
+    return float(pool[top_positions(pool, hit_fraction, higher_is_better=higher_is_better)[-1]])
+
+
+def is_hit(scores: np.ndarray, threshold: float, *, higher_is_better: bool) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    return scores >= threshold if higher_is_better else scores <= threshold
+
+
+def hit_enrichment(hits: np.ndarray, predicted: np.ndarray, fraction: float, *, higher_is_better: bool) -> dict:
+    """Recall and enrichment factor of the hits among the predicted top ``fraction``, with the
+    counts they rest on; a random order is expected to select ``selected / molecules`` of the
+    hits (enrichment factor 1)."""
+    hits = np.asarray(hits, dtype=bool)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if hits.shape != predicted.shape or hits.ndim != 1 or hits.size < 1:
+        raise ValueError(f"predictions shape={predicted.shape} is invalid: expected 1-D matching hits {hits.shape}")
+    selected = top_positions(predicted, fraction, higher_is_better=higher_is_better)
+    found, total = int(hits[selected].sum()), int(hits.sum())
+    recall = found / total if total else math.nan
+    return {"molecules": int(hits.size), "hits": total, "selected": int(selected.size), "hits_selected": found,
+            "recall": recall, "enrichment_factor": recall * hits.size / selected.size if total else math.nan,
+            "random_recall": selected.size / hits.size}
+
+
+def hit_curve(hits: np.ndarray, predicted: np.ndarray, *, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of molecules taken in predicted order against fraction of the hits found."""
+    hits = np.asarray(hits, dtype=bool)
+    order = top_positions(predicted, 1.0, higher_is_better=higher_is_better)
+    found = np.cumsum(hits[order]) / max(1, int(hits.sum()))
+    screened = np.arange(1, hits.size + 1) / hits.size
+    return np.concatenate([[0.0], screened]), np.concatenate([[0.0], found])

@@ -78,6 +78,19 @@ def settings_key(settings: PhysicsSettings, seed: int, code_version: str = "") -
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def add_shard_stage_arguments(parser: argparse.ArgumentParser, *, settings: str,
+                              shards: str = "Shard folder [default: OUT/shards/<key>]") -> argparse.ArgumentParser:
+    """The arguments every sharded per-molecule stage takes (MPI physics, MPI docking, Ray
+    physics): what to compute, where, with which settings and seed, and the shard key's code."""
+    parser.add_argument("--library", required=True, help="Parquet with record, name, smiles")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--settings", default="{}", help=f"{settings} as JSON")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shards", default=None, help=shards)
+    parser.add_argument("--code-version", default="", help="Part of the shard key")
+    return parser
+
+
 def reusable(shards: pd.DataFrame | None, key: str) -> pd.DataFrame:
     """The shard rows computed under ``key``, one per SMILES."""
     if shards is None:
@@ -144,14 +157,9 @@ def _compute(records: list[int], smiles: dict[int, str], settings: PhysicsSettin
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="MPI physics stage")
-    parser.add_argument("--library", required=True, help="Parquet with record, name, smiles")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--settings", default="{}", help="PhysicsSettings as JSON")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = add_shard_stage_arguments(argparse.ArgumentParser(description="MPI physics stage"),
+                                       settings="PhysicsSettings")
     parser.add_argument("--shard-size", type=int, default=16)
-    parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
-    parser.add_argument("--code-version", default="", help="Part of the shard key")
     options = parser.parse_args(argv)
 
     from mpi4py import MPI

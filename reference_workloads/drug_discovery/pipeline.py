@@ -31,9 +31,36 @@ from .recipes import DrugRecipe, book
 
 WORKLOAD = "drug-discovery"
 PHYSICS_MODULE = "reference_workloads.drug_discovery.physics_mpi"
+DOCKING_MODULE = "reference_workloads.drug_discovery.docking.mpi"
+PHYSICS_TABLE = "physics.parquet"
 TRAINING_MODULE = "reference_workloads.drug_discovery.train"
 TASKS = ("physics", "activity")
 UNITS = {"physics": "kcal/mol", "activity": "pIC50"}
+
+
+def receptor_dataset(origin: dict[str, Any]) -> dict[str, Any]:
+    """The receptor as the crate's Dataset entity: where it came from and how it was prepared."""
+    return {
+        "name": f"receptor: {origin['package']} {origin['version']} {origin['receptor']['path']}",
+        "description": ("AutoDock Vina receptor from the ProLIF wheel's docking tutorial, prepared offline by "
+                        "meeko after " + "; ".join(origin["preparation"]["edits"]) + "; the pocket box is the "
+                        f"reference ligand's ({origin['reference_ligand']['name']}) heavy-atom box"),
+        "url": f"https://pypi.org/project/{origin['package']}/{origin['version']}/",
+        "version": origin["version"],
+        "sha256": origin["receptor"]["sha256"],
+        "properties": {
+            "source_path": origin["receptor"]["path"],
+            "pdb_sha256": origin["receptor"]["sha256"],
+            "pdbqt_sha256": origin["pdbqt_sha256"],
+            "reference_ligand_path": origin["reference_ligand"]["path"],
+            "reference_ligand_sha256": origin["reference_ligand"]["sha256"],
+            "reference_ligand_smiles": origin["reference_ligand"]["smiles"],
+            "preparation": f"{origin['preparation']['tool']} {origin['preparation']['version']}",
+            "preparation_steps": origin["preparation"]["edits"],
+            "pocket_center": origin["pocket"]["center"],
+            "pocket_size": origin["pocket"]["size"],
+        },
+    }
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -70,35 +97,57 @@ def _library(call: StageCall) -> dict[str, Any]:
 
 
 def _physics(call: StageCall) -> dict[str, Any]:
-    from .physics_mpi import SDF, STATS, TABLE, settings_key
+    """Dock the library (the objective), then compute the MMFF descriptors, on the same ranks."""
+    from .docking.mpi import SDF as POSES
+    from .docking.mpi import STATS as DOCKING_STATS
+    from .docking.mpi import TABLE as DOCKING_TABLE
+    from .physics_mpi import STATS, TABLE, settings_key
+    from .physics_table import physics_table
 
     recipe, out = call.recipe, call.folder
     ranks = recipe.resources.physics_ranks
-    # Shards are keyed by settings, seed and code, not by the library: molecules a new library
-    # shares with an old one are reused (rows match by SMILES), the rest computed.
-    shards = call.run_dir / ".scratch" / "physics-shards" / settings_key(recipe.physics, recipe.seed,
-                                                                           call.code_version)
-    with progress_bar(f"physics on {ranks} MPI ranks") as update:
+    common = ["--library", str(call.run_dir / call.upstream["library"]["library"]), "--seed", str(recipe.seed),
+              "--code-version", call.code_version]
+    # Shards live in the run's .scratch, keyed by settings, seed and code (and, for docking, the
+    # prepared receptor's sha256), not by the library: molecules a new library shares with an old
+    # one are reused (rows match by SMILES), the rest computed; a killed run resumes from them.
+    with progress_bar(f"docking on {ranks} MPI ranks") as update:
         launch.mpiexec(
-            ranks, PHYSICS_MODULE,
-            ["--library", str(call.run_dir / call.upstream["library"]["library"]), "--out", str(out),
-             "--settings", json.dumps(dataclasses.asdict(recipe.physics)), "--seed", str(recipe.seed),
-             "--shards", str(shards), "--code-version", call.code_version],
+            ranks, DOCKING_MODULE,
+            [*common, "--out", str(out / "docking"), "--settings", json.dumps(dataclasses.asdict(recipe.docking)),
+             "--shards", str(call.run_dir / ".scratch" / "docking-shards"), "--receptor", str(out / "receptor")],
             timeout=recipe.resources.timeout_s, on_progress=update,
         )
-    stats = json.loads((out / STATS).read_text())
-    table = pd.read_parquet(out / TABLE)
-    computed = stats["computed"]
+    mmff_shards = call.run_dir / ".scratch" / "physics-shards" / settings_key(recipe.physics, recipe.seed,
+                                                                               call.code_version)
+    with progress_bar(f"MMFF descriptors on {ranks} MPI ranks") as update:
+        launch.mpiexec(
+            ranks, PHYSICS_MODULE,
+            [*common, "--out", str(out / "mmff"), "--settings", json.dumps(dataclasses.asdict(recipe.physics)),
+             "--shards", str(mmff_shards)],
+            timeout=recipe.resources.timeout_s, on_progress=update,
+        )
+    docking_stats = json.loads((out / "docking" / DOCKING_STATS).read_text())
+    mmff_stats = json.loads((out / "mmff" / STATS).read_text())
+    table = physics_table(pd.read_parquet(out / "docking" / DOCKING_TABLE), pd.read_parquet(out / "mmff" / TABLE))
+    _write_parquet(table, out / PHYSICS_TABLE)
+    computed, wall = docking_stats["computed"], docking_stats["wall_seconds"]
     return {
-        "table": call.relative(out / TABLE),
+        "table": call.relative(out / PHYSICS_TABLE),
         "physics_hash": hash_dataframe(table),
-        "sdf_sha256": sha256_file(out / SDF),
-        "status_counts": stats["status_counts"],
+        "sdf_sha256": sha256_file(out / "docking" / POSES),
+        # rejections per reason (parse, element whitelist, size, embedding, meeko, score sanity)
+        "status_counts": docking_stats["status_counts"],
+        "mmff_status_counts": mmff_stats["status_counts"],
         "computed": computed,
-        "reused_from_shards": stats["reused_from_shards"],
-        "wall_seconds": stats["wall_seconds"],
-        "molecules_per_second": computed / stats["wall_seconds"] if computed else float("nan"),
+        "reused_from_shards": docking_stats["reused_from_shards"],
+        "wall_seconds": wall,
+        "mmff_wall_seconds": mmff_stats["wall_seconds"],
+        # the screen's speed-up is over docking, the physics the surrogate replaces
+        "molecules_per_second": computed / wall if computed else float("nan"),
         "ranks": ranks,
+        "shard_key": docking_stats["shard_key"],
+        "datasets": {"receptor": receptor_dataset(docking_stats["receptor"])},
     }
 
 
@@ -111,15 +160,14 @@ def _assign_parts(n: int, split: Any) -> list[str]:
 
 
 def _task(call: StageCall, task: str) -> dict[str, Any]:
-    from .physics import OK
+    from .physics_table import learnable
     from .splits import random_split, scaffold_split
 
     recipe = call.recipe
     train = recipe.train
     if task == "physics":
-        frame = pd.read_parquet(call.run_dir / call.upstream["physics"]["table"])
-        frame = frame[frame["status"] == OK].reset_index(drop=True)
         column, kind = train.physics_target, train.physics_split
+        frame = learnable(pd.read_parquet(call.run_dir / call.upstream["physics"]["table"]), column)
     else:
         frame = pd.read_parquet(call.run_dir / call.upstream["library"]["activity"])
         column, kind = "activity", train.activity_split
@@ -169,14 +217,14 @@ def _baseline(call: StageCall, task: str) -> dict[str, Any]:
 
 
 def _screen(call: StageCall) -> dict[str, Any]:
-    from .physics import OK
+    from .physics_table import learnable
     from .screen import score_library, screening_report
     from .serve import running_server
 
     recipe, run_dir, out = call.recipe, call.run_dir, call.folder
     physics = call.upstream["physics"]
-    library = pd.read_parquet(run_dir / physics["table"])
-    scored = library[library["status"] == OK].reset_index(drop=True)
+    # the docked pool: the molecules whose docking score the surrogate's ranking is judged on
+    scored = learnable(pd.read_parquet(run_dir / physics["table"]), recipe.train.physics_target)
     task = pd.read_parquet(run_dir / call.upstream["tasks_physics"]["table"])
     trained_on = set(task.loc[task["part"] != "test", "record"].tolist())
     screen = recipe.screen
@@ -211,8 +259,8 @@ def _evaluate_stage(call: StageCall) -> dict[str, Any]:
 
 def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], baseline: dict[str, Any],
               screened: dict[str, Any], physics_task: Path) -> dict[str, Any]:
-    from .plots import plot_enrichment, plot_parity
-    from .summary import model_metrics, screen_predictions, verdict
+    from .plots import plot_hit_enrichment, plot_parity
+    from .summary import docking_hits, hit_curves, model_metrics, screen_predictions, verdict
 
     out = run_dir / "evaluation"
     # the test-set predictions and screening scores are published, and every headline
@@ -233,14 +281,18 @@ def _evaluate(recipe: DrugRecipe, run_dir: Path, trained: dict[str, dict], basel
                                       "metrics": metrics[task][model], "unit": UNITS[task]}
     screen = json.loads(Path(screened["screen"]).read_text())
     plot_parity(panels, out / "parity.png")
-    plot_enrichment(screen["enrichment"]["screened"], screen["enrichment"]["found"],
-                    screen["top_fraction"], out / "enrichment.png")
+    pool = scores["physics"].to_numpy()
+    options = {"hit_fraction": recipe.screen.hit_fraction, "higher_is_better": recipe.screen.higher_is_better}
+    hits = docking_hits(test, pool, **options)
+    plot_hit_enrichment(hit_curves(test, pool, **options), recipe.screen.hit_fraction, hits["pool_hits"],
+                        out / "enrichment.png")
     results = {
         "physics_target": recipe.train.physics_target,
         "splits": {"physics": recipe.train.physics_split, "activity": recipe.train.activity_split},
         "metrics": metrics,
         "gnn_vs_baseline": verdict(metrics),
         "screen": {k: v for k, v in screen.items() if k != "enrichment"},
+        "hits": hits,
         "figures": [str(out / "parity.png"), str(out / "enrichment.png")],  # publishing relativises
     }
     write_json(out / "results.json", results)
@@ -297,7 +349,8 @@ TRAIN_READS = ("model", "train.epochs", "train.batch_size", "train.lr", "train.w
 SPLIT_READS = ("seed", "train.val_fraction", "train.test_fraction")
 LIBRARY = Stage("library", _library, reads=("data", "seed"), provides=("library_hash", "activity_hash"),
                 folder="data", outputs=("library.parquet", "activity.parquet"))
-PHYSICS = Stage("physics", _physics, reads=("physics", "seed", "resources.physics_ranks", "resources.timeout_s"),
+PHYSICS = Stage("physics", _physics, reads=("physics", "docking", "seed", "resources.physics_ranks",
+                                            "resources.timeout_s"),
                 after=("library",), provides=("physics_hash", "sdf_sha256"), folder="physics",
                 outputs=("physics.parquet",))
 TASK_STAGES = {
@@ -324,7 +377,8 @@ SCREEN = Stage("screen", _screen, reads=("screen", "train.physics_target", "reso
                after=("physics", "tasks_physics", "train_physics"), provides=("screen_sha256",), folder="screen",
                outputs=("screen.json",))
 EVALUATE = Stage("evaluate", _evaluate_stage,
-                 reads=("train.physics_target", "train.physics_split", "train.activity_split"),
+                 reads=("train.physics_target", "train.physics_split", "train.activity_split",
+                        "screen.hit_fraction", "screen.higher_is_better"),
                  after=("tasks_physics", *(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
                  provides=("results_sha256",), folder="evaluation",
                  outputs=("results.json", "test_predictions.parquet", "screen_predictions.parquet"))

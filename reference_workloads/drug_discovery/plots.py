@@ -1,4 +1,4 @@
-"""Figures of the drug-discovery workload: parity plots and the screening enrichment curve."""
+"""Figures of the drug-discovery workload: parity plots and the docking-hit enrichment curves."""
 
 from __future__ import annotations
 
@@ -48,6 +48,22 @@ def plot_enrichment(screened: list[float], found: list[float], top_fraction: flo
     axis.plot([0, ideal, 1], [0, 1, 1], color="0.3", linestyle=":", label="perfect order")
     axis.set_xlabel("fraction of library screened")
     axis.set_ylabel(f"fraction of physics top {top_fraction:.0%} found")
+    axis.set_xscale("symlog", linthresh=0.01)
+    axis.legend(fontsize=8)
+    _save(figure, path)
+
+
+def plot_hit_enrichment(curves: dict[str, tuple[Any, Any]], hit_fraction: float, pool_hits: int, path: Path) -> None:
+    """Share of the test split's docking hits found against share of it taken in each model's
+    order (a hit: among the best ``hit_fraction`` of docking scores in the docked pool)."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.0))
+    for label, (screened, found) in curves.items():
+        axis.plot(screened, found, label=f"{label} order")
+    axis.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="random order")
+    for fraction in (0.01, 0.05):
+        axis.axvline(fraction, color="0.85", linewidth=0.8)
+    axis.set_xlabel("fraction of test molecules taken")
+    axis.set_ylabel(f"fraction of docking hits found (best {hit_fraction:.0%} of the pool, {pool_hits} hits)")
     axis.set_xscale("symlog", linthresh=0.01)
     axis.legend(fontsize=8)
     _save(figure, path)

@@ -1,7 +1,8 @@
 """Drug-discovery recipes: one frozen dataclass tree per run, named for its hardware.
 
-``ci_tiny`` runs every stage in a few minutes on 2 CPU cores; ``laptop`` screens the whole
-NCI library; ``h100x1`` trains a larger surrogate on one H100.
+``ci_tiny`` runs every stage in a few minutes on 2 CPU cores; ``laptop`` docks a few hundred
+NCI molecules in about 20 minutes with all its seeds; ``h100x1`` docks the whole NCI set on 16
+CPU ranks and trains and screens a larger surrogate on one H100.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from reference_workloads.core.compute import DEVICE_SETTINGS, PRECISIONS, Device
 from reference_workloads.core.recipes import RecipeBook, RepeatConfig, StageResources, require
 
 from .baseline import BaselineConfig
+from .docking.vina_dock import DockingSettings
 from .gnn import GnnConfig
 from .physics import LABELS, PhysicsSettings
 from .splits import SPLIT_KINDS
@@ -37,6 +39,10 @@ class DataConfig:
             require(value is None or value >= 20, f"data.{name}", "None or an integer >= 20", value)
 
 
+# What the physics task can learn: the docking score (the objective) or an MMFF descriptor.
+TARGETS = ("docking_score", *LABELS)
+
+
 @dataclass(kw_only=True, frozen=True, slots=True)
 class TrainConfig:
     """Surrogate training under torchrun (the same settings for both tasks)."""
@@ -49,8 +55,9 @@ class TrainConfig:
     """Peak AdamW learning rate (cosine decay to 5 % of it)."""
     weight_decay: float = 1e-5
     """AdamW weight decay."""
-    physics_target: str = "energy_min"
-    """Physics label the surrogate learns (a column of the physics table)."""
+    physics_target: str = "docking_score"
+    """Physics label the surrogate learns: the Vina docking score (kcal/mol, the screening
+    objective) or one of the MMFF descriptors (columns of the physics table)."""
     physics_split: Literal["random", "scaffold"] = "random"
     """Split of the library for the physics task."""
     activity_split: Literal["random", "scaffold"] = "scaffold"
@@ -77,7 +84,7 @@ class TrainConfig:
         require(1 <= self.batch_size <= 65_536, "train.batch_size", "an integer in [1, 65536]", self.batch_size)
         require(0.0 < self.lr < 1.0, "train.lr", "a number in (0, 1)", self.lr)
         require(0.0 <= self.weight_decay < 1.0, "train.weight_decay", "a number in [0, 1)", self.weight_decay)
-        require(self.physics_target in LABELS, "train.physics_target", f"one of {', '.join(LABELS)}", self.physics_target)
+        require(self.physics_target in TARGETS, "train.physics_target", f"one of {', '.join(TARGETS)}", self.physics_target)
         for name in ("physics_split", "activity_split"):
             require(getattr(self, name) in SPLIT_KINDS, f"train.{name}", "random or scaffold", getattr(self, name))
         require(0.0 < self.val_fraction < 0.5, "train.val_fraction", "a number in (0, 0.5)", self.val_fraction)
@@ -96,7 +103,10 @@ class ScreenConfig:
     top_fraction: float = 0.01
     """Share of the library called top candidates (recall@1 % by default)."""
     higher_is_better: bool = False
-    """Direction of a good label: False ranks the lowest MMFF energy first."""
+    """Direction of a good label: False ranks the lowest (best) docking score first."""
+    hit_fraction: float = 0.05
+    """A docking hit is a molecule among the best ``hit_fraction`` of docking scores in the
+    docked pool; enrichment counts how many the surrogate's top 1 % and 5 % recover."""
     max_batch: int = 1024
     """Largest batch the server accepts; larger requests get 400."""
 
@@ -105,6 +115,7 @@ class ScreenConfig:
         require(self.protocol in ("v1", "v2"), "screen.protocol", "v1 or v2", self.protocol)
         require(0.0 < self.top_fraction <= 0.5, "screen.top_fraction", "a number in (0, 0.5]", self.top_fraction)
         require(1 <= self.max_batch <= 100_000, "screen.max_batch", "an integer in [1, 100000]", self.max_batch)
+        require(0.0 < self.hit_fraction <= 0.5, "screen.hit_fraction", "a number in (0, 0.5]", self.hit_fraction)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -146,6 +157,9 @@ class DrugRecipe:
     """Data seed: conformers, ChEMBL subset and splits (training seeds are train.seed)."""
     data: DataConfig = field(default_factory=DataConfig)
     physics: PhysicsSettings = field(default_factory=PhysicsSettings)
+    """The MMFF94 stage: a cheap 3-D descriptor of every molecule, not the objective."""
+    docking: DockingSettings = field(default_factory=DockingSettings)
+    """The docking stage (AutoDock Vina against ProLIF's tutorial receptor): the objective."""
     model: GnnConfig = field(default_factory=GnnConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
@@ -166,18 +180,24 @@ book = RecipeBook("drug-discovery")
 
 @book.register
 def ci_tiny() -> DrugRecipe:
-    """300 NCI molecules, 2 MPI ranks, 2 DDP processes: all stages in a few minutes on 2 CPU cores."""
+    """64 NCI molecules docked at exhaustiveness 1, 2 MPI ranks, 2 DDP processes: the whole
+    pipeline in a few minutes on 2 CPU cores."""
     return DrugRecipe(
-        data=DataConfig(library_limit=300, activity_limit=500),
+        data=DataConfig(library_limit=64, activity_limit=500),
         physics=PhysicsSettings(n_conformers=4, mmff_max_iters=200, max_heavy_atoms=50),
+        # Measured on this 2-core machine: ci_tiny's 64 molecules at exhaustiveness 1, one
+        # conformer, took 170 CPU s on 2 ranks (2.7 s per molecule; 476 s of wall clock with the
+        # machine shared at load 8, ~90 s on idle cores).
+        docking=DockingSettings(exhaustiveness=1, n_conformers=1, max_heavy_atoms=40),
         model=GnnConfig(hidden=48, layers=3),
         train=TrainConfig(epochs=60, batch_size=32, lr=3e-3),
         baseline=BaselineConfig(n_estimators=100),
-        screen=ScreenConfig(batch_size=64),
+        # a 64-molecule library leaves ~13 test molecules: a hit is the best 20 % so some fall there
+        screen=ScreenConfig(batch_size=64, hit_fraction=0.2),
         repeats=RepeatConfig(seeds=2, margin=0.0),
-        # 300 molecules x 4 conformers: half a core per rank; the GNN is small. The device is
+        # 64 molecules docked: a core per rank for a minute; the GNN is small. The device is
         # pinned: this is the CPU reproducibility recipe, on any host.
-        resources=Resources(device="cpu", physics=StageResources(cpu=0.5, memory_gib=1, ranks=2),
+        resources=Resources(device="cpu", physics=StageResources(cpu=1, memory_gib=1, ranks=2),
                             train=StageResources(cpu=2, memory_gib=2),
                             evaluate=StageResources(cpu=1, memory_gib=1),
                             serve=StageResources(cpu=0.5, memory_gib=1)),
@@ -186,39 +206,49 @@ def ci_tiny() -> DrugRecipe:
 
 @book.register
 def laptop() -> DrugRecipe:
-    """Half the NCI library (2,500 molecules), the ChEMBL set, 5 training seeds: ~20 min on 2 cores."""
+    """256 NCI molecules docked, the ChEMBL set, 5 training seeds: ~20 min on 2 cores."""
     base = ci_tiny()
     return dataclasses.replace(
         base,
-        data=DataConfig(library_limit=2500),
+        data=DataConfig(library_limit=256),
         physics=PhysicsSettings(n_conformers=3, mmff_max_iters=200, max_heavy_atoms=70),
+        # Sized from ci_tiny's measured 2.7 CPU s per molecule at exhaustiveness 1 (Vina's cost
+        # is linear in exhaustiveness and K): 256 x 5.4 s / 2 ranks ~ 11.5 min of docking, the
+        # rest of the ~20 min for the MMFF descriptor and 5 seeds x 2 tasks of training.
+        docking=DockingSettings(exhaustiveness=2, n_conformers=1, max_heavy_atoms=50),
         model=GnnConfig(hidden=64, layers=4),
-        train=dataclasses.replace(base.train, epochs=20, batch_size=64),
+        train=dataclasses.replace(base.train, epochs=30, batch_size=64),
         # Trying every feature at each split (max_features=1.0) is 70 % of the search's cost here
         # and lost to 0.33 on this recipe's physics task (out-of-bag R2), so it is not searched.
         baseline=BaselineConfig(n_estimators=100, search_max_features=(0.1, 0.33)),
-        screen=ScreenConfig(batch_size=256),
+        screen=ScreenConfig(batch_size=256, hit_fraction=0.05),
         repeats=RepeatConfig(seeds=5, margin=0.0),
-        resources=Resources(device="cpu"),  # 2,500 molecules: the default sizes, a core per rank; CPU reproducibility recipe
+        resources=Resources(device="cpu"),  # a core per rank; the CPU reproducibility recipe
     )
 
 
 @book.register
 def h100x1() -> DrugRecipe:
-    """One H100: a wider, deeper surrogate trained longer; physics on 16 CPU ranks."""
+    """One H100 node: the whole NCI set docked on 16 CPU ranks at exhaustiveness 8, a wider,
+    deeper surrogate trained and the library screened on the GPU."""
     base = laptop()
     return dataclasses.replace(
         base,
         data=DataConfig(),
         physics=PhysicsSettings(n_conformers=16, mmff_max_iters=1000, max_heavy_atoms=100),
+        # The whole NCI set (~5,000) x 2 conformers at exhaustiveness 8 on 16 ranks: 2.7 CPU s
+        # x 8 x 2 ~ 43 s per molecule at the per-core rate measured here, so ~3.7 h (less on
+        # faster cores); the launch timeout allows 8.
+        docking=DockingSettings(exhaustiveness=8, n_conformers=2, max_heavy_atoms=60),
         model=GnnConfig(hidden=256, layers=6, dropout=0.1),
         train=dataclasses.replace(base.train, epochs=200, batch_size=256, lr=1e-3, deterministic=False,
                                   num_workers=4),
         baseline=BaselineConfig(n_estimators=500, search_max_features=(0.1, 0.33)),
-        screen=ScreenConfig(batch_size=1024, max_batch=4096),
-        # 16 CPU ranks of MMFF; the GNN trains on one whole H100; one screening replica fits
+        screen=ScreenConfig(batch_size=1024, max_batch=4096, hit_fraction=0.01),
+        # 16 CPU ranks dock; the GNN trains on one whole H100; one screening replica fits
         # a MIG slice (--set resources.serve.gpus=0 --set resources.serve.mig_profile=1g.10gb).
         resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4,
+                            timeout_s=8 * 3600,
                             physics=StageResources(cpu=2, memory_gib=4, ranks=16),
                             train=StageResources(cpu=8, memory_gib=64, gpus=1),
                             evaluate=StageResources(cpu=4, memory_gib=16),

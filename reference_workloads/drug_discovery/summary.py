@@ -16,7 +16,15 @@ import pandas as pd
 
 from ..core.statistics import PairedComparison, over_seeds, paired_comparison, training_seeds
 from ..provenance.layout import published_files
-from .evaluate import recall_at_fraction, regression_metrics
+from .evaluate import (
+    ENRICHMENT_FRACTIONS,
+    hit_curve,
+    hit_enrichment,
+    hit_threshold,
+    is_hit,
+    recall_at_fraction,
+    regression_metrics,
+)
 
 PER_SEED = {"evaluation/results.json": "results.json", "evaluation/test_predictions.parquet": "test_predictions.parquet",
             "evaluation/screen_predictions.parquet": "screen_predictions.parquet"}
@@ -52,6 +60,7 @@ TOLERANCES: dict[str, dict[str, float | str]] = {
     "comparisons": {"kind": "rtol", "rtol": 1e-3},
     "over_seeds": {"kind": "rtol", "rtol": 1e-3},
     "over_seeds.screen": {"kind": "rtol", "rtol": 0.5},
+    "hits": {"kind": "rtol", "rtol": 1e-4},
 }
 _MEASURED = ("surrogate_molecules_per_second", "physics_molecules_per_second", "speedup")
 
@@ -97,6 +106,42 @@ def screen_predictions(scores: pd.DataFrame, physics_task: pd.DataFrame) -> pd.D
     return joined.reset_index(drop=True)
 
 
+def docking_hits(test: pd.DataFrame, pool: np.ndarray, *, hit_fraction: float,
+                 higher_is_better: bool) -> dict[str, Any]:
+    """Enrichment of docking hits on the physics test split: a hit is among the best
+    ``hit_fraction`` of docking scores in the whole docked ``pool``; for each model (and a
+    random order), recall and enrichment factor at the top 1 % and 5 % of its ranking of the
+    test molecules, with the counts they rest on."""
+    threshold = hit_threshold(pool, hit_fraction, higher_is_better=higher_is_better)
+    rows = test[test["task"] == "physics"]
+    result: dict[str, Any] = {"hit_fraction": hit_fraction, "threshold": threshold, "pool_molecules": int(len(pool)),
+                              "pool_hits": int(is_hit(pool, threshold, higher_is_better=higher_is_better).sum())}
+    for model, group in rows.groupby("model", sort=False):
+        hits = is_hit(group["target"].to_numpy(), threshold, higher_is_better=higher_is_better)
+        result[model] = {name: hit_enrichment(hits, group["prediction"].to_numpy(), fraction,
+                                              higher_is_better=higher_is_better)
+                         for name, fraction in ENRICHMENT_FRACTIONS.items()}
+    first = next(model for model in rows["model"].unique())
+    result["random"] = {name: {"recall": values["random_recall"], "enrichment_factor": 1.0}
+                        for name, values in result[first].items()}
+    return result
+
+
+def hit_curves(test: pd.DataFrame, pool: np.ndarray, *, hit_fraction: float,
+               higher_is_better: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each model's enrichment curve of docking hits over the physics test split."""
+    threshold = hit_threshold(pool, hit_fraction, higher_is_better=higher_is_better)
+    return {model: hit_curve(is_hit(group["target"].to_numpy(), threshold, higher_is_better=higher_is_better),
+                             group["prediction"].to_numpy(), higher_is_better=higher_is_better)
+            for model, group in test[test["task"] == "physics"].groupby("model", sort=False)}
+
+
+def _hits(folder: Path, recipe: dict[str, Any], seed: int, test: pd.DataFrame) -> dict[str, Any]:
+    pool = pd.read_parquet(folder / f"seed-{seed}-screen_predictions.parquet")["physics"].to_numpy()
+    screen = recipe["screen"]
+    return docking_hits(test, pool, hit_fraction=screen["hit_fraction"], higher_is_better=screen["higher_is_better"])
+
+
 def _screen(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
     scores = pd.read_parquet(folder / f"seed-{seed}-screen_predictions.parquet")
     screen = recipe["screen"]
@@ -115,6 +160,15 @@ def _screen(folder: Path, recipe: dict[str, Any], seed: int) -> dict[str, Any]:
         **{key: measured[key] for key in _MEASURED},
         "protocol": screen["protocol"],
     }
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    """``over_seeds``, or NaNs in its shape when a value is undefined (a test split without a
+    docking hit has no recall): the headline says so instead of failing."""
+    if all(np.isfinite(values)):
+        return over_seeds(values)
+    return {"n": len(values), "mean": float("nan"), "std": None, "olympic_mean": None,
+            "interval": [float("nan"), float("nan")], "confidence": None}
 
 
 def _mean_tree(trees: list[Any]) -> Any:
@@ -148,6 +202,11 @@ def headline(folder: Path) -> dict[str, Any]:
               for task, models in metrics.items()}
     spread["screen"] = {key: over_seeds([s[key] for s in screens])
                         for key in ("recall_at_top_fraction", "speedup", "surrogate_molecules_per_second")}
+    hits = [_hits(folder, recipe, s, t) for s, t in zip(seeds, tests, strict=True)]
+    spread["hits"] = {model: {fraction: {name: _spread([h[model][fraction][name] for h in hits])
+                                         for name in ("recall", "enrichment_factor")}
+                              for fraction in ENRICHMENT_FRACTIONS}
+                      for model in hits[0] if isinstance(hits[0][model], dict) and model != "random"}
     return {
         "seeds": seeds,
         "n_seeds": len(seeds),
@@ -160,4 +219,5 @@ def headline(folder: Path) -> dict[str, Any]:
                         for task in metrics},
         "over_seeds": spread,
         "screen": _mean_tree(screens),
+        "hits": _mean_tree(hits),
     }

@@ -32,6 +32,7 @@ from reference_workloads.drug_discovery.physics import (
 )
 from reference_workloads.drug_discovery.physics_mpi import (
     STATS,
+    add_shard_stage_arguments,
     assemble,
     balance,
     read_shards,
@@ -91,14 +92,9 @@ def local_map(function: Callable[[Part], list[dict]], parts: Sequence[Part]) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Ray physics stage")
-    parser.add_argument("--library", required=True, help="Parquet with record, name, smiles")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--settings", default="{}", help="PhysicsSettings as JSON")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = add_shard_stage_arguments(argparse.ArgumentParser(description="Ray physics stage"),
+                                       settings="PhysicsSettings")
     parser.add_argument("--workers", type=int, default=1, help="parts to balance the molecules into")
-    parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
-    parser.add_argument("--code-version", default="", help="Part of the shard key")
     parser.add_argument("--local", action="store_true", help="map in this process instead of on Ray")
     options = parser.parse_args(argv)
     run_physics(Path(options.library), Path(options.out), PhysicsSettings(**json.loads(options.settings)),

@@ -81,6 +81,24 @@ def _software(packages: dict[str, str]) -> list[dict[str, Any]]:
             for name, version in sorted(packages.items()) if name != "ai4s-kit"]
 
 
+def stage_datasets(stage: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Dataset entities a stage's result declares under ``datasets`` (an external input
+    such as the docking receptor: where it came from, its hashes, how it was prepared), each
+    followed by its PropertyValues (flat entities, as RO-Crate requires)."""
+    summary = stage.get("summary") if isinstance(stage.get("summary"), dict) else {}
+    entities = []
+    for name, dataset in sorted((summary.get("datasets") or {}).items()):
+        entity_id = f"#dataset-{name}"
+        properties = [{"@id": f"{entity_id}-{key}", "@type": "PropertyValue", "name": key,
+                       "value": value if isinstance(value, str | int | float) else json.dumps(value)}
+                      for key, value in sorted(dataset.get("properties", {}).items())]
+        entities.append({"@id": entity_id, "@type": "Dataset",
+                         **{k: v for k, v in dataset.items() if k != "properties"},
+                         **({"additionalProperty": _ref([p["@id"] for p in properties])} if properties else {})})
+        entities += properties
+    return entities
+
+
 def _actions(run: dict[str, Any], inputs: list[dict], results: list[str], common: dict) -> list[dict[str, Any]]:
     """The whole run, then one CreateAction per stage."""
     actions = [{"@id": "#run", "@type": "CreateAction", "name": run["command"], "description": run["description"],
@@ -92,7 +110,8 @@ def _actions(run: dict[str, Any], inputs: list[dict], results: list[str], common
             "description": f"stage {stage['name']} of {run['workflow_name']}; its cache key (inputs hash) "
                            f"is {stage['inputs_hash']}, it ran {stage['seconds']:.3f} s",
             "instrument": {"@id": WORKFLOW_FILE}, "startTime": stage["start"], "endTime": stage["end"],
-            "object": _ref(stage["object"]), "result": _ref(stage["result"] or [f"#result-{stage['name']}"]),
+            "object": _ref([*stage["object"], *(d["@id"] for d in stage_datasets(stage) if d["@type"] == "Dataset")]),
+            "result": _ref(stage["result"] or [f"#result-{stage['name']}"]),
             **common,
         })
     return actions
@@ -143,7 +162,8 @@ def build_crate(folder: Path, *, run: dict[str, Any], files: list[str]) -> dict[
     profiles = [{"@id": i, "@type": "CreativeWork", "name": n, "version": i.rsplit("/", 1)[1]}
                 for i, n in PROFILES.items()]
     license_ = {"@id": LICENSE, "@type": "CreativeWork", "name": "Apache License 2.0", "identifier": "Apache-2.0"}
-    graph = [descriptor, root, workflow, readme, *entities, *actions, *inputs, *artifacts, *parameters[0],
+    datasets = [d for stage in run["stages"] for d in stage_datasets(stage)]
+    graph = [descriptor, root, workflow, readme, *entities, *actions, *datasets, *inputs, *artifacts, *parameters[0],
              *parameters[1], python, *software, agent, license_, *profiles, *([image] if image else [])]
     return {"@context": CONTEXT, "@graph": graph}
 

@@ -28,7 +28,13 @@ import pandas as pd
 from reference_workloads.core.atomic import write_json
 from reference_workloads.core.stages import inputs_hash
 
-from ..physics_mpi import join_to_library, read_shards, reusable, write_shard
+from ..physics_mpi import (
+    add_shard_stage_arguments,
+    join_to_library,
+    read_shards,
+    reusable,
+    write_shard,
+)
 from .ligand import quiet_rdkit
 from .receptor import Pocket, prepare_receptor
 from .vina_dock import Docker, DockingSettings
@@ -94,6 +100,8 @@ def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str],
         for record in claim:
             pending.append({"record": record, "smiles": smiles[record], "shard_key": key, **docker.dock(smiles[record])})
             done.append(record)
+            # the queue position is global: every rank's line advances one bar for the stage
+            print(f"progress {order.index(record) + 1}/{len(order)}", flush=True)
         if len(pending) >= shard_size:
             write_shard(shard_dir, pending)
             pending = []
@@ -103,15 +111,11 @@ def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="MPI docking stage")
-    parser.add_argument("--library", required=True, help="Parquet with record and smiles")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--settings", default="{}", help="DockingSettings as JSON")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = add_shard_stage_arguments(argparse.ArgumentParser(description="MPI docking stage"),
+                                       settings="DockingSettings",
+                                       shards="Shard root; shards go under ROOT/<key> [default: OUT/shards]")
     parser.add_argument("--batch", type=int, default=1, help="Molecules per claim from the queue")
     parser.add_argument("--shard-size", type=int, default=8, help="Molecules per shard file")
-    parser.add_argument("--shards", default=None, help="Shard folder [default: OUT/shards/<key>]")
-    parser.add_argument("--code-version", default="", help="Part of the shard key")
     parser.add_argument("--receptor", default=None, help="Prepared receptor folder [default: OUT/receptor]")
     options = parser.parse_args(argv)
 
@@ -129,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     if rank == 0:
         receptor = prepare_receptor(Path(options.receptor) if options.receptor else out / "receptor", settings.padding)
         key = shard_key(settings, options.seed, receptor.sha256, options.code_version)
-        shard_dir = Path(options.shards) if options.shards else out / "shards" / key
+        # the key is known only once the receptor is prepared (its sha256 is part of it)
+        shard_dir = (Path(options.shards) if options.shards else out / "shards") / key
         shard_dir.mkdir(parents=True, exist_ok=True)
         done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
         first_record = {}

@@ -61,6 +61,16 @@ class DockingSettings:
                 "kcal/mol in [-20, 10]", self.max_score)
 
 
+# Vina reads seed 0 as "draw a random seed", which made run seed 0 (every recipe's default)
+# dock differently on every run; 0 maps to the largest seed instead (recipe seeds are below it).
+VINA_SEED_FOR_ZERO = 2**31 - 1
+
+
+def vina_seed(seed: int) -> int:
+    """The seed Vina gets for a run seed: the same, except 0, which Vina would randomise."""
+    return seed if seed else VINA_SEED_FOR_ZERO
+
+
 def score_is_sane(score: float, max_score: float) -> bool:
     """Finite and below the bound: Vina reports +1e9 for poses it could not score."""
     return math.isfinite(score) and score < max_score
@@ -79,7 +89,7 @@ class Docker:
 
         self.settings = settings
         self.seed = seed
-        self.vina = Vina(sf_name="vina", cpu=1, seed=seed, verbosity=0)
+        self.vina = Vina(sf_name="vina", cpu=1, seed=vina_seed(seed), verbosity=0)
         self.vina.set_receptor(str(receptor_pdbqt))
         self.vina.compute_vina_maps(center=list(pocket.center), box_size=list(pocket.size))
 

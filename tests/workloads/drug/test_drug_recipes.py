@@ -12,8 +12,13 @@ def test_named_recipes_validate():
     assert book.names() == ["ci_tiny", "h100x1", "laptop"]
     h100 = book.get("h100x1")
     assert h100.resources.device == "cuda" and h100.model.hidden > book.get("laptop").model.hidden
-    assert book.get("laptop").data.library_limit == 2500 and h100.data.library_limit is None
-    assert book.get("ci_tiny").resources.physics_ranks == 2
+    laptop, tiny = book.get("laptop"), book.get("ci_tiny")
+    assert h100.data.library_limit is None and tiny.data.library_limit < laptop.data.library_limit
+    assert tiny.resources.physics_ranks == 2 and h100.resources.physics_ranks == 16
+    # docking is the objective: every recipe learns the docking score, and screens lowest first
+    for recipe in (tiny, laptop, h100):
+        assert recipe.train.physics_target == "docking_score" and not recipe.screen.higher_is_better
+    assert tiny.docking.exhaustiveness <= laptop.docking.exhaustiveness < h100.docking.exhaustiveness
 
 
 def test_overrides_are_coerced_and_change_the_hash():
@@ -34,6 +39,13 @@ def test_overrides_are_coerced_and_change_the_hash():
         ("data.library_limit=3", "data.library_limit=3 is invalid"),
         ("physics.n_confs=3", "unknown field 'physics.n_confs'"),
         ("train.epochs=many", "train.epochs='many' is invalid"),
+        ("docking.exhaustiveness=0", "docking.exhaustiveness=0 is invalid"),
+        ("docking.n_conformers=500", "docking.n_conformers=500 is invalid"),
+        ("docking.padding=-1", "docking.padding=-1"),
+        ("docking.max_heavy_atoms=0", "docking.max_heavy_atoms=0 is invalid"),
+        ("docking.max_score=50", "docking.max_score=50"),
+        ("docking.box=3", "unknown field 'docking.box'"),
+        ("screen.hit_fraction=0.9", "screen.hit_fraction=0.9 is invalid"),
     ],
 )
 def test_bad_overrides_raise_one_line(override, message):

@@ -1,14 +1,15 @@
 """The drug-discovery headline is recomputed from the published predictions alone."""
 
 import json
+import math
 
 import pandas as pd
 import pytest
 
 from reference_workloads.drug_discovery.summary import headline
 
-RECIPE = {"train": {"physics_split": "random", "activity_split": "scaffold", "physics_target": "energy_min"},
-          "screen": {"top_fraction": 0.5, "higher_is_better": False, "protocol": "v2"},
+RECIPE = {"train": {"physics_split": "random", "activity_split": "scaffold", "physics_target": "docking_score"},
+          "screen": {"top_fraction": 0.5, "higher_is_better": False, "protocol": "v2", "hit_fraction": 0.25},
           "repeats": {"seeds": 1, "margin": 0.0}}
 
 
@@ -76,3 +77,39 @@ def test_a_reused_seed_is_refused(tmp_path):
     _publish(tmp_path, seeds=(0, 0))
     with pytest.raises(ValueError, match="never reused"):
         headline(tmp_path)
+
+
+def test_docking_hit_enrichment_comes_from_the_published_pool_and_predictions(tmp_path):
+    _publish(tmp_path)
+    hits = headline(tmp_path)["hits"]
+    # the best quarter of the 4-molecule docked pool (lowest score) is one hit: record 0 at 1.0
+    assert hits["threshold"] == 1.0 and hits["pool_hits"] == 1 and hits["pool_molecules"] == 4
+    gnn, forest, random = hits["gnn"]["top_1pct"], hits["random_forest"]["top_1pct"], hits["random"]["top_1pct"]
+    assert (gnn["molecules"], gnn["hits"], gnn["selected"], gnn["hits_selected"]) == (4, 1, 1, 1)
+    assert gnn["recall"] == 1.0 and gnn["enrichment_factor"] == 4.0  # ranks the hit first
+    assert forest["recall"] == 0.0 and forest["enrichment_factor"] == 0.0  # ranks it last
+    assert random == {"recall": 0.25, "enrichment_factor": 1.0}
+    spread = headline(tmp_path)["over_seeds"]["hits"]["gnn"]["top_5pct"]["recall"]
+    assert spread["n"] == 1
+
+
+def test_a_tampered_pool_or_prediction_changes_the_hit_headline(tmp_path):
+    _publish(tmp_path)
+    before = headline(tmp_path)["hits"]
+    pool = tmp_path / "seed-0-screen_predictions.parquet"
+    pd.read_parquet(pool).assign(physics=[1.0, 2.0, 3.0, 0.5]).to_parquet(pool, index=False)
+    assert headline(tmp_path)["hits"]["threshold"] == 0.5 != before["threshold"]
+    _publish(tmp_path, gnn_physics=(4.0, 2.0, 3.0, 1.0))  # the GNN now ranks the hit last
+    assert headline(tmp_path)["hits"]["gnn"]["top_1pct"]["recall"] == 0.0
+
+
+def test_a_test_split_without_docking_hits_reads_nan_not_a_failure(tmp_path):
+    _publish(tmp_path, seeds=(0, 7))
+    for seed in (0, 7):  # the pool's best quarter (0.5) is not in the test split
+        pool = tmp_path / f"seed-{seed}-screen_predictions.parquet"
+        pd.read_parquet(pool).assign(physics=[1.0, 2.0, 3.0, 0.5]).to_parquet(pool, index=False)
+    head = headline(tmp_path)
+    assert head["hits"]["gnn"]["top_1pct"]["hits"] == 0
+    assert math.isnan(head["hits"]["gnn"]["top_1pct"]["recall"])
+    spread = head["over_seeds"]["hits"]["gnn"]["top_5pct"]["recall"]
+    assert spread["n"] == 2 and math.isnan(spread["mean"]) and len(spread["interval"]) == 2

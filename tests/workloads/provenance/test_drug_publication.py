@@ -46,6 +46,27 @@ def test_the_drug_crate_is_valid_and_names_no_local_path(published):
 
 
 @pytest.mark.slow
+def test_the_physics_table_holds_docking_scores_and_the_crate_names_the_receptor(published):
+    from reference_workloads.drug_discovery.docking.receptor import RECEPTOR_PATH, _package_root
+
+    run_dir, folder, _ = published
+    library = pd.read_parquet(run_dir / "data" / "library.parquet")
+    table = pd.read_parquet(run_dir / "physics" / "physics.parquet")
+    assert table["record"].tolist() == sorted(library["record"]) and {"energy_min", "mmff_status"} <= set(table)
+    ok = table["status"] == "ok"
+    assert ok.mean() > 0.8 and table.loc[ok, "docking_score"].between(-20, 0).all()
+    assert table.loc[~ok, "docking_score"].isna().all()
+    graph = {e["@id"]: e for e in json.loads((folder / CRATE_FILE).read_text())["@graph"]}
+    receptor = graph["#dataset-receptor"]
+    assert receptor["@type"] == "Dataset" and receptor["sha256"] == sha256_file(_package_root() / RECEPTOR_PATH)
+    properties = {graph[p["@id"]]["name"]: graph[p["@id"]]["value"] for p in receptor["additionalProperty"]}
+    assert properties["pdbqt_sha256"] == sha256_file(run_dir / "physics" / "receptor" / "receptor.pdbqt")
+    assert properties["source_path"] == RECEPTOR_PATH and "HSD->HID" in properties["preparation_steps"]
+    objects = graph["#stage-physics"]["object"]
+    assert {"@id": "#dataset-receptor"} in (objects if isinstance(objects, list) else [objects])
+
+
+@pytest.mark.slow
 def test_the_drug_headline_is_recomputed_and_a_changed_prediction_is_caught(published, tmp_path):
     _, source, summary = published
     assert verify(source) == []
