@@ -243,6 +243,19 @@ def _screen(call: StageCall) -> dict[str, Any]:
     return {"screen": call.relative(out / "screen.json"), "screen_sha256": sha256_file(out / "screen.json")}
 
 
+def _active_learning(call: StageCall) -> dict[str, Any]:
+    from .active_learning import PUBLISHED, run_active_learning
+
+    recipe, out = call.recipe, call.folder
+    pool = pd.read_parquet(call.run_dir / call.upstream["physics"]["table"])
+    config = recipe.active_learning
+    with progress_bar(f"active learning: {len(config.strategies)} strategies x {config.repeats} repeats") as update:
+        headline = run_active_learning(pool, config, out, device=device_kind(recipe.resources.device),
+                                       seed=recipe.seed, progress=update)
+    return {"folder": call.relative(out), "headline": headline,
+            "sha256": {name: sha256_file(out / name) for name in PUBLISHED}}
+
+
 def _evaluate_stage(call: StageCall) -> dict[str, Any]:
     run_dir = call.run_dir
     trained = {t: {**call.upstream[f"train_{t}"],
@@ -382,9 +395,13 @@ EVALUATE = Stage("evaluate", _evaluate_stage,
                  after=("tasks_physics", *(f"train_{t}" for t in TASKS), *(f"baseline_{t}" for t in TASKS), "screen"),
                  provides=("results_sha256",), folder="evaluation",
                  outputs=("results.json", "test_predictions.parquet", "screen_predictions.parquet"))
+# Once per run, not per training seed: the loop repeats over its own seeds.
+ACTIVE_LEARNING = Stage("active_learning", _active_learning, reads=("active_learning", "seed", "resources.device"),
+                        after=("physics",), provides=("sha256",), folder="active_learning",
+                        outputs=("active_learning_rounds.parquet", "active_learning.png"))
 TRACK = Stage("track", _track_stage, reads=("*",), after=EVALUATE.after + ("evaluate",))
 STAGES = (LIBRARY, PHYSICS, *TASK_STAGES.values(), *TRAIN_STAGES.values(), *BASELINE_STAGES.values(), SCREEN,
-          EVALUATE, TRACK)
+          EVALUATE, ACTIVE_LEARNING, TRACK)
 BY_NAME = {stage.name: stage for stage in STAGES}
 
 
@@ -446,6 +463,8 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path, *, until: str | N
         if until == "train":
             return stopped_after(until, dataset_hash=physics["physics_hash"],
                                  model_hash=repeats[0]["model_hash"], repeats=repeats)
+        learned = _run_stage(stages, ACTIVE_LEARNING, recipe, dict(shared),
+                             attributes=recipe_dict(recipe.active_learning))
         first = repeats[0]["done"]
         lineage = {"dataset_hash": physics["physics_hash"], "model_hash": first["train_physics"]["model_hash"],
                    "activity_model_hash": first["train_activity"]["model_hash"], "config_hash": config_hash(recipe),
@@ -463,7 +482,7 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path, *, until: str | N
             extra={"activity_model_hash": first["train_activity"]["model_hash"], "sdf_sha256": physics["sdf_sha256"],
                    "task_hashes": {t: tasks[t]["task_hash"] for t in TASKS}, "invalid_molecules": data["invalid"],
                    "physics_status_counts": physics["status_counts"], "tracking": relative_to_run(tracked, run_dir),
-                   "results": first["evaluate"]["results"],
+                   "results": first["evaluate"]["results"], "active_learning": learned["folder"],
                    "repeats": [{"seed": r["seed"], "folder": r["folder"],
                                 "model_hash": r["done"]["train_physics"]["model_hash"],
                                 "activity_model_hash": r["done"]["train_activity"]["model_hash"],

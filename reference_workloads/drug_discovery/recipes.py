@@ -14,6 +14,7 @@ from typing import Literal
 from reference_workloads.core.compute import DEVICE_SETTINGS, PRECISIONS, DeviceSetting, Precision
 from reference_workloads.core.recipes import RecipeBook, RepeatConfig, StageResources, require
 
+from .active_learning_config import ActiveLearningConfig
 from .baseline import BaselineConfig
 from .docking.vina_dock import DockingSettings
 from .gnn import GnnConfig
@@ -164,6 +165,8 @@ class DrugRecipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     screen: ScreenConfig = field(default_factory=ScreenConfig)
+    active_learning: ActiveLearningConfig = field(default_factory=ActiveLearningConfig)
+    """The active-learning screen over the docked pool: served GNN, forest and random picks."""
     resources: Resources = field(default_factory=Resources)
     repeats: RepeatConfig = field(default_factory=RepeatConfig)
     """Training seeds repeated over one shared physics stage and split, and a claim's margin."""
@@ -194,6 +197,9 @@ def ci_tiny() -> DrugRecipe:
         baseline=BaselineConfig(n_estimators=100),
         # a 64-molecule library leaves ~13 test molecules: a hit is the best 20 % so some fall there
         screen=ScreenConfig(batch_size=64, hit_fraction=0.2),
+        # ~62 docked molecules: 24 calls, a hit is the best 20 %; a small GNN, two repeats
+        active_learning=ActiveLearningConfig(rounds=2, seed_batch=8, batch=8, hit_percent=20.0, repeats=2,
+                                             epochs=8, hidden=32, layers=2, forest_trees=50, screen_batch=64),
         repeats=RepeatConfig(seeds=2, margin=0.0),
         # 64 molecules docked: a core per rank for a minute; the GNN is small. The device is
         # pinned: this is the CPU reproducibility recipe, on any host.
@@ -222,6 +228,10 @@ def laptop() -> DrugRecipe:
         # and lost to 0.33 on this recipe's physics task (out-of-bag R2), so it is not searched.
         baseline=BaselineConfig(n_estimators=100, search_max_features=(0.1, 0.33)),
         screen=ScreenConfig(batch_size=256, hit_fraction=0.05),
+        # ~250 docked molecules: 80 calls (a third of the pool), a hit is the best 5 % (~12),
+        # four repeats for the intervals
+        active_learning=ActiveLearningConfig(rounds=4, seed_batch=16, batch=16, hit_percent=5.0, repeats=4,
+                                             epochs=15, hidden=64, layers=3),
         repeats=RepeatConfig(seeds=5, margin=0.0),
         resources=Resources(device="cpu"),  # a core per rank; the CPU reproducibility recipe
     )
@@ -245,6 +255,9 @@ def h100x1() -> DrugRecipe:
                                   num_workers=4),
         baseline=BaselineConfig(n_estimators=500, search_max_features=(0.1, 0.33)),
         screen=ScreenConfig(batch_size=1024, max_batch=4096, hit_fraction=0.01),
+        # ~4,800 docked: 600 calls (12.5 %), a hit is the best 1 % (~48), five repeats
+        active_learning=ActiveLearningConfig(rounds=5, seed_batch=100, batch=100, hit_percent=1.0, repeats=5,
+                                             epochs=30, hidden=128, layers=4, screen_batch=1024),
         # 16 CPU ranks dock; the GNN trains on one whole H100; one screening replica fits
         # a MIG slice (--set resources.serve.gpus=0 --set resources.serve.mig_profile=1g.10gb).
         resources=Resources(physics_ranks=16, train_procs=1, device="cuda", threads=4,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..core.statistics import PairedComparison, over_seeds, paired_comparison, training_seeds
 from ..provenance.layout import published_files
+from .active_learning import active_learning_headline
 from .evaluate import (
     ENRICHMENT_FRACTIONS,
     hit_curve,
@@ -33,8 +34,12 @@ FIGURES = {"evaluation/parity.png": "parity.png", "evaluation/enrichment.png": "
 
 def published(manifest: dict[str, Any]) -> dict[str, str]:
     """Run-folder path -> published name: every seed's results, test predictions and screening
-    scores, and the first seed's figures."""
-    return published_files(manifest, PER_SEED, FIGURES)
+    scores, the first seed's figures, and the active-learning tables and curve."""
+    from .active_learning import FIGURE_FILE, PUBLISHED
+
+    learned = manifest.get("active_learning")
+    loop = {f"{learned}/{name}": name for name in (*PUBLISHED, FIGURE_FILE)} if learned else {}
+    return published_files(manifest, PER_SEED, FIGURES) | loop
 
 
 PREDICTIONS = "test_predictions.parquet"
@@ -61,6 +66,9 @@ TOLERANCES: dict[str, dict[str, float | str]] = {
     "over_seeds": {"kind": "rtol", "rtol": 1e-3},
     "over_seeds.screen": {"kind": "rtol", "rtol": 0.5},
     "hits": {"kind": "rtol", "rtol": 1e-4},
+    # one-thread CPU training per round: bitwise on one CPU model; a relative band elsewhere,
+    # and the per-round timings inside are wall clock
+    "active_learning": {"kind": "rtol", "rtol": 1e-3},
 }
 _MEASURED = ("surrogate_molecules_per_second", "physics_molecules_per_second", "speedup")
 
@@ -220,4 +228,5 @@ def headline(folder: Path) -> dict[str, Any]:
         "over_seeds": spread,
         "screen": _mean_tree(screens),
         "hits": _mean_tree(hits),
+        **({"active_learning": active_learning_headline(folder)} if "active_learning" in manifest else {}),
     }
