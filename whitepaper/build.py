@@ -83,6 +83,9 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "f2": lambda v: f"{v:.2f}",
     "int": lambda v: f"{round(v):d}",
     "range": lambda v: f"{min(v)} to {max(v)}" if v else "none",
+    "side1": lambda v: "below one" if v < 1 else "one" if v == 1 else "above one",
+    "vs0": lambda v: ("entirely above zero" if min(v) > 0 else "entirely below zero" if max(v) < 0
+                      else "includes zero"),
     "count": lambda v: str(len(v)),
     "short": lambda v: str(v)[:12],
 }
@@ -313,33 +316,42 @@ def casestudies_table(f: Filler) -> str:
     return table(["case study", "recipe", "regenerated", "code", "dataset hash", "seeds, machine"], rows)
 
 
+CLIMATE_MODELS = ("emulator", "persistence", "damped_persistence", "climatology", "coarse_simulator")
+"""Columns of the skill table: the emulator, then every baseline the evaluation scores."""
+
+
+def _interval(f: Filler, case: str, path: str) -> str:
+    """`lo to hi` of a 95 % interval at `path` (a list of two) in a case study's summary."""
+    return f"{f.summary_value(case, f'{path}.0')} to {f.summary_value(case, f'{path}.1')}"
+
+
 def climate_skill_table(f: Filler) -> str:
+    """Per metric at the horizon, the emulator (with its interval over seeds) against every
+    baseline; a cell is `-` where the evaluation does not score that baseline."""
     s = f.src.summary("climate")
     if s is None:
         return missing("climate")
     h = s["headline"]
-    v = f.summary_value
 
-    def interval(key: str) -> str:
-        lo, hi = h["over_seeds"][key]["interval"]
-        src = "casestudies/climate/results/summary.json"
-        return (f"{f.record(src, f'headline.over_seeds.{key}.interval.0', lo)} to "
-                f"{f.record(src, f'headline.over_seeds.{key}.interval.1', hi)}")
+    def row(label: str, node: str, var: str | None = None, interval: str | None = None) -> list[str]:
+        """`node`.<model> (a number), or `node`.<model>.<var> for a per-variable node."""
+        values = []
+        for model in CLIMATE_MODELS:
+            path = f"{node}.{model}" + (f".{var}" if var else "")
+            present = model in h[node] and (var is None or var in h[node][model])
+            values.append(f.summary_value("climate", f"headline.{path}") if present else "-")
+        spread = _interval(f, "climate", f"headline.over_seeds.{interval}.interval") if interval else "-"
+        return [label, values[0], spread, *values[1:]]
 
-    rows = [
-        ["anomaly RMSE / climatological std (mean of h, u, v), horizon",
-         v("climate", "headline.score_horizon_mean.emulator"), interval("score_horizon_emulator"),
-         v("climate", "headline.score_horizon_mean.persistence"),
-         v("climate", "headline.score_horizon_mean.climatology")],
-        ["nRMSE (PDEBench), first lead", v("climate", "headline.nrmse_lead1.emulator"),
-         interval("nrmse_lead1_emulator"), v("climate", "headline.nrmse_lead1.persistence"), "-"],
-        ["nRMSE (PDEBench), horizon", v("climate", "headline.nrmse_horizon.emulator"),
-         interval("nrmse_horizon_emulator"), v("climate", "headline.nrmse_horizon.persistence"),
-         v("climate", "headline.nrmse_horizon.climatology")],
-        ["ACC of height, horizon", v("climate", "headline.acc_h_horizon.emulator"),
-         interval("acc_h_horizon_emulator"), v("climate", "headline.acc_h_horizon.persistence"), "-"],
-    ]
-    return table(["metric", "emulator", "interval over seeds", "persistence", "climatology"], rows)
+    rows = [row("anomaly score, mean of h, u, v", "score_horizon_mean", interval="score_horizon_emulator")]
+    rows += [row(f"anomaly score of {var}", "score_horizon", var) for var in ("h", "u", "v")]
+    rows += [row("ACC of h", "acc_horizon", "h", interval="acc_h_horizon_emulator")]
+    rows += [row(f"ACC of {var}", "acc_horizon", var) for var in ("u", "v")]
+    rows += [row("nRMSE, first lead", "nrmse_lead1", interval="nrmse_lead1_emulator"),
+             row("nRMSE, horizon", "nrmse_horizon", interval="nrmse_horizon_emulator"),
+             row("nRMSE, mean over leads (PDEBench)", "nrmse_pdebench_all_leads")]
+    return table(["metric", "emulator", "interval over seeds", "persistence", "damped persistence",
+                  "climatology", "simulator, equal-cost grid"], rows)
 
 
 def drug_metrics_table(f: Filler) -> str:
@@ -356,6 +368,71 @@ def drug_metrics_table(f: Filler) -> str:
                          f.summary_value("drug-discovery", f"{p}.r2"),
                          f.summary_value("drug-discovery", f"{p}.n")])
     return table(["task", "model", "Spearman", "RMSE", "R²", "test molecules"], rows)
+
+
+def _top_label(fraction_key: str) -> str:
+    """`top_5pct` -> `top 5 %`: the summary names each cut-off by its share of the ranking."""
+    return fraction_key.replace("top_", "top ").replace("pct", " %")
+
+
+def drug_hits_table(f: Filler) -> str:
+    """Docking hits on the physics test split: for each ranking and cut-off, the molecules
+    taken, the hits found among them (mean over seeds), recall with its interval over seeds,
+    and the enrichment factor; the random order is the reference of both."""
+    s = f.src.summary("drug-discovery")
+    if s is None:
+        return missing("drug-discovery")
+    hits, v = s["headline"]["hits"], f.summary_value
+    models = [m for m in hits if isinstance(hits[m], dict) and m != "random"]
+    rows = []
+    for fraction in hits[models[0]]:
+        for model in models:
+            p = f"headline.hits.{model}.{fraction}"
+            spread = s["headline"]["over_seeds"].get("hits", {}).get(model, {}).get(fraction)
+            rows.append([model.replace("_", " "), _top_label(fraction), v("drug-discovery", f"{p}.selected"),
+                         v("drug-discovery", f"{p}.hits_selected"), v("drug-discovery", f"{p}.recall"),
+                         _interval(f, "drug-discovery", f"headline.over_seeds.hits.{model}.{fraction}.recall.interval")
+                         if spread else "-",
+                         v("drug-discovery", f"{p}.enrichment_factor")])
+        rows.append(["random order", _top_label(fraction), v("drug-discovery", f"headline.hits.{models[0]}.{fraction}.selected"),
+                     "-", v("drug-discovery", f"headline.hits.random.{fraction}.recall"), "-",
+                     v("drug-discovery", f"headline.hits.random.{fraction}.enrichment_factor")])
+    return table(["ranking", "cut-off", "molecules taken", "hits found", "recall", "recall interval over seeds",
+                  "enrichment factor"], rows)
+
+
+AL_STRATEGIES = {"gnn": "served GNN", "forest": "random forest", "random": "random"}
+
+
+def drug_active_learning_table(f: Filler) -> str:
+    """Per strategy of the active-learning loop: hits per docking call and the share of the
+    pool's hits found, each with its interval over repeats, and the paired difference of
+    hits per call against random and against the forest."""
+    s = f.src.summary("drug-discovery")
+    if s is None:
+        return missing("drug-discovery")
+    al = s["headline"].get("active_learning")
+    if al is None:
+        return missing("drug-discovery")
+    p = "headline.active_learning"
+
+    def mean_and_interval(path: str) -> list[str]:
+        node = lookup(s, path, "drug-discovery summary")
+        mean = f.summary_value("drug-discovery", f"{path}.mean")
+        return [mean, _interval(f, "drug-discovery", f"{path}.interval") if "interval" in node else "-"]
+
+    def paired(name: str, reference: str) -> str:
+        key = f"{name}_minus_{reference}"
+        if key not in al:
+            return "-"
+        return (f"{f.summary_value('drug-discovery', f'{p}.{key}.mean')} "
+                f"({_interval(f, 'drug-discovery', f'{p}.{key}.interval')})")
+
+    rows = [[label, *mean_and_interval(f"{p}.hits_per_call.{name}"), *mean_and_interval(f"{p}.found_fraction.{name}"),
+             paired(name, "random"), paired(name, "forest")]
+            for name, label in AL_STRATEGIES.items() if name in al["hits_per_call"]]
+    return table(["strategy", "hits per docking call", "interval over repeats", "share of the pool's hits found",
+                  "interval over repeats", "minus random (interval)", "minus forest (interval)"], rows)
 
 
 def _family(requirement_id: str) -> str:
@@ -473,7 +550,8 @@ def _stacks_graph(f: Filler) -> Any:
 
 TABLES: dict[str, Callable[[Filler], str]] = {
     "casestudies": casestudies_table, "climate_skill": climate_skill_table,
-    "drug_metrics": drug_metrics_table, "catalogue_summary": catalogue_summary_table,
+    "drug_metrics": drug_metrics_table, "drug_hits": drug_hits_table,
+    "drug_active_learning": drug_active_learning_table, "catalogue_summary": catalogue_summary_table,
     "targets": targets_table, "profiles": profiles_table, "performance": performance_table,
 }
 FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
@@ -482,12 +560,13 @@ FIGURES: dict[str, tuple[Callable[[Filler, Path], Path | None], str, str]] = {
                      "component with the Helm charts it installs, an arrow from each component to "
                      "those it depends on (drawn by the build from the stack's resource graph)", "stacks"),
     "climate_skill": (lambda f, p: figures.climate_skill(f.src.results("climate"), p),
-                      "Climate emulator against persistence on held-out members, one line per "
-                      "training seed: normalised RMSE (left) and their ratio (right; below the dashed "
-                      "line the emulator wins)", "climate"),
+                      "Climate emulator against every baseline on held-out members: anomaly score "
+                      "against lead time (left; the emulator one line per training seed, the baselines "
+                      "of the first seed) and the emulator's score over each baseline's per lead and "
+                      "seed (right, log scale; below the black line the emulator scores better)", "climate"),
     "drug_metrics": (lambda f, p: figures.drug_metrics(f.src.summary("drug-discovery"), p),
-                     "Graph network against random forest on the physics and the ChEMBL activity "
-                     "tasks: mean over seeds with its confidence interval", "drug-discovery"),
+                     "Graph network against random forest on the docking-score (physics) and the "
+                     "ChEMBL activity tasks: mean over seeds with its confidence interval", "drug-discovery"),
     "reproducibility": (lambda f, p: figures.reproducibility(
         figures.drift_reports(f.src.casestudies_root, CASE_STUDIES), p),
         "Reproducibility of the published numbers: for each case study and tolerance kind, "

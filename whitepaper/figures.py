@@ -79,26 +79,37 @@ def _seed_results(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("seed-*-results.json"))]
 
 
+BASELINE_STYLES = {"persistence": ("#d62728", "--"), "damped_persistence": ("#ff7f0e", "-."),
+                   "climatology": ("#7f7f7f", ":"), "coarse_simulator": ("#2ca02c", "-")}
+"""Colour and line style of each baseline the climate evaluation scores."""
+
+
 def climate_skill(folder: Path, path: Path) -> Path | None:
     """The headline score (anomaly RMSE over the climatological std, mean of h, u, v) against
-    lead time per seed, and the emulator/persistence ratio per lead."""
+    lead time: the emulator per seed and every baseline of the first seed (left), and the
+    emulator's score over each baseline's per lead and seed (right)."""
     runs = [r for r in _seed_results(folder) if "emulator" in r and "persistence" in r]
     if not runs:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 2.5))
-    for r in runs:
+    for index, r in enumerate(runs):
         hours = [s * r["lead_time_s"] / 3600 for s in r["lead_steps"]]
-        emu, per = r["emulator"]["rmse_normalised"], r["persistence"]["rmse_normalised"]
+        emu = r["emulator"]["rmse_normalised"]
         left.plot(hours, emu, color="#1f77b4", lw=0.8, alpha=0.7)
-        left.plot(hours, per, color="#d62728", lw=0.8, alpha=0.7, ls="--")
-        ratio = [(h, e / p) for h, e, p in zip(hours, emu, per, strict=True) if p > 0]
-        right.plot([h for h, _ in ratio], [q for _, q in ratio], color="#1f77b4", lw=0.8, alpha=0.7)
+        for name, (colour, style) in BASELINE_STYLES.items():
+            if name not in r:
+                continue
+            base = r[name]["rmse_normalised"]
+            if index == 0:
+                left.plot(hours, base, color=colour, lw=0.8, ls=style, label=name.replace("_", " "))
+            ratio = [(h, e / b) for h, e, b in zip(hours, emu, base, strict=True) if b > 0]
+            right.plot([h for h, _ in ratio], [q for _, q in ratio], color=colour, lw=0.7, alpha=0.6, ls=style)
     left.plot([], [], color="#1f77b4", label="emulator (one line per seed)")
-    left.plot([], [], color="#d62728", ls="--", label="persistence")
     left.set(xlabel="lead time (h)", ylabel="anomaly RMSE / clim. std")
-    left.legend(fontsize=6, frameon=False)
-    right.axhline(1.0, color="#d62728", lw=0.6, ls="--")
-    right.set(xlabel="lead time (h)", ylabel="emulator / persistence score")
+    left.legend(fontsize=5.5, frameon=False)
+    right.axhline(1.0, color="#000000", lw=0.5)
+    right.set_yscale("log")
+    right.set(xlabel="lead time (h)", ylabel="emulator / baseline score")
     for ax in (left, right):
         ax.tick_params(labelsize=6)
         ax.xaxis.label.set_size(7)

@@ -177,14 +177,32 @@ def test_tables_put_each_number_in_its_cell(built):
     summary = json.loads((built["studies"] / "climate" / "results" / "summary.json").read_text())["headline"]
     skill = {row[0]: row[1:] for row in table_rows(markdown, "metric")}
     assert skill["nRMSE, horizon"][0] == wp.number(summary["nrmse_horizon"]["emulator"])
-    assert skill["nRMSE, horizon"][2:] == [wp.number(summary["nrmse_horizon"][k])
-                                           for k in ("persistence", "climatology")]
+    baselines = ("persistence", "damped_persistence", "climatology", "coarse_simulator")
+    assert skill["nRMSE, horizon"][2:] == [wp.number(summary["nrmse_horizon"][k]) for k in baselines]
     assert skill["nRMSE, first lead"][0] == wp.number(summary["nrmse_lead1"]["emulator"])
+    assert skill["anomaly score of u"][2:] == [wp.number(summary["score_horizon"][k]["u"]) for k in baselines]
+    assert skill["ACC of v"][0] == wp.number(summary["acc_horizon"]["emulator"]["v"])
     drug = json.loads((built["studies"] / "drug-discovery" / "results" / "summary.json").read_text())
     rows = {(r[0], r[1]): r[2:] for r in table_rows(markdown, "task")}
     for task, models in drug["headline"]["metrics"].items():
         for model, m in models.items():
             assert rows[(task, model.replace("_", " "))] == [wp.number(m[k]) for k in ("spearman", "rmse", "r2", "n")]
+    hits = drug["headline"]["hits"]
+    enrichment = {(r[0], r[1]): r[2:] for r in table_rows(markdown, "ranking")}
+    for model in ("gnn", "random_forest"):
+        for fraction, label in (("top_1pct", "top 1 %"), ("top_5pct", "top 5 %")):
+            cell = enrichment[(model.replace("_", " "), label)]
+            assert [cell[0], cell[1], cell[2], cell[4]] == [wp.number(hits[model][fraction][k]) for k in
+                                                            ("selected", "hits_selected", "recall", "enrichment_factor")]
+    assert enrichment[("random order", "top 5 %")][2] == wp.number(hits["random"]["top_5pct"]["recall"])
+    learned = drug["headline"]["active_learning"]
+    loop = {r[0]: r[1:] for r in table_rows(markdown, "strategy")}
+    assert list(loop) == ["served GNN", "random forest", "random"]
+    for name, label in (("gnn", "served GNN"), ("forest", "random forest"), ("random", "random")):
+        assert loop[label][0] == wp.number(learned["hits_per_call"][name]["mean"])
+        assert loop[label][2] == wp.number(learned["found_fraction"][name]["mean"])
+    assert loop["served GNN"][4].startswith(wp.number(learned["gnn_minus_random"]["mean"]) + " (")
+    assert loop["random"][4:] == ["-", "-"]
     requirements = load_catalogue().requirements
     targets = table_rows(markdown, "id | level")
     assert [r[0] for r in targets] == [r.id for r in requirements
@@ -208,6 +226,10 @@ def test_number_formats():
                                            ("f2", 0.66667), ("range", [3, 4, 9]), ("short", "ab" * 9),
                                            ("g4", True), ("g4", 1330995)]] == [
         "0.04217", "10.9 %", "95 %", "0.67", "3 to 9", "ab" * 6, "yes", "1330995"]
+    # signs stated from the number: a ratio against one, an interval against zero
+    assert [wp.FORMATS["side1"](v) for v in (0.139, 1, 2.5)] == ["below one", "one", "above one"]
+    assert [wp.FORMATS["vs0"](v) for v in ([0.1, 0.4], [-0.4, -0.1], [-0.1, 0.2], [0.0, 0.3])] == [
+        "entirely above zero", "entirely below zero", "includes zero", "includes zero"]
 
 
 def test_changing_a_case_study_result_changes_the_pdf(built, tmp_path):
