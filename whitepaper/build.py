@@ -85,7 +85,7 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "range": lambda v: f"{min(v)} to {max(v)}" if v else "none",
     "side1": lambda v: "below one" if v < 1 else "one" if v == 1 else "above one",
     "vs0": lambda v: ("entirely above zero" if min(v) > 0 else "entirely below zero" if max(v) < 0
-                      else "includes zero"),
+                      else "one that includes zero"),
     "count": lambda v: str(len(v)),
     "short": lambda v: str(v)[:12],
 }

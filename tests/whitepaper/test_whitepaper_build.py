@@ -229,7 +229,7 @@ def test_number_formats():
     # signs stated from the number: a ratio against one, an interval against zero
     assert [wp.FORMATS["side1"](v) for v in (0.139, 1, 2.5)] == ["below one", "one", "above one"]
     assert [wp.FORMATS["vs0"](v) for v in ([0.1, 0.4], [-0.4, -0.1], [-0.1, 0.2], [0.0, 0.3])] == [
-        "entirely above zero", "entirely below zero", "includes zero", "includes zero"]
+        "entirely above zero", "entirely below zero", "one that includes zero", "one that includes zero"]
 
 
 def test_changing_a_case_study_result_changes_the_pdf(built, tmp_path):
