@@ -382,7 +382,7 @@ def drug_hits_table(f: Filler) -> str:
     s = f.src.summary("drug-discovery")
     if s is None:
         return missing("drug-discovery")
-    hits, v = s["headline"]["hits"], f.summary_value
+    hits, v = lookup(s, "headline.hits", "table drug_hits: drug-discovery summary"), f.summary_value
     models = [m for m in hits if isinstance(hits[m], dict) and m != "random"]
     rows = []
     for fraction in hits[models[0]]:
@@ -411,9 +411,7 @@ def drug_active_learning_table(f: Filler) -> str:
     s = f.src.summary("drug-discovery")
     if s is None:
         return missing("drug-discovery")
-    al = s["headline"].get("active_learning")
-    if al is None:
-        return missing("drug-discovery")
+    al = lookup(s, "headline.active_learning", "table drug_active_learning: drug-discovery summary")
     p = "headline.active_learning"
 
     def mean_and_interval(path: str) -> list[str]:
