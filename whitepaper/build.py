@@ -375,6 +375,15 @@ def _top_label(fraction_key: str) -> str:
     return fraction_key.replace("top_", "top ").replace("pct", " %")
 
 
+def _defined(f: Filler, case: str, path: str, fmt: str = "g4") -> str:
+    """The number at `path`, or `undefined` where the summary holds NaN (a recall on a split
+    without a hit): NaN is no number the paper can state, and it never equals its source."""
+    value = lookup(f.src.summary(case), path, f"{case} summary")
+    if isinstance(value, float) and value != value:
+        return "undefined"
+    return f.summary_value(case, path, fmt)
+
+
 def drug_hits_table(f: Filler) -> str:
     """Docking hits on the physics test split: for each ranking and cut-off, the molecules
     taken, the hits found among them (mean over seeds), recall with its interval over seeds,
@@ -384,19 +393,19 @@ def drug_hits_table(f: Filler) -> str:
         return missing("drug-discovery")
     hits, v = lookup(s, "headline.hits", "table drug_hits: drug-discovery summary"), f.summary_value
     models = [m for m in hits if isinstance(hits[m], dict) and m != "random"]
-    rows = []
+    case, rows = "drug-discovery", []
     for fraction in hits[models[0]]:
         for model in models:
             p = f"headline.hits.{model}.{fraction}"
+            q = f"headline.over_seeds.hits.{model}.{fraction}.recall.interval"
             spread = s["headline"]["over_seeds"].get("hits", {}).get(model, {}).get(fraction)
-            rows.append([model.replace("_", " "), _top_label(fraction), v("drug-discovery", f"{p}.selected"),
-                         v("drug-discovery", f"{p}.hits_selected"), v("drug-discovery", f"{p}.recall"),
-                         _interval(f, "drug-discovery", f"headline.over_seeds.hits.{model}.{fraction}.recall.interval")
-                         if spread else "-",
-                         v("drug-discovery", f"{p}.enrichment_factor")])
-        rows.append(["random order", _top_label(fraction), v("drug-discovery", f"headline.hits.{models[0]}.{fraction}.selected"),
-                     "-", v("drug-discovery", f"headline.hits.random.{fraction}.recall"), "-",
-                     v("drug-discovery", f"headline.hits.random.{fraction}.enrichment_factor")])
+            rows.append([model.replace("_", " "), _top_label(fraction), v(case, f"{p}.selected"),
+                         v(case, f"{p}.hits_selected"), _defined(f, case, f"{p}.recall"),
+                         f"{_defined(f, case, f'{q}.0')} to {_defined(f, case, f'{q}.1')}" if spread else "-",
+                         _defined(f, case, f"{p}.enrichment_factor")])
+        rows.append(["random order", _top_label(fraction), v(case, f"headline.hits.{models[0]}.{fraction}.selected"),
+                     "-", v(case, f"headline.hits.random.{fraction}.recall"), "-",
+                     v(case, f"headline.hits.random.{fraction}.enrichment_factor")])
     return table(["ranking", "cut-off", "molecules taken", "hits found", "recall", "recall interval over seeds",
                   "enrichment factor"], rows)
 

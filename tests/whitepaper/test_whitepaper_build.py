@@ -433,3 +433,23 @@ def test_cncf_coverage_counts_only_the_ids_the_catalogue_maps(tmp_path):
                      source=source, pdf=False)
     ids = len(cncf_checklist().requirements)
     assert f"{ids - 1} of {ids}" in files["markdown"].read_text()
+
+
+def test_a_recall_without_hits_is_printed_undefined_never_as_nan(tmp_path):
+    def cut(hits, selected, recall):
+        return {"molecules": 12, "hits": hits, "selected": selected, "hits_selected": 0, "recall": recall,
+                "enrichment_factor": recall * 12 / selected, "random_recall": selected / 12}
+    over = {"n": 2, "mean": float("nan"), "interval": [float("nan"), float("nan")]}
+    headline = {"hits": {"hit_fraction": 0.05, "threshold": -8.0, "pool_molecules": 60, "pool_hits": 3,
+                         "gnn": {"top_5pct": cut(0, 1, float("nan"))},
+                         "random": {"top_5pct": {"recall": 1 / 12, "enrichment_factor": 1.0}}},
+                "over_seeds": {"hits": {"gnn": {"top_5pct": {"recall": over}}}}}
+    results = tmp_path / "casestudies" / "drug-discovery" / "results"
+    results.mkdir(parents=True)
+    (results / "summary.json").write_text(json.dumps({"headline": headline}))
+    source = tmp_path / "source.md"
+    source.write_text("# t\n\n{{table:drug_hits}}\n")
+    files = wp.build(tmp_path / "out", wp.Sources(casestudies_root=tmp_path / "casestudies"), source=source, pdf=False)
+    row = table_rows(files["markdown"].read_text(), "ranking")[0]
+    assert row == ["gnn", "top 5 %", "1", "0", "undefined", "undefined to undefined", "undefined"]
+    assert all(e["value"] == e["value"] for e in json.loads(files["numbers"].read_text()))  # no NaN in the ledger
