@@ -354,15 +354,21 @@ def climate_skill_table(f: Filler) -> str:
                   "climatology", "simulator, equal-cost grid"], rows)
 
 
+DRUG_TASKS = {"physics": "docking score (kcal/mol)", "activity": "ChEMBL activity (pIC50)"}
+"""How the drug tables name each task of the summary (others by their key)."""
+
+
 def drug_metrics_table(f: Filler) -> str:
     s = f.src.summary("drug-discovery")
     if s is None:
         return missing("drug-discovery")
     rows = []
-    for task, models in s["headline"]["metrics"].items():
-        for model in models:
+    order = list(DRUG_TASKS)
+    metrics = s["headline"]["metrics"]
+    for task in sorted(metrics, key=lambda t: order.index(t) if t in order else len(order)):
+        for model in metrics[task]:
             p = f"headline.metrics.{task}.{model}"
-            rows.append([task, model.replace("_", " "),
+            rows.append([DRUG_TASKS.get(task, task), model.replace("_", " "),
                          f.summary_value("drug-discovery", f"{p}.spearman"),
                          f.summary_value("drug-discovery", f"{p}.rmse"),
                          f.summary_value("drug-discovery", f"{p}.r2"),

@@ -186,7 +186,8 @@ def test_tables_put_each_number_in_its_cell(built):
     rows = {(r[0], r[1]): r[2:] for r in table_rows(markdown, "task")}
     for task, models in drug["headline"]["metrics"].items():
         for model, m in models.items():
-            assert rows[(task, model.replace("_", " "))] == [wp.number(m[k]) for k in ("spearman", "rmse", "r2", "n")]
+            assert rows[(wp.DRUG_TASKS[task], model.replace("_", " "))] == [wp.number(m[k]) for k in
+                                                                           ("spearman", "rmse", "r2", "n")]
     hits = drug["headline"]["hits"]
     enrichment = {(r[0], r[1]): r[2:] for r in table_rows(markdown, "ranking")}
     for model in ("gnn", "random_forest"):
