@@ -72,7 +72,9 @@ def built(tmp_path_factory):
 
 
 def flat(text: str) -> str:
-    """PDF text with line breaks (and the hyphens WeasyPrint adds at them) undone."""
+    """PDF text with line breaks (and the hyphens WeasyPrint adds at them) and the page
+    footers (`10 / 14`, where a sentence may run across a page break) undone."""
+    text = re.sub(r"\n\d+ / \d+\n", "\n", text)
     return re.sub(r"\s+", " ", text.replace("\u2010\n", "").replace("-\n", "-"))
 
 
