@@ -82,6 +82,7 @@ def _seed_results(folder: Path) -> list[dict[str, Any]]:
 BASELINE_STYLES = {"persistence": ("#d62728", "--"), "damped_persistence": ("#ff7f0e", "-."),
                    "climatology": ("#7f7f7f", ":"), "coarse_simulator": ("#2ca02c", "-")}
 """Colour and line style of each baseline the climate evaluation scores."""
+BASELINE_LABELS = {"coarse_simulator": "simulator, equal-cost grid"}
 
 
 def climate_skill(folder: Path, path: Path) -> Path | None:
@@ -101,7 +102,7 @@ def climate_skill(folder: Path, path: Path) -> Path | None:
                 continue
             base = r[name]["rmse_normalised"]
             if index == 0:
-                left.plot(hours, base, color=colour, lw=0.8, ls=style, label=name.replace("_", " "))
+                left.plot(hours, base, color=colour, lw=0.8, ls=style, label=BASELINE_LABELS.get(name, name.replace("_", " ")))
             ratio = [(h, e / b) for h, e, b in zip(hours, emu, base, strict=True) if b > 0]
             right.plot([h for h, _ in ratio], [q for _, q in ratio], color=colour, lw=0.7, alpha=0.6, ls=style)
     left.plot([], [], color="#1f77b4", label="emulator (one line per seed)")
