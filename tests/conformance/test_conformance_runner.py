@@ -253,3 +253,13 @@ def test_repro_005_compares_the_resumed_run_with_an_uninterrupted_one(tmp_path, 
     result = reproducibility.killed_run_resumes_bitwise(context(tmp_path, quick=True))
     assert result.status is status, result.message
     assert result.evidence["reproducibility"] == "bitwise"
+
+
+def test_the_quick_reproducibility_overrides_are_valid_for_todays_recipe():
+    # the quick profile's climate runs override ci_tiny; a recipe change (say, a longer save
+    # interval) must not leave them asking for a horizon the shortened run cannot hold
+    from conformance.checks.reproducibility import CLIMATE_QUICK, CLIMATE_RECIPE
+    from reference_workloads.climate.recipes import book
+
+    recipe = book.get(CLIMATE_RECIPE, list(CLIMATE_QUICK))
+    assert recipe.train.epochs == 1
