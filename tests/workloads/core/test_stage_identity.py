@@ -62,7 +62,8 @@ def _candidates(value: Any, annotation: Any) -> list[Any]:
     if isinstance(value, str):
         return [*(c for c in INITIAL_CONDITIONS if c != value), "chembl", "nci", *LABELS]
     if isinstance(value, tuple):
-        return [value[:-1], value + value[-1:]]
+        # shorter, longer, the same items in another order (a tuple of names may require one)
+        return [value[:-1], value + value[-1:], value[1:], value[::-1]]
     return []
 
 
@@ -146,7 +147,9 @@ def test_a_stage_cannot_read_a_field_it_does_not_declare() -> None:
         _ = view.simulation
     with pytest.raises(UndeclaredRead):
         view.whole()
-    assert view.declared() == {"eval": {"horizon": 10, "starts_per_trajectory": 2}, "train": {"seed": 1234}}
+    recipe_eval = dataclasses.asdict(climate_book.get("ci_tiny").eval)
+    assert view.declared() == {"eval": recipe_eval, "train": {"seed": 1234}}
+    assert recipe_eval["horizon"] == 10
 
 
 def test_library_file_content_is_part_of_the_library_stage_key(tmp_path: Path) -> None:
