@@ -20,7 +20,8 @@ exhaustiveness 1 is about 2 min on 2 cores plus ~12 s embedding):
 2 of 3. Seed 1 fails by scoring, not by sampling alone: a wrong pose at -13.10 beats the
 given pose's own Vina score (-12.44, -13.04 after local optimisation in this receptor), as
 srETKDGv3 conformers did before (-13.1 at 4.9 A). The 10-seed rate was not measured (no
-time left). Seed 1 is marked as an expected failure (strict, so a fix shows up), and the
+time left). MMFF94-minimised conformers and Vinardo rescoring were tried next (the redock
+module's docstring has the numbers) and fixed neither. Seed 1 is marked as an expected failure (strict, so a fix shows up), and the
 test only runs when AI4S_REDOCK_ACCEPTANCE=1: three seeds cost minutes of both cores, far
 over the CI budget.
 """

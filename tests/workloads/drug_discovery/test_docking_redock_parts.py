@@ -10,6 +10,7 @@ from rdkit.Geometry import Point3D
 from reference_workloads.drug_discovery.docking.receptor import reference_ligand
 from reference_workloads.drug_discovery.docking.redock import (
     RedockSettings,
+    built_conformers,
     distinct_ring_conformers,
     heavy_rmsd,
     ring_systems,
@@ -24,6 +25,22 @@ def _with_conformers(smiles: str, n: int, seed: int = 7) -> Chem.Mol:
     params.randomSeed = seed
     AllChem.EmbedMultipleConfs(mol, numConfs=n, params=params)
     return mol
+
+
+def _mmff_energies(mol: Chem.Mol) -> list[float]:
+    properties = AllChem.MMFFGetMoleculeProperties(mol)
+    return [AllChem.MMFFGetMoleculeForceField(mol, properties, confId=c.GetId()).CalcEnergy()
+            for c in mol.GetConformers()]
+
+
+def test_built_conformers_are_minimised_only_when_asked_and_reproducibly():
+    parent = Chem.MolFromSmiles(DECALIN_ETHYL)
+    raw = _mmff_energies(built_conformers(parent, 4, seed=3))
+    minimised = built_conformers(parent, 4, seed=3, mmff_max_iters=2000)
+    # every conformer ends lower in MMFF94 energy than as embedded: the minimisation ran on each
+    assert all(after < before - 0.1 for after, before in zip(_mmff_energies(minimised), raw, strict=True))
+    again = built_conformers(parent, 4, seed=3, mmff_max_iters=2000)
+    assert Chem.MolToMolBlock(again, confId=3) == Chem.MolToMolBlock(minimised, confId=3)  # bitwise, same seed
 
 
 def test_ring_systems_merge_fused_rings_and_add_their_first_neighbours():
@@ -61,7 +78,8 @@ def test_the_rmsd_sees_a_shifted_pose():
 
 
 @pytest.mark.parametrize(("field", "value"), [("n_embedded", 0), ("max_docked", 31), ("ring_rmsd", -1.0),
-                                              ("exhaustiveness", 0), ("processes", 0)])
+                                              ("exhaustiveness", 0), ("processes", 0), ("mmff_max_iters", -1),
+                                              ("max_score", float("nan")), ("max_score", 50.0)])
 def test_settings_refuse_out_of_range_values_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"redock.{field}"):
         RedockSettings(**{field: value})
