@@ -159,7 +159,7 @@ def measure(repeats: int) -> list[dict[str, Any]]:
                     f"{MIN_BYTES_PER_CELL_STEP} B per cell-step against the in-process "
                     "triad bandwidth; the step is compute-bound (about 280 flops and 3 "
                     "divisions per cell-step in 4-wide vector loops, the block's arrays in "
-                    "cache), measured on a shared machine")),
+                    "cache)")),
         judged(None, "kernel_cell_updates_per_s", rates, ones, "cell-updates/s",
                why=f"one core, {block}"),
         judged(None, "triad_bandwidth", [MIN_BYTES_PER_CELL_STEP / r for r in roofline], ones,
