@@ -21,7 +21,7 @@ def install(session: nox.Session, extras: str = "dev") -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (real mpiexec, torchrun, MLflow, KServe; Pulumi under mocks)."""
     install(session)
-    session.run("pytest", "-q", "-ra", *session.posargs)
+    session.run("pytest", "-q", "-ra", "--durations=25", *session.posargs)  # slowest 25: keep CI time in view
 
 
 @nox.session(python=PYTHON)
