@@ -412,6 +412,22 @@ def test_the_performance_table_applies_the_catalogue_target_to_the_bench(tmp_pat
     assert perf_table(tmp_path / "again", bench)["AI4S-PERF-004"][4] == "missed, whole interval"
 
 
+def _bench_caveat(tmp_path: Path, bench: dict) -> str:
+    perf_table(tmp_path, bench)
+    return next(line for line in (tmp_path / "out" / "whitepaper.md").read_text().splitlines()
+                if line.startswith("Measured by the bench"))
+
+
+def test_the_bench_machine_is_called_shared_only_when_the_load_exceeded_its_cores(tmp_path):
+    bench = json.loads((ROOT / wp.BENCH_SOURCE).read_text())
+    bench["machine"]["cores"] = 2
+    for entry in bench["results"]:
+        entry.update(load_average_before=[0.9, 0.5, 0.5], load_average_after=[1.2, 0.6, 0.5])
+    assert "no other work was seen, with a one-minute load average up to 1.2" in _bench_caveat(tmp_path / "a", bench)
+    bench["results"][0]["load_average_after"] = [3.5, 1.0, 0.5]  # other work on a 2-core machine
+    assert "the machine was shared, with a one-minute load average up to 3.5" in _bench_caveat(tmp_path / "b", bench)
+
+
 def test_the_quality_statement_is_the_status_of_the_check_run_by_the_build(built, tmp_path):
     assert "its check returns *passed*" in built["files"]["markdown"].read_text()
     studies = copy_studies(tmp_path / "casestudies")
