@@ -207,16 +207,26 @@ def test_paired_comparison_problems_need_a_strictly_positive_interval():
 
 
 def test_published_hashes_are_rerun_only_on_their_code_version(tmp_path, studies, monkeypatch):
-    from reference_workloads.climate import pipeline
+    from reference_workloads.climate import pipeline as climate_pipeline
+    from reference_workloads.drug_discovery import pipeline as drug_pipeline
 
-    summary = json.loads((results(studies, "climate") / "summary.json").read_text())
+    summaries = {name: json.loads((results(studies, name) / "summary.json").read_text())
+                 for name in ("climate", "drug-discovery")}
+    # one code version for the climate study only: the drug study, run on other code, must not rerun
+    summaries["drug-discovery"]["run_code_version"] = "0" * 40
+    (results(studies, "drug-discovery") / "summary.json").write_text(json.dumps(summaries["drug-discovery"]))
+    summary = summaries["climate"]
     calls = []
 
     def rerun(recipe, overrides, run_dir):
         calls.append((recipe, overrides))
         return {**summary["hashes"], "model_hash": rerun.model}
 
-    monkeypatch.setattr(pipeline, "run", rerun)
+    def drug_rerun(recipe, overrides, run_dir):  # never the real laptop pipeline inside a test
+        raise AssertionError("the drug study was published on other code and must not rerun")
+
+    monkeypatch.setattr(climate_pipeline, "run", rerun)
+    monkeypatch.setattr(drug_pipeline, "run", drug_rerun)
     ctx = context(tmp_path, casestudies_root=studies)
     other = reproducibility.published_hashes_recompute(ctx)  # this checkout is not the published code
     assert other.status is Status.SKIPPED and other.evidence["not_applicable"] is True and calls == []
