@@ -31,9 +31,17 @@ from rdkit.Chem import AllChem, rdMolAlign
 from reference_workloads.core.recipes import require
 
 from ..physics import molecule_seed
-from .ligand import LigandRejected, parent_molecule, pdbqt_strings
+from .ligand import EMBED_FAILED, LigandRejected, parent_molecule, pdbqt_strings
 from .receptor import Pocket
-from .vina_dock import OK, _rejected, pose_molblock, score_is_sane, vina_seed
+from .vina_dock import (
+    OK,
+    SCORE_OUT_OF_RANGE,
+    _rejected,
+    dock_once,
+    pose_molblock,
+    score_is_sane,
+    vina_with_maps,
+)
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -117,7 +125,7 @@ def built_conformers(mol: Chem.Mol, n_embedded: int, seed: int, mmff_max_iters: 
     params.numThreads = 1
     params.useRandomCoords = True  # more diverse ring shapes than eigenvector starts for fused systems
     if not AllChem.EmbedMultipleConfs(with_h, numConfs=n_embedded, params=params):
-        raise LigandRejected("embed_failed", f"ETKDGv3 embedded no conformer of {Chem.MolToSmiles(mol)!r}")
+        raise LigandRejected(EMBED_FAILED, f"ETKDGv3 embedded no conformer of {Chem.MolToSmiles(mol)!r}")
     if mmff_max_iters:
         # one thread: the minimised coordinates must not depend on the machine's core count
         AllChem.MMFFOptimizeMoleculeConfs(with_h, numThreads=1, maxIters=mmff_max_iters)
@@ -128,20 +136,12 @@ _WORKER: dict = {}
 
 
 def _start_worker(receptor_pdbqt: str, pocket: Pocket, seed: int) -> None:
-    from vina import Vina
-
-    vina = Vina(sf_name="vina", cpu=1, seed=vina_seed(seed), verbosity=0)
-    vina.set_receptor(receptor_pdbqt)
-    vina.compute_vina_maps(center=list(pocket.center), box_size=list(pocket.size))
-    _WORKER["vina"] = vina
+    _WORKER["vina"] = vina_with_maps(Path(receptor_pdbqt), pocket, seed=seed)
 
 
 def _dock(job: tuple[str, int]) -> tuple[float, str]:
     pdbqt, exhaustiveness = job
-    vina = _WORKER["vina"]
-    vina.set_ligand_from_string(pdbqt)
-    vina.dock(exhaustiveness=exhaustiveness, n_poses=1)
-    return float(vina.energies(n_poses=1)[0][0]), vina.poses(n_poses=1)
+    return dock_once(_WORKER["vina"], pdbqt, exhaustiveness)
 
 
 def redock(smiles: str, receptor_pdbqt: Path, pocket: Pocket, settings: RedockSettings, *, seed: int) -> dict:
@@ -166,7 +166,7 @@ def redock(smiles: str, receptor_pdbqt: Path, pocket: Pocket, settings: RedockSe
     scores = [score for score, _pose in docked]
     best = min(range(len(docked)), key=lambda i: (scores[i], i))
     if not score_is_sane(scores[best], settings.max_score):
-        return {**_rejected("score_out_of_range", mol.GetNumHeavyAtoms()), "scores": scores}
+        return {**_rejected(SCORE_OUT_OF_RANGE, mol.GetNumHeavyAtoms()), "scores": scores}
     return {"status": OK, "score": scores[best], "best_conformer": chosen[best],
             "heavy_atoms": mol.GetNumHeavyAtoms(), "molblock": pose_molblock(docked[best][1]),
             "scores": scores, "n_embedded": built.GetNumConformers(), "n_docked": len(chosen)}

@@ -81,22 +81,33 @@ def _rejected(status: str, heavy_atoms: int = -1) -> dict:
             "molblock": ""}
 
 
+def vina_with_maps(receptor_pdbqt: Path, pocket: Pocket, *, seed: int):
+    """A one-CPU Vina with the run's seed and the receptor's affinity maps over the pocket."""
+    from vina import Vina
+
+    vina = Vina(sf_name="vina", cpu=1, seed=vina_seed(seed), verbosity=0)
+    vina.set_receptor(str(receptor_pdbqt))
+    vina.compute_vina_maps(center=list(pocket.center), box_size=list(pocket.size))
+    return vina
+
+
+def dock_once(vina, pdbqt: str, exhaustiveness: int) -> tuple[float, str]:
+    """One conformer docked: the best pose's score (kcal/mol) and the pose as PDBQT."""
+    vina.set_ligand_from_string(pdbqt)
+    vina.dock(exhaustiveness=exhaustiveness, n_poses=1)
+    return float(vina.energies(n_poses=1)[0][0]), vina.poses(n_poses=1)
+
+
 class Docker:
     """A Vina instance with the receptor's affinity maps computed once, docking molecule by molecule."""
 
     def __init__(self, receptor_pdbqt: Path, pocket: Pocket, settings: DockingSettings, *, seed: int) -> None:
-        from vina import Vina
-
         self.settings = settings
         self.seed = seed
-        self.vina = Vina(sf_name="vina", cpu=1, seed=vina_seed(seed), verbosity=0)
-        self.vina.set_receptor(str(receptor_pdbqt))
-        self.vina.compute_vina_maps(center=list(pocket.center), box_size=list(pocket.size))
+        self.vina = vina_with_maps(receptor_pdbqt, pocket, seed=seed)
 
     def _dock_one(self, pdbqt: str) -> tuple[float, str]:
-        self.vina.set_ligand_from_string(pdbqt)
-        self.vina.dock(exhaustiveness=self.settings.exhaustiveness, n_poses=1)
-        return float(self.vina.energies(n_poses=1)[0][0]), self.vina.poses(n_poses=1)
+        return dock_once(self.vina, pdbqt, self.settings.exhaustiveness)
 
     def dock(self, smiles: str) -> dict:
         """The molecule's row: status, best score (kcal/mol), which conformer, heavy atoms, pose."""
