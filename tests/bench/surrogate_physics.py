@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +47,20 @@ def measure(repeats: int) -> list[dict[str, Any]]:
     sample = smiles[:: len(smiles) // PHYSICS_MOLECULES][:PHYSICS_MOLECULES]
     docked_sample = smiles[:: len(smiles) // DOCKED_MOLECULES][:DOCKED_MOLECULES]
 
-    def physics() -> float:
-        started = time.perf_counter()
-        for s in sample:
-            compute_molecule(s, recipe.physics, seed=recipe.seed)
-        return (time.perf_counter() - started) / PHYSICS_MOLECULES
+    def seconds_per_molecule(label: Callable[[str], Any], molecules: list[str]) -> Callable[[], float]:
+        def window() -> float:
+            started = time.perf_counter()
+            for text in molecules:
+                label(text)
+            return (time.perf_counter() - started) / len(molecules)
+        return window
+
+    physics = seconds_per_molecule(lambda s: compute_molecule(s, recipe.physics, seed=recipe.seed), sample)
 
     with tempfile.TemporaryDirectory() as scratch:
         receptor = prepare_receptor(Path(scratch) / "receptor", recipe.docking.padding)
         docker = Docker(receptor.pdbqt, receptor.pocket, recipe.docking, seed=recipe.seed)
-
-        def docking() -> float:
-            started = time.perf_counter()
-            for s in docked_sample:
-                docker.dock(s)
-            return (time.perf_counter() - started) / DOCKED_MOLECULES
+        docking = seconds_per_molecule(docker.dock, docked_sample)
 
         torch.manual_seed(0)
         save_surrogate(scratch, MolecularGnn(GnnConfig(**recipe.model.as_dict())),
