@@ -3,11 +3,12 @@ rules; a second invocation in the same folder writes its own log, which passes t
 what it resumed from; and the real log, broken one way at a time, fails.
 
 Each workload's pipeline runs twice per test session (once fresh, once resumed), shared by
-every test here."""
+every test here; the drug-discovery fresh run is the session's shared one, copied."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,16 @@ TRAINING_STAGES = {"climate": {"train"}, "drug_discovery": {"train_physics", "tr
 
 @pytest.fixture(scope="module", params=sorted(TRAINING_STAGES))
 def runs(request, tmp_path_factory):
-    """(workload, run folder, the first invocation's log as written) after two invocations."""
+    """(workload, run folder, the first invocation's log as written) after two invocations.
+    The drug-discovery first invocation is the session's shared run, copied."""
     import importlib
 
     pipeline = importlib.import_module(f"reference_workloads.{request.param}.pipeline")
     run_dir = tmp_path_factory.mktemp(request.param) / "run"
-    pipeline.run("ci_tiny", [], run_dir)
+    if request.param == "drug_discovery":
+        shutil.copytree(request.getfixturevalue("drug_ci_tiny_run"), run_dir)
+    else:
+        pipeline.run("ci_tiny", [], run_dir)
     first = (run_dir / "events.log").read_bytes()
     pipeline.run("ci_tiny", [], run_dir)
     return request.param, run_dir, first

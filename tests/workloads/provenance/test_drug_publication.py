@@ -1,6 +1,7 @@
 """A real published ci_tiny drug-discovery case study: its crate passes roc-validator, no
 file names a local path, and `verify` recomputes the headline from the published
-predictions and catches a changed prediction. One run is shared by the module."""
+predictions and catches a changed prediction. The session's one
+ci_tiny run is shared (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pandas as pd
 import pytest
 
 from reference_workloads.core.hashing import sha256_file
-from reference_workloads.drug_discovery import pipeline
 from reference_workloads.provenance.crate import CRATE_FILE
 from reference_workloads.provenance.paths import local_paths_in, local_roots
 from reference_workloads.provenance.publish import publish
@@ -20,11 +20,9 @@ from reference_workloads.provenance.verify import verify
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("drug")
-    run_dir = root / "runs" / "drug-discovery" / "ci_tiny"
-    pipeline.run("ci_tiny", [], run_dir)
-    folder = root / "casestudies" / "drug-discovery" / "results"
+def published(drug_ci_tiny_run, tmp_path_factory):
+    run_dir = drug_ci_tiny_run  # the session's shared run: publishing only reads it
+    folder = tmp_path_factory.mktemp("drug") / "casestudies" / "drug-discovery" / "results"
     summary = publish(run_dir, folder, name="drug-discovery", overrides=[], code_version="test",
                       command="ai4s casestudies --only drug-discovery --recipe ci_tiny")
     return run_dir, folder, summary
