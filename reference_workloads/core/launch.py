@@ -29,6 +29,11 @@ RDZV_ENDPOINT_ENV = "AI4S_RDZV_ENDPOINT"  # host:port of the c10d rendezvous on 
 RDZV_ID_ENV = "AI4S_RDZV_ID"
 MPIEXEC_ARGS_ENV = "AI4S_MPIEXEC_ARGS"  # the cluster's own mpiexec options (hostfile, fabric), shell-quoted
 OVERSUBSCRIBE_ENV = "AI4S_MPI_OVERSUBSCRIBE"  # "1": allow more ranks than cores on this machine
+MAP_BACKEND_ENV = "AI4S_MAP_BACKEND"  # what maps a per-molecule stage: see MAP_BACKENDS
+MAP_BACKENDS = ("mpi", "ray", "inprocess")
+"""``mpi``: mpiexec ranks (the default); ``ray``: actors on the Ray cluster a RayJob started;
+``inprocess``: one worker in this process (the tests, a machine without MPI). Each gives the
+stage's shards and tables bitwise, so the choice is outside every stage key (core/worker_map)."""
 
 
 class LaunchError(RuntimeError):
@@ -37,7 +42,7 @@ class LaunchError(RuntimeError):
 
 @dataclasses.dataclass(kw_only=True, frozen=True, slots=True)
 class LaunchConfig:
-    """How a workload's MPI and torchrun jobs start; nothing here changes a result."""
+    """How a workload's MPI, torchrun and per-molecule map jobs start; nothing here changes a result."""
 
     nnodes: int = 1
     """Nodes of a torchrun job (>= 1); more than one needs rdzv_endpoint."""
@@ -51,6 +56,8 @@ class LaunchConfig:
     """Extra mpiexec options (e.g. --hostfile, --map-by)."""
     oversubscribe: bool = False
     """Open MPI only, local only: --oversubscribe --bind-to none, for more ranks than cores."""
+    map_backend: str = "mpi"
+    """What maps a per-molecule stage (the drug physics): one of MAP_BACKENDS."""
 
     def __post_init__(self) -> None:
         require(isinstance(self.nnodes, int) and self.nnodes >= 1, "launch.nnodes", "an integer >= 1", self.nnodes)
@@ -61,6 +68,8 @@ class LaunchConfig:
         require(self.nnodes == 1 or self.rdzv_endpoint is not None, "launch.rdzv_endpoint",
                 f"host:port of the rendezvous when launch.nnodes={self.nnodes} > 1", self.rdzv_endpoint)
         require(bool(self.rdzv_id), "launch.rdzv_id", "a non-empty string", self.rdzv_id)
+        require(self.map_backend in MAP_BACKENDS, f"launch.map_backend (${MAP_BACKEND_ENV})",
+                f"one of {', '.join(MAP_BACKENDS)}", self.map_backend)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LaunchConfig:
@@ -75,7 +84,8 @@ class LaunchConfig:
         return cls(nnodes=number(NNODES_ENV, 1), node_rank=number(NODE_RANK_ENV, 0),
                    rdzv_endpoint=env.get(RDZV_ENDPOINT_ENV) or None, rdzv_id=env.get(RDZV_ID_ENV, "ai4s"),
                    mpiexec_args=tuple(shlex.split(env.get(MPIEXEC_ARGS_ENV, ""))),
-                   oversubscribe=env.get(OVERSUBSCRIBE_ENV) == "1")
+                   oversubscribe=env.get(OVERSUBSCRIBE_ENV) == "1",
+                   map_backend=env.get(MAP_BACKEND_ENV) or "mpi")
 
 
 def _venv_bin() -> Path:

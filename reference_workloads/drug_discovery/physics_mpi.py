@@ -4,7 +4,9 @@ Layers: ``balance`` (decomposition, pure Python, testable without MPI), ``main``
 code that touches MPI: broadcast the plan, compute, gather timings), ``physics.py`` (the
 per-molecule science). Each rank writes its finished molecules as small Parquet shards,
 so a rerun (or a run with another rank count) computes only what is missing. Rank 0 then
-assembles the table sorted by record: identical for any number of ranks.
+assembles the table sorted by record: identical for any number of ranks. What is left to
+compute (``missing``) and the assembly with its stats (``finish``) take no MPI: the physics
+stage's worker map (``physics_map``, the RayJob's path) uses them too.
 
 A shard row's identity is its molecule (the SMILES it was computed from) under one shard
 key (physics settings, seed, code version), which every row carries: a new library in an
@@ -114,10 +116,60 @@ def write_shard(folder: Path, rows: list[dict]) -> None:
         pd.DataFrame(rows).to_parquet(tmp, index=False)
 
 
+class ShardWriter:
+    """Rows written as a shard every ``size`` rows, the rest on leaving the ``with`` block.
+
+    Each row is a finished molecule, so the rest is written even when the block fails: a
+    rerun then recomputes only what was in flight."""
+
+    def __init__(self, folder: Path, size: int) -> None:
+        self.folder, self.size = folder, size
+        self.pending: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            write_shard(self.folder, self.pending)
+            self.pending = []
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+
 def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path, key: str) -> pd.DataFrame:
     """Join shards to the library by SMILES, in record order; write the table and the SDF atomically."""
     return join_to_library(library, reusable(shards, key), out, key=key, stage="physics", table=TABLE, sdf=SDF,
                            tags=lambda row: {"record": row.record, "name": row.name})
+
+
+def missing(smiles: dict[int, str], shard_dir: Path, key: str) -> dict[int, float]:
+    """The records whose SMILES no shard row under ``key`` holds (in ``shard_dir``, created if
+    new), with their estimated cost."""
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
+    return {r: cost_estimate(s) for r, s in smiles.items() if s not in done}
+
+
+def table_counts(table: pd.DataFrame) -> dict[str, Any]:
+    """The stats every sharded stage reports on its table: molecules, and how many per status."""
+    return {"molecules": len(table),
+            "status_counts": {k: int(v) for k, v in table["status"].value_counts().sort_index().items()}}
+
+
+def finish(library: pd.DataFrame, shard_dir: Path, out: Path, key: str, *, computed: int, reused: int,
+           wall: float, **how: Any) -> pd.DataFrame:
+    """Assemble the table from the shards and write the stats (``how``: the backend's own numbers)."""
+    table = assemble(library, read_shards(shard_dir), out, key)
+    write_json(out / STATS, {**how, "computed": computed, "reused_from_shards": reused, "wall_seconds": wall,
+                             **table_counts(table)})
+    return table
 
 
 def join_to_library(library: pd.DataFrame, rows: pd.DataFrame, out: Path, *, key: str, stage: str,
@@ -144,13 +196,10 @@ def join_to_library(library: pd.DataFrame, rows: pd.DataFrame, out: Path, *, key
 
 def _compute(records: list[int], smiles: dict[int, str], settings: PhysicsSettings, seed: int,
              shard_dir: Path, shard_size: int, report_progress: bool, key: str) -> int:
-    chunk: list[dict] = []
-    for done, record in enumerate(records, start=1):
-        row = compute_molecule(smiles[record], settings, seed=seed)
-        chunk.append({"record": record, "smiles": smiles[record], "shard_key": key, **row})
-        if len(chunk) >= shard_size or done == len(records):
-            write_shard(shard_dir, chunk)
-            chunk = []
+    with ShardWriter(shard_dir, shard_size) as shards:
+        for done, record in enumerate(records, start=1):
+            row = compute_molecule(smiles[record], settings, seed=seed)
+            shards.add({"record": record, "smiles": smiles[record], "shard_key": key, **row})
             if report_progress:
                 print(f"progress {done}/{len(records)}", flush=True)
     return len(records)
@@ -175,9 +224,7 @@ def main(argv: list[str] | None = None) -> None:
 
     plan = None
     if rank == 0:
-        shard_dir.mkdir(parents=True, exist_ok=True)
-        done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
-        todo = {r: cost_estimate(s) for r, s in smiles.items() if s not in done}
+        todo = missing(smiles, shard_dir, key)
         plan = {"partition": balance(todo, size), "reused": len(smiles) - len(todo)}
     plan = comm.bcast(plan, root=0)
 
@@ -192,16 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     wall = time.perf_counter() - started
 
     if rank == 0:
-        table = assemble(library, read_shards(shard_dir), out, key)
-        write_json(out / STATS, {
-            "ranks": size,
-            "molecules": len(table),
-            "computed": sum(t["molecules"] for t in timings),
-            "reused_from_shards": plan["reused"],
-            "wall_seconds": wall,
-            "per_rank": timings,
-            "status_counts": {k: int(v) for k, v in table["status"].value_counts().sort_index().items()},
-        })
+        finish(library, shard_dir, out, key, computed=sum(t["molecules"] for t in timings),
+               reused=plan["reused"], wall=wall, ranks=size, per_rank=timings)
 
 
 if __name__ == "__main__":

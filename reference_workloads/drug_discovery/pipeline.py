@@ -1,6 +1,6 @@
 """The drug-discovery workload end to end.
 
-library -> physics (MPI) -> task tables -> GNN surrogates (DDP) and random forests ->
+library -> physics (MPI, or a Ray map) -> task tables -> GNN surrogates (DDP) and random forests ->
 screen through the served surrogate -> evaluation and figures -> tracking -> manifest.
 Every stage is resumable: a rerun of the same recipe skips what is done.
 """
@@ -25,6 +25,7 @@ from reference_workloads.core.progress import progress_bar
 from reference_workloads.core.recipes import RecipeError, config_hash, recipe_dict, repetition_seeds
 from reference_workloads.core.runs import check_stage_group, stopped_after, workload_run
 from reference_workloads.core.stages import Stage, StageCall
+from reference_workloads.core.worker_map import require_backend
 from reference_workloads.provenance.paths import relative_to_run
 
 from .recipes import DrugRecipe, book
@@ -97,7 +98,16 @@ def _library(call: StageCall) -> dict[str, Any]:
 
 
 def _physics(call: StageCall) -> dict[str, Any]:
-    """Dock the library (the objective), then compute the MMFF descriptors, on the same ranks."""
+    """Dock the library (the objective), then compute the MMFF descriptors, on the same ranks.
+
+    On MPI ranks by default; ``AI4S_MAP_BACKEND=ray`` (the RayJob) or ``inprocess`` maps the
+    same work over Ray actors or this process (``physics_map``). The backend is chosen by the
+    environment, outside the stage key: every backend writes the same shards and tables
+    bitwise, so a physics stage done on Ray is resumed by a later run on MPI, and the reverse.
+    """
+    from reference_workloads.core.worker_map import MAPS
+
+    from . import physics_map
     from .docking.mpi import SDF as POSES
     from .docking.mpi import STATS as DOCKING_STATS
     from .docking.mpi import TABLE as DOCKING_TABLE
@@ -106,27 +116,40 @@ def _physics(call: StageCall) -> dict[str, Any]:
 
     recipe, out = call.recipe, call.folder
     ranks = recipe.resources.physics_ranks
-    common = ["--library", str(call.run_dir / call.upstream["library"]["library"]), "--seed", str(recipe.seed),
-              "--code-version", call.code_version]
+    backend = launch.LaunchConfig.from_env().map_backend
+    library = call.run_dir / call.upstream["library"]["library"]
+    common = ["--library", str(library), "--seed", str(recipe.seed), "--code-version", call.code_version]
     # Shards live in the run's .scratch, keyed by settings, seed and code (and, for docking, the
     # prepared receptor's sha256), not by the library: molecules a new library shares with an old
     # one are reused (rows match by SMILES), the rest computed; a killed run resumes from them.
-    with progress_bar(f"docking on {ranks} MPI ranks") as update:
-        launch.mpiexec(
-            ranks, DOCKING_MODULE,
-            [*common, "--out", str(out / "docking"), "--settings", json.dumps(dataclasses.asdict(recipe.docking)),
-             "--shards", str(call.run_dir / ".scratch" / "docking-shards"), "--receptor", str(out / "receptor")],
-            timeout=recipe.resources.timeout_s, on_progress=update,
-        )
+    docking_shards = call.run_dir / ".scratch" / "docking-shards"
     mmff_shards = call.run_dir / ".scratch" / "physics-shards" / settings_key(recipe.physics, recipe.seed,
                                                                                call.code_version)
-    with progress_bar(f"MMFF descriptors on {ranks} MPI ranks") as update:
-        launch.mpiexec(
-            ranks, PHYSICS_MODULE,
-            [*common, "--out", str(out / "mmff"), "--settings", json.dumps(dataclasses.asdict(recipe.physics)),
-             "--shards", str(mmff_shards)],
-            timeout=recipe.resources.timeout_s, on_progress=update,
-        )
+    workers = 1 if backend == "inprocess" else ranks  # the in-process map has one worker, this process
+    where = {"mpi": f"{ranks} MPI ranks", "ray": f"{ranks} Ray actors", "inprocess": "this process"}[backend]
+    with progress_bar(f"docking on {where}") as update:
+        if backend == "mpi":
+            launch.mpiexec(
+                ranks, DOCKING_MODULE,
+                [*common, "--out", str(out / "docking"), "--settings", json.dumps(dataclasses.asdict(recipe.docking)),
+                 "--shards", str(docking_shards), "--receptor", str(out / "receptor")],
+                timeout=recipe.resources.timeout_s, on_progress=update,
+            )
+        else:
+            physics_map.dock(library, out / "docking", recipe.docking, recipe.seed, pmap=MAPS[backend],
+                             workers=workers, shard_root=docking_shards, receptor_folder=out / "receptor",
+                             code_version=call.code_version, on_progress=update)
+    with progress_bar(f"MMFF descriptors on {where}") as update:
+        if backend == "mpi":
+            launch.mpiexec(
+                ranks, PHYSICS_MODULE,
+                [*common, "--out", str(out / "mmff"), "--settings", json.dumps(dataclasses.asdict(recipe.physics)),
+                 "--shards", str(mmff_shards)],
+                timeout=recipe.resources.timeout_s, on_progress=update,
+            )
+        else:
+            physics_map.mmff(library, out / "mmff", recipe.physics, recipe.seed, pmap=MAPS[backend], workers=workers,
+                             shard_dir=mmff_shards, code_version=call.code_version, on_progress=update)
     docking_stats = json.loads((out / "docking" / DOCKING_STATS).read_text())
     mmff_stats = json.loads((out / "mmff" / STATS).read_text())
     table = physics_table(pd.read_parquet(out / "docking" / DOCKING_TABLE), pd.read_parquet(out / "mmff" / TABLE))
@@ -146,6 +169,7 @@ def _physics(call: StageCall) -> dict[str, Any]:
         # the screen's speed-up is over docking, the physics the surrogate replaces
         "molecules_per_second": computed / wall if computed else float("nan"),
         "ranks": ranks,
+        "map_backend": backend,
         "shard_key": docking_stats["shard_key"],
         "datasets": {"receptor": receptor_dataset(docking_stats["receptor"])},
     }
@@ -431,6 +455,8 @@ def run(recipe_name: str, overrides: list[str], out_dir: Path, *, until: str | N
     known so far; the next group's pod reuses it through the data layer under the same keys.
     """
     check_stage_group(until, STAGE_GROUPS)
+    # a bad or unavailable map backend is refused before any stage runs
+    require_backend(launch.LaunchConfig.from_env().map_backend)
     recipe = book.get(recipe_name, overrides)
     code = code_version()
     with workload_run(WORKLOAD, recipe_name, recipe, out_dir, seed=recipe.seed, code_version=code) as ctx:

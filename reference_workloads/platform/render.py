@@ -8,7 +8,6 @@ there for the next stage.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import os
@@ -19,6 +18,7 @@ from typing import Literal
 
 import yaml
 
+from ..core.launch import MAP_BACKEND_ENV
 from ..core.recipes import config_hash, stage_resources
 from ..registry import WORKLOADS
 from . import objects as ob
@@ -84,12 +84,11 @@ def render_workload(workload: str, recipe_name: str, target: PlatformTarget, *, 
     _same_ranks("resources.physics.ranks", sizes["physics"].ranks, "resources.physics_ranks",
                 recipe.resources.physics_ranks)
     if physics == "ray":
-        # the library stage first (the kit's pipeline), then the parallel map over its molecules
-        library = " ".join(shlex.quote(a) for a in stage_command(workload, recipe_name, overrides, "library"))
-        settings = json.dumps(dataclasses.asdict(recipe.physics), sort_keys=True)
-        entrypoint = (f"{library} && python -m reference_workloads.platform.ray_physics "
-                      f"--library {ob.RUN_DIR}/data/library.parquet --out {ob.RUN_DIR}/physics "
-                      f"--settings {shlex.quote(settings)} --seed {recipe.seed} --workers {sizes['physics'].ranks}")
+        # The kit's own pipeline up to the physics stage (the library first), its map on the Ray
+        # cluster the RayJob starts: the same shards, tables and stage marker as the MPI TrainJob,
+        # published to the data layer, so the train pod resumes the stage instead of redoing it.
+        command = stage_command(workload, recipe_name, overrides, "physics")
+        entrypoint = f"{MAP_BACKEND_ENV}=ray " + " ".join(shlex.quote(a) for a in command)
         first = ob.StageObject(stage="physics", manifest=ob.ray_job(
             name("physics-ray"), target, stage="physics", run_id=rid, image=image, entrypoint=entrypoint,
             size=sizes["physics"], env=env))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from infra.verify import policy
 from infra.verify import quotas as infra_quotas
 from infra.verify.validate import validate_object, validate_objects
 from reference_workloads.cli import app
+from reference_workloads.core.launch import MAP_BACKEND_ENV
 from reference_workloads.core.recipes import RecipeError, StageResources
 from reference_workloads.platform import checks
 from reference_workloads.platform.objects import QUEUE_LABEL
@@ -61,6 +63,22 @@ def test_the_gpu_recipe_fits_the_gpu_stack_also_with_a_mig_slice_for_serving(sta
     serve = mig[-1]["spec"]["predictor"]["containers"][0]["resources"]["requests"]
     assert serve["nvidia.com/mig-1g.10gb"] == "1" and "nvidia.com/gpu" not in serve
     assert _all_findings(stacks, "gpu", whole) == [] and _all_findings(stacks, "gpu", mig) == []
+
+
+def test_the_ray_physics_entrypoint_is_the_kits_own_physics_stage_on_the_ray_map(stacks):
+    """The RayJob runs what the MPI TrainJob runs, `ai4s run ... --stage physics`, with the Ray map
+    selected outside the recipe, and publishes to the run's data layer: so the train pod resumes
+    the physics stage it finished instead of docking everything again."""
+    overrides = ("train.epochs=1", "docking.exhaustiveness=2")
+    ray = _render(stacks, "local", "drug-discovery", physics="ray", overrides=overrides)[0]
+    mpi = _render(stacks, "local", "drug-discovery", physics="mpi", overrides=overrides)[0]
+    command = mpi["spec"]["trainer"]["command"]
+    assert command[:3] == ["ai4s", "run", "drug-discovery"] and command[-2:] == ["--stage", "physics"]
+    assert shlex.split(ray["spec"]["entrypoint"]) == [f"{MAP_BACKEND_ENV}=ray", *command]
+    assert "--set docking.exhaustiveness=2" in ray["spec"]["entrypoint"]
+    env = {e["name"]: e.get("value") for e in ray["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+           ["containers"][0]["env"]}
+    assert env["AI4S_STORAGE"] == {e["name"]: e.get("value") for e in mpi["spec"]["trainer"]["env"]}["AI4S_STORAGE"]
 
 
 def test_objects_request_what_the_recipe_declares_and_carry_the_platform_env(stacks):

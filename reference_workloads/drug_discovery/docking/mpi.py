@@ -9,6 +9,8 @@ Shards mirror ``physics_mpi``: each row carries the SMILES it was computed from 
 key (the kit's stage-key hash of the settings, the seed, the prepared receptor's sha256 and
 the code version); a rerun docks only the molecules no row under its key holds, matched by
 SMILES, and the table is assembled in record order: identical for any number of ranks.
+The plan (``plan_docking``) and the assembly with its stats (``finish``) take no MPI: the
+physics stage's worker map (``physics_map``, the RayJob's path) uses them too.
 
 Run: ``mpiexec -n 2 python -m mpi4py -m reference_workloads.drug_discovery.docking.mpi
 --library library.parquet --out docking/ --settings '{"exhaustiveness": 4}' --seed 0``.
@@ -19,8 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,14 +32,15 @@ from reference_workloads.core.atomic import write_json
 from reference_workloads.core.stages import inputs_hash
 
 from ..physics_mpi import (
+    ShardWriter,
     add_shard_stage_arguments,
     join_to_library,
     read_shards,
     reusable,
-    write_shard,
+    table_counts,
 )
 from .ligand import quiet_rdkit
-from .receptor import Pocket, prepare_receptor
+from .receptor import Receptor, prepare_receptor
 from .vina_dock import Docker, DockingSettings
 from .work_queue import claims, dispatch_order, docking_cost
 
@@ -92,21 +96,61 @@ def assemble(library: pd.DataFrame, shards: pd.DataFrame | None, out: Path, key:
                            tags=lambda row: {"record": row.record, "score": repr(row.score)})
 
 
+@dataclass(kw_only=True, frozen=True, slots=True)
+class DockingPlan:
+    """What every docking backend (MPI ranks, a worker map) shares: rank 0's or the driver's plan."""
+
+    receptor: Receptor
+    """The prepared receptor (its sha256 is part of the key)."""
+    key: str
+    """The shard key (``shard_key``)."""
+    shard_dir: Path
+    """Where the rows under ``key`` live: the shard root's ``<key>`` folder."""
+    order: tuple[int, ...]
+    """The records still to dock, one per SMILES, costliest first (``dispatch_order``)."""
+    reused: int
+    """Library records whose SMILES a shard row under ``key`` already holds."""
+
+
+def plan_docking(smiles: dict[int, str], settings: DockingSettings, seed: int, code_version: str, *,
+                 receptor_folder: Path, shard_root: Path) -> DockingPlan:
+    """Prepare the receptor, find the shard rows under this key, order what is left."""
+    receptor = prepare_receptor(receptor_folder, settings.padding)
+    key = shard_key(settings, seed, receptor.sha256, code_version)
+    # the key is known only once the receptor is prepared (its sha256 is part of it)
+    shard_dir = shard_root / key
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
+    first_record: dict[str, int] = {}
+    for record, text in sorted(smiles.items()):
+        if text not in done:
+            first_record.setdefault(text, record)  # a SMILES listed twice is docked once
+    order = dispatch_order({r: docking_cost(s) for s, r in first_record.items()})
+    return DockingPlan(receptor=receptor, key=key, shard_dir=shard_dir, order=order,
+                       reused=sum(text in done for text in smiles.values()))
+
+
+def finish(library: pd.DataFrame, plan: DockingPlan, out: Path, *, computed: int, wall: float,
+           **how: Any) -> pd.DataFrame:
+    """Assemble the table from the shards and write the stats (``how``: the backend's own numbers)."""
+    table = assemble(library, read_shards(plan.shard_dir), out, plan.key)
+    write_json(out / STATS, {**how, "shard_key": plan.key, "computed": computed, "reused_from_shards": plan.reused,
+                             "wall_seconds": wall, "receptor": plan.receptor.origin,
+                             **table_counts(table)})
+    return table
+
+
 def _dock_claims(docker: Docker, order: tuple[int, ...], smiles: dict[int, str], counter, batch: int,
                  shard_dir: Path, shard_size: int, key: str) -> list[int]:
     done: list[int] = []
-    pending: list[dict] = []
-    for claim in claims(order, batch, counter):
-        for record in claim:
-            pending.append({"record": record, "smiles": smiles[record], "shard_key": key, **docker.dock(smiles[record])})
-            done.append(record)
-            # the queue position is global: every rank's line advances one bar for the stage
-            print(f"progress {order.index(record) + 1}/{len(order)}", flush=True)
-        if len(pending) >= shard_size:
-            write_shard(shard_dir, pending)
-            pending = []
-    if pending:
-        write_shard(shard_dir, pending)
+    with ShardWriter(shard_dir, shard_size) as shards:
+        for claim in claims(order, batch, counter):
+            for record in claim:
+                shards.add({"record": record, "smiles": smiles[record], "shard_key": key,
+                            **docker.dock(smiles[record])})
+                done.append(record)
+                # the queue position is global: every rank's line advances one bar for the stage
+                print(f"progress {order.index(record) + 1}/{len(order)}", flush=True)
     return done
 
 
@@ -131,28 +175,17 @@ def main(argv: list[str] | None = None) -> None:
 
     plan = None
     if rank == 0:
-        receptor = prepare_receptor(Path(options.receptor) if options.receptor else out / "receptor", settings.padding)
-        key = shard_key(settings, options.seed, receptor.sha256, options.code_version)
-        # the key is known only once the receptor is prepared (its sha256 is part of it)
-        shard_dir = (Path(options.shards) if options.shards else out / "shards") / key
-        shard_dir.mkdir(parents=True, exist_ok=True)
-        done = set(reusable(read_shards(shard_dir), key)["smiles"].tolist())
-        first_record = {}
-        for record, text in sorted(smiles.items()):
-            if text not in done:
-                first_record.setdefault(text, record)  # a SMILES listed twice is docked once
-        order = dispatch_order({r: docking_cost(s) for s, r in first_record.items()})
-        plan = {"pdbqt": str(receptor.pdbqt), "pocket": asdict(receptor.pocket), "key": key,
-                "shard_dir": str(shard_dir), "order": order, "reused": sum(text in done for text in smiles.values()),
-                "origin": receptor.origin}
+        plan = plan_docking(smiles, settings, options.seed, options.code_version,
+                            receptor_folder=Path(options.receptor) if options.receptor else out / "receptor",
+                            shard_root=Path(options.shards) if options.shards else out / "shards")
     plan = comm.bcast(plan, root=0)
-    docker = Docker(Path(plan["pdbqt"]), Pocket(**plan["pocket"]), settings, seed=options.seed)
+    docker = Docker(plan.receptor.pdbqt, plan.receptor.pocket, settings, seed=options.seed)
     counter = WindowCounter(comm)
 
     comm.Barrier()  # timed section starts together on every rank
     started = time.perf_counter()
-    mine = _dock_claims(docker, plan["order"], smiles, counter, options.batch, Path(plan["shard_dir"]),
-                        options.shard_size, plan["key"])
+    mine = _dock_claims(docker, plan.order, smiles, counter, options.batch, plan.shard_dir,
+                        options.shard_size, plan.key)
     seconds = time.perf_counter() - started
     timings = comm.gather({"rank": rank, "molecules": len(mine), "records": mine, "seconds": seconds}, root=0)
     comm.Barrier()
@@ -160,13 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     counter.free()
 
     if rank == 0:
-        table = assemble(library, read_shards(Path(plan["shard_dir"])), out, plan["key"])
-        write_json(out / STATS, {
-            "ranks": size, "molecules": len(table), "shard_key": plan["key"],
-            "computed": sum(t["molecules"] for t in timings), "reused_from_shards": plan["reused"],
-            "wall_seconds": wall, "per_rank": timings, "receptor": plan["origin"],
-            "status_counts": {k: int(v) for k, v in table["status"].value_counts().sort_index().items()},
-        })
+        finish(library, plan, out, computed=sum(t["molecules"] for t in timings), wall=wall,
+               ranks=size, per_rank=timings)
 
 
 if __name__ == "__main__":
