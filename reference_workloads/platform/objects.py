@@ -19,6 +19,7 @@ TrainJobs comes from the runtimes; the pods written here set it themselves.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from ..core import platform_env as env
@@ -54,6 +55,13 @@ class StageObject:
 
 def cpu_quantity(cores: float) -> str:
     return str(int(cores)) if float(cores).is_integer() else f"{round(cores * 1000)}m"
+
+
+def ray_cpus(cores: float) -> str:
+    """``ray start --num-cpus``: a whole number of logical CPUs, at least 1. Ray refuses a
+    Kubernetes quantity such as "500m", and the physics map's actors each ask for one CPU, so
+    a pod given less than a core still offers one (it runs throttled, not never)."""
+    return str(max(1, math.ceil(cores)))
 
 
 def memory_quantity(gib: float) -> str:
@@ -169,11 +177,11 @@ def ray_job(name: str, target: PlatformTarget, *, stage: str, run_id: str, image
             # KubeRay's default submitter pod sets no security context; restricted needs one
             "submitterPodTemplate": {"spec": {**_pod(submitter), "restartPolicy": "Never"}},
             "rayClusterSpec": {
-                "headGroupSpec": {"rayStartParams": {"num-cpus": cpu_quantity(size.cpu)},
+                "headGroupSpec": {"rayStartParams": {"num-cpus": ray_cpus(size.cpu)},
                                   "template": ray_pod("head")},
                 "workerGroupSpecs": [{
                     "groupName": "workers", "replicas": workers, "minReplicas": workers,
-                    "maxReplicas": workers, "rayStartParams": {"num-cpus": cpu_quantity(size.cpu)},
+                    "maxReplicas": workers, "rayStartParams": {"num-cpus": ray_cpus(size.cpu)},
                     "template": ray_pod("worker"),
                 }],
             },

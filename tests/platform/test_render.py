@@ -81,6 +81,17 @@ def test_the_ray_physics_entrypoint_is_the_kits_own_physics_stage_on_the_ray_map
     assert env["AI4S_STORAGE"] == {e["name"]: e.get("value") for e in mpi["spec"]["trainer"]["env"]}["AI4S_STORAGE"]
 
 
+@pytest.mark.parametrize(("cpu", "expected"), [("0.5", "1"), ("1", "1"), ("2.5", "3")])
+def test_ray_is_started_with_a_whole_number_of_cpus(stacks, cpu, expected):
+    # `ray start --num-cpus` takes an integer: a Kubernetes quantity such as "500m" stops the pod
+    ray = _render(stacks, "local", "drug-discovery", physics="ray", overrides=(f"resources.physics.cpu={cpu}",))[0]
+    cluster = ray["spec"]["rayClusterSpec"]
+    for params in (cluster["headGroupSpec"]["rayStartParams"], cluster["workerGroupSpecs"][0]["rayStartParams"]):
+        assert params["num-cpus"] == expected
+    assert cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == (
+        {"0.5": "500m", "1": "1", "2.5": "2500m"}[cpu])  # the pod's own request is still the recipe's
+
+
 def test_objects_request_what_the_recipe_declares_and_carry_the_platform_env(stacks):
     manifests = _render(stacks, "local", "climate", overrides=("resources.train.cpu=1.5",))
     sim, train = manifests[0]["spec"]["trainer"], manifests[1]["spec"]["trainer"]
