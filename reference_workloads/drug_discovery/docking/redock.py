@@ -9,13 +9,18 @@ The best Vina score wins. Nothing but the SMILES reaches the conformers; the box
 caller's (the sanity check takes it from the reference ligand, as the standard check does).
 
 Measured on ergotamine (tests/workloads/drug_discovery/test_docking_redock.py): within 2 A
-for 2 of 3 fixed seeds (0.54, 5.25, 1.13 A for seeds 0, 1, 2). In the failing seed the
-near-native poses that were found (1.1 and 1.2 A) score -11.8 and -11.6 kcal/mol, far
-worse than the given pose's own -13.04 after local optimisation: their built ring shapes
-do not fit the pocket as the bound ones do, and a wrong pose at -13.10 wins. Minimising
-the conformers with MMFF94 first (``mmff_max_iters``) moved the failure to another seed
-(1.14, 1.90, 4.16 A; seed 2 still 2.56 A at exhaustiveness 4), and rescoring the docked
-poses with Vinardo picked the same poses in all five runs, so neither is the default.
+for 2 of 3 fixed seeds (0.54, 5.25, 1.13 A for seeds 0, 1, 2), and over ten seeds
+(``python -m tests.bench.redock 0-9``, 2026-12-02, 2-core machine, about 2.5 min per seed)
+for 4 of 10, while 8 of 10 had docked a pose within 2 A: sampling mostly works, ranking does
+not. In the six failures a pose 4.9-10.2 A away scores best; in three (seeds 1, 4, 5) it
+scores -13.08 to -13.15 kcal/mol, at or above the given pose's own -13.04 after local
+optimisation, so better ring shapes alone would not settle them; two (5, 8) docked no pose
+within 2 A. Tried, none robust: minimising
+the conformers with MMFF94 first (``mmff_max_iters``: 1.14, 1.90, 4.16 A on seeds 0-2),
+rescoring with Vinardo (the same poses in five runs), docking the protonated amine that the
+given ligand carries (2 of 6 seeds), and adding a tenth of each pose's MMFF94 strain to its
+score (``strain_weight=0.1``, chosen on seeds 0 and 1: 6 of the same 10, but 4 of 8 against
+3 of 8 on the seeds it was not chosen on), so the default stays the Vina score alone.
 """
 
 from __future__ import annotations

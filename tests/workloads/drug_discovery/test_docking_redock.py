@@ -12,18 +12,19 @@ SEEDS were fixed before the procedure was first run (0, 1, 2) and are not to be 
 after looking.
 
 NOT ROBUST (measured 2026-12-01 on the shared 2-core machine under load 5-6, the lead's
-docking run alongside, so times are pessimistic; idle, 12 conformers x ~20 CPU s at
-exhaustiveness 1 is about 2 min on 2 cores plus ~12 s embedding):
+docking run alongside, so times are pessimistic; idle, a seed takes about 2.5 min):
   seed 0: 0.54 A, score -13.01 (conformer 0 of 12), 694 s
   seed 1: 5.25 A, score -13.10 (conformer 4); near-native poses scored worse, 475 s
   seed 2: 1.13 A, score -12.35 (conformer 2), 402 s
 2 of 3. Seed 1 fails by scoring, not by sampling alone: a wrong pose at -13.10 beats the
 given pose's own Vina score (-12.44, -13.04 after local optimisation in this receptor), as
-srETKDGv3 conformers did before (-13.1 at 4.9 A). The 10-seed rate was not measured (no
-time left). MMFF94-minimised conformers and Vinardo rescoring were tried next (the redock
-module's docstring has the numbers) and fixed neither. Seed 1 is marked as an expected failure (strict, so a fix shows up), and the
-test only runs when AI4S_REDOCK_ACCEPTANCE=1: three seeds cost minutes of both cores, far
-over the CI budget.
+srETKDGv3 conformers did before (-13.1 at 4.9 A). Over ten seeds (``python -m
+tests.bench.redock 0-9``, 2026-12-02, idle) it is 4 of 10, although 8 of 10 docked a pose
+within 2 A; the redock module's docstring has those numbers and what was tried (MMFF94
+minimised conformers, Vinardo rescoring, the protonated amine, a strain penalty), none
+robust. Seed 1 is marked as an expected failure (strict, so a fix shows up), and the test
+only runs when AI4S_REDOCK_ACCEPTANCE=1: three seeds cost minutes of both cores, far over the
+CI budget.
 """
 
 from __future__ import annotations
