@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from reference_workloads.core.worker_map import Map
 
 from .docking.mpi import finish as finish_docking
@@ -32,7 +30,7 @@ from .docking.receptor import RECEPTOR_PDBQT, Pocket
 from .docking.vina_dock import Docker, DockingSettings
 from .docking.work_queue import dispatch_order
 from .physics import PhysicsSettings, compute_molecule
-from .physics_mpi import ShardWriter, missing, settings_key
+from .physics_mpi import ShardWriter, missing, read_library, settings_key
 from .physics_mpi import finish as finish_mmff
 
 Molecule = tuple[int, str]
@@ -87,15 +85,10 @@ def _write_as_shards(rows: Iterable[dict], shard_dir: Path, shard_size: int, tot
     return done
 
 
-def _library(path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
-    library = pd.read_parquet(path)
-    return library, dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
-
-
 def dock(library_path: Path, out: Path, settings: DockingSettings, seed: int, *, pmap: Map, workers: int,
          shard_root: Path, receptor_folder: Path, code_version: str, on_progress: Progress) -> None:
     """``docking.mpi``'s stage on ``pmap``: shards under ``shard_root/<key>``, the table in ``out``."""
-    library, smiles = _library(library_path)
+    library, smiles = read_library(library_path)
     plan = plan_docking(smiles, settings, seed, code_version, receptor_folder=receptor_folder,
                         shard_root=shard_root)
     worker = DockingWorker(plan.receptor.pdbqt.read_text(), plan.receptor.pocket, settings, seed, plan.key)
@@ -109,7 +102,7 @@ def dock(library_path: Path, out: Path, settings: DockingSettings, seed: int, *,
 def mmff(library_path: Path, out: Path, settings: PhysicsSettings, seed: int, *, pmap: Map, workers: int,
          shard_dir: Path, code_version: str, on_progress: Progress) -> None:
     """``physics_mpi``'s stage on ``pmap``: shards in ``shard_dir``, the table in ``out``."""
-    library, smiles = _library(library_path)
+    library, smiles = read_library(library_path)
     key = settings_key(settings, seed, code_version)
     todo = missing(smiles, shard_dir, key)
     order = dispatch_order(todo)

@@ -149,6 +149,12 @@ def assemble(library: pd.DataFrame, shards: pd.DataFrame, out: Path, key: str) -
                            tags=lambda row: {"record": row.record, "name": row.name})
 
 
+def read_library(path: str | Path) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The library table and its record -> SMILES map, as every sharded stage reads them."""
+    library = pd.read_parquet(path)
+    return library, dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
+
+
 def missing(smiles: dict[int, str], shard_dir: Path, key: str) -> dict[int, float]:
     """The records whose SMILES no shard row under ``key`` holds (in ``shard_dir``, created if
     new), with their estimated cost."""
@@ -219,8 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(options.out)
     key = settings_key(settings, options.seed, options.code_version)
     shard_dir = Path(options.shards) if options.shards else out / "shards" / key
-    library = pd.read_parquet(options.library)
-    smiles = dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
+    library, smiles = read_library(options.library)
 
     plan = None
     if rank == 0:

@@ -35,6 +35,7 @@ from ..physics_mpi import (
     ShardWriter,
     add_shard_stage_arguments,
     join_to_library,
+    read_library,
     read_shards,
     reusable,
     table_counts,
@@ -170,8 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     rank, size = comm.Get_rank(), comm.Get_size()
     settings = DockingSettings(**json.loads(options.settings))
     out = Path(options.out)
-    library = pd.read_parquet(options.library)
-    smiles = dict(zip(library["record"].tolist(), library["smiles"].tolist(), strict=True))
+    library, smiles = read_library(options.library)
 
     plan = None
     if rank == 0:

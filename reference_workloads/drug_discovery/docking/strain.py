@@ -4,8 +4,8 @@ meeko keeps rings rigid, so Vina's intramolecular term covers only what its tors
 a pose whose built ring shapes are strained costs nothing extra, and a strained conformer
 that happens to fill the pocket can outscore an unstrained near-native one. The strain of a
 pose is measured as docking programs that count it do: relax the pose locally (hydrogens
-free, each heavy atom free within ``TOLERANCE`` of where Vina put it and softly held beyond, so bond lengths and angles settle but the pose stays the pose) and
-take its MMFF94 energy, minus the lowest energy any of the poses reaches when relaxed
+free, each heavy atom free within ``TOLERANCE`` of where Vina put it and softly held beyond,
+so bond lengths and angles settle but the pose stays the pose) and take its MMFF94 energy, minus the lowest energy any of the poses reaches when relaxed
 without restraint (the ligand's nearest thing to a free minimum that costs nothing extra).
 The restraint is soft: a clash that a few atoms can ease by half an angstrom mostly goes,
 a ring shape that would need the whole ring to move stays and is counted. RDKit minimises
